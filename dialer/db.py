@@ -1,0 +1,133 @@
+"""Database plumbing: the declarative base, a UTC timestamp type, engines and sessions.
+
+The same code runs on SQLite (the default, for a laptop) and PostgreSQL (production):
+
+- timestamps are stored in UTC and always come back timezone-aware (:class:`UtcDateTime`);
+- on SQLite every transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time, WAL
+  journal, a busy timeout), which gives the row-locking code paths the same serial semantics
+  that ``SELECT ... FOR UPDATE`` gives them on PostgreSQL;
+- :func:`lock_for_update` adds ``FOR UPDATE`` / ``SKIP LOCKED`` only where the dialect has it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Select, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+"""A JSON column: ``jsonb`` on PostgreSQL, ``JSON`` elsewhere."""
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """``TIMESTAMP WITH TIME ZONE`` that refuses naive datetimes and always returns aware UTC.
+
+    Raises:
+        ValueError: on binding a naive datetime (a bug: every instant in the product is aware).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} would be ambiguous; pass an aware instant")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every table; constraint names follow :data:`NAMING_CONVENTION`."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JsonType, list[Any]: JsonType}
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit BEGIN is deferred and racy).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(database_url: str, **kwargs: Any) -> Engine:
+    """Create an engine for ``database_url`` with the product's dialect settings.
+
+    A SQLite file's parent directory is created if missing.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+@lru_cache(maxsize=8)
+def engine_for(database_url: str) -> Engine:
+    """The process-wide engine for ``database_url`` (created once)."""
+    return make_engine(database_url)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory bound to ``engine``; objects stay usable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """Open a session, yield it inside a transaction, commit on success, roll back on error."""
+    with factory() as session, session.begin():
+        yield session
+
+
+_S = TypeVar("_S", bound=Select[Any])
+
+
+def lock_for_update(statement: _S, session: Session, *, skip_locked: bool = False) -> _S:
+    """Add ``FOR UPDATE`` (and ``SKIP LOCKED``) on dialects that have row locks.
+
+    On SQLite the statement is returned unchanged: its ``BEGIN IMMEDIATE`` transaction already
+    holds the database's single write lock, which is stronger than a row lock.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return statement
+    return statement.with_for_update(skip_locked=skip_locked)

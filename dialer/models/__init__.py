@@ -1,0 +1,53 @@
+"""SQLAlchemy models of every table (the database belongs to ``dialer``)."""
+
+from dialer.models.audit import AuditChainHead, AuditEvent
+from dialer.models.call import CallAttempt, GateDecisionRecord, TranscriptTurn
+from dialer.models.campaign import Campaign
+from dialer.models.dnc import DncEntry
+from dialer.models.enums import (
+    ACTIVE_ATTEMPT_STATUSES,
+    AGENT_SETTABLE_DISPOSITIONS,
+    FINAL_ATTEMPT_STATUSES,
+    FINAL_LEAD_STATUSES,
+    AttemptStatus,
+    CallbackStatus,
+    CampaignStatus,
+    ConsentMethod,
+    ConsentType,
+    DispositionName,
+    DispositionSource,
+    LeadStatus,
+    MeetingStatus,
+    Speaker,
+)
+from dialer.models.lead import ConsentRecord, Lead
+from dialer.models.outcome import Callback, Disposition, Meeting
+
+__all__ = [
+    "ACTIVE_ATTEMPT_STATUSES",
+    "AGENT_SETTABLE_DISPOSITIONS",
+    "FINAL_ATTEMPT_STATUSES",
+    "FINAL_LEAD_STATUSES",
+    "AttemptStatus",
+    "AuditChainHead",
+    "AuditEvent",
+    "CallAttempt",
+    "Callback",
+    "CallbackStatus",
+    "Campaign",
+    "CampaignStatus",
+    "ConsentMethod",
+    "ConsentRecord",
+    "ConsentType",
+    "Disposition",
+    "DispositionName",
+    "DispositionSource",
+    "DncEntry",
+    "GateDecisionRecord",
+    "Lead",
+    "LeadStatus",
+    "Meeting",
+    "MeetingStatus",
+    "Speaker",
+    "TranscriptTurn",
+]

@@ -1,0 +1,99 @@
+"""Gate decisions, call attempts and what was said on them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dialer.db import Base
+from dialer.models._columns import Timestamped, utcnow
+from dialer.models.enums import AttemptStatus, Speaker
+
+
+class GateDecisionRecord(Base):
+    """A stored compliance decision: enough to replay it.
+
+    Attributes:
+        decided_at: the ``now`` the gate was evaluated at (UTC).
+        allowed: whether the call could be placed.
+        reasons: reason codes (COMPLIANCE_RULES.md), empty when allowed.
+        notes: policy notes, e.g. ``pewc_exemption_ignored_by_policy``.
+        rule_versions: rule id -> version, for the rules evaluated.
+        facts: the inputs the gate used (number, zones, consent, DNC), as plain JSON.
+        next_allowed_at: earliest UTC instant the call could be allowed, when only time rules block.
+    """
+
+    __tablename__ = "gate_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    decided_at: Mapped[datetime]
+    allowed: Mapped[bool]
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    notes: Mapped[list[Any]] = mapped_column(default=list)
+    rule_versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    next_allowed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CallAttempt(Timestamped, Base):
+    """One call placed (or being placed) to a lead. At most one carrier call per attempt.
+
+    Attributes:
+        attempt_number: 1 for the first call to the lead, 2 for the first retry, ...
+        call_sid: the carrier's CallSid once known.
+        answered_by: async AMD verdict (``human``, ``machine_start``, ``fax``, ``unknown``...).
+        last_sequence_number: highest status-callback ``SequenceNumber`` applied (callbacks can
+            arrive out of order).
+        stream_token_hash: sha256 of the one-time media-stream token; cleared when used.
+        disclosure_played_at: when Twilio echoed the mark after the disclosure audio (UTC).
+        agent_usage: token counts reported by the voice agent (sums of ``response.done.usage``).
+    """
+
+    __tablename__ = "call_attempts"
+    __table_args__ = (
+        UniqueConstraint("lead_id", "attempt_number"),
+        Index("ix_call_attempts_campaign_status", "campaign_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    gate_decision_id: Mapped[int] = mapped_column(ForeignKey("gate_decisions.id"))
+    attempt_number: Mapped[int]
+    status: Mapped[AttemptStatus] = mapped_column(String(20), default=AttemptStatus.REQUESTING)
+    to_e164: Mapped[str] = mapped_column(String(20))
+    from_e164: Mapped[str] = mapped_column(String(20))
+    call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    answered_by: Mapped[str | None] = mapped_column(String(32))
+    last_sequence_number: Mapped[int | None]
+    stream_token_hash: Mapped[str | None] = mapped_column(String(64))
+    stream_token_expires_at: Mapped[datetime | None]
+    stream_sid: Mapped[str | None] = mapped_column(String(64))
+    stream_started_at: Mapped[datetime | None]
+    disclosure_played_at: Mapped[datetime | None]
+    requested_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    duration_seconds: Mapped[int | None]
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    agent_usage: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class TranscriptTurn(Base):
+    """One utterance on a call, as transcribed by the voice agent."""
+
+    __tablename__ = "transcript_turns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("call_attempts.id", ondelete="CASCADE"), index=True)
+    speaker: Mapped[Speaker] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)
+    interrupted: Mapped[bool] = mapped_column(default=False)
+    occurred_at: Mapped[datetime]

@@ -1,0 +1,87 @@
+"""Leads and the consent evidence attached to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dialer.db import Base
+from dialer.models._columns import Timestamped, utcnow
+from dialer.models.enums import ConsentMethod, ConsentType, LeadStatus
+
+
+class Lead(Timestamped, Base):
+    """A person to call in one campaign; one row per (campaign, E.164 number).
+
+    Attributes:
+        phone_e164: the number dialed, E.164.
+        phone_extension: an extension found in the source cell; kept, never dialed.
+        phone_raw: the cell as it appeared in the file.
+        fields: every other column of the source row (header -> value), usable in the script.
+        next_attempt_at: UTC instant before which the lead is not dialed (retry, callback,
+            calling window).
+        queued_at: when the scheduler last claimed the lead (for re-enqueueing lost tasks).
+        source_file / source_row: provenance (file name, 1-based physical line).
+    """
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "phone_e164"),
+        Index("ix_leads_dialable", "campaign_id", "status", "next_attempt_at"),
+        Index("ix_leads_phone_e164", "phone_e164"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    phone_e164: Mapped[str] = mapped_column(String(20))
+    phone_extension: Mapped[str | None] = mapped_column(String(20))
+    phone_raw: Mapped[str] = mapped_column(String(64))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    company: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str | None] = mapped_column(String(300))
+    state: Mapped[str | None] = mapped_column(String(2))
+    zip: Mapped[str | None] = mapped_column(String(10))
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[LeadStatus] = mapped_column(String(20), default=LeadStatus.PENDING)
+    attempt_count: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    queued_at: Mapped[datetime | None]
+    last_disposition: Mapped[str | None] = mapped_column(String(32))
+    source_file: Mapped[str] = mapped_column(String(500), default="")
+    source_row: Mapped[int] = mapped_column(default=0)
+
+
+class ConsentRecord(Base):
+    """Evidence of consent to be called, as captured or attested.
+
+    Attributes:
+        phone_e164: the number the consent names (PEWC must identify the number called).
+        seller_name: the seller the consent names (PEWC must identify the seller).
+        covers_artificial_voice: the agreement authorizes calls with an artificial or
+            prerecorded voice (FCC 24-17: AI voices are artificial).
+        signed_at: when the consumer gave consent, UTC, if known.
+        revoked_at: when the consumer revoked it, UTC.
+        method: ``csv_columns`` (from the row) or ``attestation`` (a statement recorded at import
+            that consent was captured elsewhere; ``evidence`` holds its text).
+        attested_by: who made the attestation (the OS user running the import).
+    """
+
+    __tablename__ = "consent_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    phone_e164: Mapped[str] = mapped_column(String(20))
+    seller_name: Mapped[str | None] = mapped_column(String(200))
+    consent_type: Mapped[ConsentType] = mapped_column(String(10))
+    covers_artificial_voice: Mapped[bool] = mapped_column(default=False)
+    signed_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    method: Mapped[ConsentMethod] = mapped_column(String(20))
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    attested_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

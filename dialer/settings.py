@@ -1,0 +1,221 @@
+"""One settings object for every process (API, worker, beat, CLI).
+
+Values come from ``DIALER_``-prefixed environment variables and an optional ``.env`` file. The
+defaults run anywhere with nothing else installed: a SQLite file, Celery's filesystem broker, the
+sandbox carrier (a Twilio-compatible stand-in) and the sandbox voice agent (a Realtime-protocol
+stand-in). Real Postgres, Redis, Twilio and OpenAI are a matter of configuration::
+
+    DIALER_ENVIRONMENT=production
+    DIALER_DATABASE_URL=postgresql+psycopg://dialer@db/dialer
+    DIALER_BROKER_URL=redis://redis:6379/0
+    DIALER_REDIS_URL=redis://redis:6379/1
+    DIALER_PUBLIC_URL=https://dialer.example.com
+    DIALER_TWILIO_ACCOUNT_SID=AC...
+    DIALER_TWILIO_AUTH_TOKEN=...
+    DIALER_OPENAI_API_KEY=sk-...
+
+In production, placeholder or missing secrets, sandbox endpoints, a sandbox clock, SQLite, the
+filesystem broker and a non-HTTPS public URL are refused when the settings are built.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dialer.errors import ConfigurationError
+
+SANDBOX_ACCOUNT_SID = "AC" + "5a" * 16
+"""Account SID the sandbox carrier accepts by default (a placeholder: refused in production)."""
+SANDBOX_AUTH_TOKEN = "sandbox-auth-token"
+"""Auth token shared with the sandbox carrier by default (a placeholder: refused in production)."""
+SANDBOX_OPENAI_KEY = "sandbox-openai-key"
+"""API key the sandbox agent accepts by default (a placeholder: refused in production)."""
+
+_PLACEHOLDERS = {
+    "",
+    "changeme",
+    "change-me",
+    "changethis",
+    "secret",
+    "placeholder",
+    "xxx",
+    "todo",
+    SANDBOX_ACCOUNT_SID.lower(),
+    SANDBOX_AUTH_TOKEN,
+    SANDBOX_OPENAI_KEY,
+}
+
+
+class BridgeParams(BaseModel):
+    """Tuning for the media bridge (``DIALER_BRIDGE__<FIELD>``).
+
+    Attributes:
+        greeting_waits_for_amd: hold the agent's first words until async AMD reports a human (or
+            ``unknown``), so that an answering machine never records a message.
+        amd_wait_max_ms: longest hold for the AMD verdict, in ms; after it the agent greets.
+        goodbye_timeout_ms: longest wait for the goodbye's mark echo before hanging up, in ms.
+        tool_timeout_ms: budget for one tool call, in ms; past it the model gets an error result.
+        vad_threshold: server VAD activation threshold (0-1) sent to the voice agent.
+        vad_silence_ms: silence that ends a caller turn, in ms.
+        vad_prefix_padding_ms: audio kept before detected speech, in ms.
+        idle_hangup_ms: hang up after this long with neither side speaking, in ms.
+    """
+
+    greeting_waits_for_amd: bool = True
+    amd_wait_max_ms: int = Field(default=4000, ge=0, le=30000)
+    goodbye_timeout_ms: int = Field(default=15000, ge=500)
+    tool_timeout_ms: int = Field(default=3000, ge=100)
+    vad_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    vad_silence_ms: int = Field(default=500, ge=100)
+    vad_prefix_padding_ms: int = Field(default=300, ge=0)
+    idle_hangup_ms: int = Field(default=30000, ge=1000)
+
+
+class Settings(BaseSettings):
+    """Every setting of the product. See the module docstring for the production checklist.
+
+    Units: durations in seconds unless the name ends in ``_ms``; URLs absolute; E.164 numbers.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="DIALER_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    environment: Literal["development", "production"] = "development"
+
+    # Storage and queues.
+    database_url: str = "sqlite:///./.dialer/dialer.db"
+    broker_url: str = "filesystem://"
+    broker_dir: Path = Path("./.dialer/broker")
+    redis_url: str | None = None
+    tick_interval_seconds: float = Field(default=2.0, gt=0)
+    requeue_after_seconds: float = Field(default=120.0, gt=0)
+
+    # Where the carrier reaches us (webhooks and the media stream are built from it).
+    public_url: str = "http://127.0.0.1:8000"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    # Carrier (Twilio REST).
+    twilio_account_sid: str = SANDBOX_ACCOUNT_SID
+    twilio_auth_token: SecretStr = SecretStr(SANDBOX_AUTH_TOKEN)
+    twilio_api_base_url: str | None = "http://127.0.0.1:8766"
+    dial_cps: float = Field(default=1.0, gt=0, description="outbound calls per second for the account")
+    ring_timeout_seconds: int = Field(default=30, ge=15, le=600)
+    machine_detection_timeout_seconds: int = Field(default=30, ge=3, le=59)
+
+    # Voice agent.
+    voice_agent: Literal["openai"] = "openai"
+    openai_api_key: SecretStr = SecretStr(SANDBOX_OPENAI_KEY)
+    openai_realtime_model: str = "gpt-realtime-2.1"
+    openai_voice: str = "marin"
+    openai_websocket_base_url: str | None = "ws://127.0.0.1:8765/v1"
+
+    bridge: BridgeParams = BridgeParams()
+    stream_token_ttl_seconds: int = Field(default=120, ge=10)
+
+    # Sandbox clock: only for rehearsals against the sandbox carrier, never in production.
+    sandbox_clock_start: datetime | None = None
+    sandbox_clock_anchor: datetime | None = None
+
+    @field_validator("public_url", "twilio_api_base_url", "openai_websocket_base_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if not parts.scheme or not parts.netloc:
+            raise ValueError(f"{value!r} is not an absolute URL")
+        return value.rstrip("/")
+
+    @field_validator("sandbox_clock_start", "sandbox_clock_anchor")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2026-11-23T11:00:00-06:00")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if (self.sandbox_clock_start is None) != (self.sandbox_clock_anchor is None):
+            raise ValueError("sandbox_clock_start and sandbox_clock_anchor are set together")
+        if self.sandbox_clock_start is not None and self.twilio_api_base_url is None:
+            raise ValueError("a sandbox clock is only allowed against the sandbox carrier")
+        if self.environment == "production":
+            self._refuse_unsafe_production()
+        return self
+
+    def _refuse_unsafe_production(self) -> None:
+        problems: list[str] = []
+        if not re.fullmatch(r"AC[0-9a-f]{32}", self.twilio_account_sid) or _is_placeholder(
+            self.twilio_account_sid
+        ):
+            problems.append("DIALER_TWILIO_ACCOUNT_SID is missing or a placeholder")
+        if _is_placeholder(self.twilio_auth_token.get_secret_value()):
+            problems.append("DIALER_TWILIO_AUTH_TOKEN is missing or a placeholder")
+        if _is_placeholder(self.openai_api_key.get_secret_value()):
+            problems.append("DIALER_OPENAI_API_KEY is missing or a placeholder")
+        if self.twilio_api_base_url is not None:
+            problems.append("DIALER_TWILIO_API_BASE_URL points at a sandbox; unset it in production")
+        if self.openai_websocket_base_url is not None:
+            problems.append("DIALER_OPENAI_WEBSOCKET_BASE_URL points at a sandbox; unset it in production")
+        if self.sandbox_clock_start is not None:
+            problems.append("a sandbox clock is set; production uses the system clock")
+        if urlsplit(self.public_url).scheme != "https":
+            problems.append("DIALER_PUBLIC_URL must be https:// (Twilio requires TLS for wss streams)")
+        if self.database_url.startswith("sqlite"):
+            problems.append("DIALER_DATABASE_URL is SQLite; production needs PostgreSQL")
+        if self.broker_url.startswith("filesystem"):
+            problems.append("DIALER_BROKER_URL is the embedded filesystem broker; production needs Redis")
+        if problems:
+            raise ValueError("refused in production: " + "; ".join(problems))
+
+    @property
+    def is_sandbox_carrier(self) -> bool:
+        """True when REST calls go to a sandbox carrier instead of api.twilio.com."""
+        return self.twilio_api_base_url is not None
+
+    @property
+    def media_stream_url(self) -> str:
+        """The ``wss://`` (or ``ws://`` for a local sandbox) URL of the media WebSocket."""
+        parts = urlsplit(self.public_url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return f"{scheme}://{parts.netloc}{parts.path}/twilio/media"
+
+
+def _is_placeholder(value: str) -> bool:
+    return value.strip().lower() in _PLACEHOLDERS or value.strip().lower().startswith("sandbox")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (and ``.env``), applying ``overrides`` last.
+
+    Raises:
+        ConfigurationError: the settings are invalid or unsafe for their environment; the
+            message lists every problem.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built once on first use (see :func:`load_settings`)."""
+    return load_settings()
