@@ -1,0 +1,96 @@
+"""US state and territory codes, and the names sales ops write instead of them."""
+
+from __future__ import annotations
+
+import re
+
+STATE_NAMES: dict[str, str] = {
+    "AL": "Alabama",
+    "AK": "Alaska",
+    "AZ": "Arizona",
+    "AR": "Arkansas",
+    "CA": "California",
+    "CO": "Colorado",
+    "CT": "Connecticut",
+    "DE": "Delaware",
+    "DC": "District of Columbia",
+    "FL": "Florida",
+    "GA": "Georgia",
+    "HI": "Hawaii",
+    "ID": "Idaho",
+    "IL": "Illinois",
+    "IN": "Indiana",
+    "IA": "Iowa",
+    "KS": "Kansas",
+    "KY": "Kentucky",
+    "LA": "Louisiana",
+    "ME": "Maine",
+    "MD": "Maryland",
+    "MA": "Massachusetts",
+    "MI": "Michigan",
+    "MN": "Minnesota",
+    "MS": "Mississippi",
+    "MO": "Missouri",
+    "MT": "Montana",
+    "NE": "Nebraska",
+    "NV": "Nevada",
+    "NH": "New Hampshire",
+    "NJ": "New Jersey",
+    "NM": "New Mexico",
+    "NY": "New York",
+    "NC": "North Carolina",
+    "ND": "North Dakota",
+    "OH": "Ohio",
+    "OK": "Oklahoma",
+    "OR": "Oregon",
+    "PA": "Pennsylvania",
+    "RI": "Rhode Island",
+    "SC": "South Carolina",
+    "SD": "South Dakota",
+    "TN": "Tennessee",
+    "TX": "Texas",
+    "UT": "Utah",
+    "VT": "Vermont",
+    "VA": "Virginia",
+    "WA": "Washington",
+    "WV": "West Virginia",
+    "WI": "Wisconsin",
+    "WY": "Wyoming",
+    "PR": "Puerto Rico",
+    "GU": "Guam",
+    "VI": "U.S. Virgin Islands",
+    "AS": "American Samoa",
+    "MP": "Northern Mariana Islands",
+}
+"""The 50 states, DC and the five inhabited territories (the places the dialer may call)."""
+
+_EXTRA_NAMES = {
+    "washington dc": "DC",
+    "washington d c": "DC",
+    "d c": "DC",
+    "virgin islands": "VI",
+    "us virgin islands": "VI",
+    "united states virgin islands": "VI",
+    "northern marianas": "MP",
+    "commonwealth of puerto rico": "PR",
+}
+
+
+def _key(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.casefold()).split())
+
+
+_LOOKUP: dict[str, str] = {
+    **{_key(code): code for code in STATE_NAMES},
+    **{_key(name): code for code, name in STATE_NAMES.items()},
+    **_EXTRA_NAMES,
+}
+
+
+def state_code(text: str) -> str | None:
+    """The 2-letter code for a code or name (any case, dots and extra spaces ignored), or None."""
+    key = _key(text)
+    compact = key.replace(" ", "").upper()
+    if len(compact) == 2 and compact in STATE_NAMES:  # "il", "N.Y."
+        return compact
+    return _LOOKUP.get(key)

@@ -1,0 +1,234 @@
+"""Lead files -> :class:`ParsedFile`. Pure: bytes in, drafts out; no database, no clock.
+
+A file is refused as a whole (:class:`~dialer.errors.ImportFileError`, nothing imported) when it
+is not UTF-8, is empty, has no data rows, has a header problem (see :mod:`dialer.leads.columns`)
+or a quoted cell that is not closed properly. Otherwise every data row ends up accepted,
+rejected (exactly one reason, naming the column) or folded:
+``accepted + rejected + folded == data rows``.
+
+Rules, including the choices made where the brief is silent:
+
+- Encoding: UTF-8 with or without a BOM; a UTF-16 file is named as such. The first undecodable
+  byte is reported with its physical line and byte offset in the file (the BOM counts).
+- Delimiter: comma, unless the header line has no comma; then ``;`` or tab as
+  :class:`csv.Sniffer` finds on the header line. Blank lines before the header are skipped.
+- Row numbers are the physical line (1-based) where the record starts; quoted cells may span
+  lines. Sloppy quoting on one line (``"abc" ,x``) is read leniently; a record spanning lines is
+  re-read strictly, and a quote that is not closed properly refuses the file (it would silently
+  swallow the rows after it).
+- A row whose every cell is empty carries nothing: it is not a data row, it is skipped and listed
+  in ``blank_rows``.
+- More cells than the header: the row is rejected (even when the surplus cells are empty).
+  Fewer: the missing cells are empty.
+- Checks run in this order and the first failure rejects the row: surplus cells, phone, names,
+  email, company, title, consent. A rejected row carries no warnings.
+- Phone: phone columns are tried in dial priority. The lead's number is the first valid number
+  the gate can dial (a US or territory number with a resolvable time zone, CP-11/CP-3); a
+  higher-priority number the gate could never dial is kept as an alternate with a warning. When
+  no valid number is dialable, the first valid one is used and a warning says the gate will not
+  dial it. Other valid numbers go to ``fields["alt_phones"]`` (E.164; their extensions in
+  ``fields["alt_phone_extensions"]``); invalid cells are warnings. No valid number: rejected on
+  the first invalid cell with the reason from :class:`compliance.numbers.PhoneNumberError`, or
+  on the first phone column with "no phone number" when all are empty.
+- Over-long values (longer than the table column: names 200, email 320, company/title 300,
+  consent seller 200, the phone cell 64, its extension 20) reject the row.
+- Email: several columns are tried in alias order; the first valid address is the lead's
+  (domain lowercased); other valid ones go to ``fields["alt_emails"]``; invalid ones are warnings.
+- Names: a full-name column is split (first token / rest) only when the row's first and last
+  name are both empty; otherwise it is kept in ``fields`` under its header.
+- State: codes or names of the 50 states, DC and the five inhabited territories; anything else
+  is a warning and no state. ZIP: 5 digits, or ZIP+4 written with ``-``, a space or nothing
+  (kept: the first 5); 4 digits (or 4+4) get their lost leading zero back with a warning;
+  anything else is a warning and no ZIP.
+- Consent: instants are ISO-8601 first, then common spellings read month-first as US CRMs write
+  them (US zone abbreviations such as ``CDT`` are honoured); a value without an offset, or a bare
+  date, is taken as UTC with a warning; a value missing its year, month or day rejects the row.
+  An empty seller is stored as none, an empty evidence as "". With consent type ``none``, filled
+  consent cells are warnings (nothing is recorded).
+- Every warning of an accepted row is also stored on the lead in ``fields["import_warnings"]``,
+  so a value that could not be used is never lost.
+- Duplicates: a row whose number an earlier accepted row already has is folded into that row and
+  adds nothing: its other cells, consents and warnings are not imported (the first row wins).
+  Only the lead's own number is compared, not alternates; a rejected row never absorbs a later
+  row with the same number.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import phonenumbers
+
+from dialer.errors import ImportFileError
+from dialer.leads._rows import parse_row
+from dialer.leads.columns import detect_columns
+from dialer.leads.schemas import FoldedRow, LeadDraft, ParsedFile, RejectedRow, RowWarning
+
+_NEWLINE = re.compile(rb"\r\n|\r|\n")
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def decode(data: bytes, *, path: str) -> str:
+    """The file's text (UTF-8, BOM dropped).
+
+    Raises:
+        ImportFileError: not UTF-8 (names the line and byte offset of the first bad byte), or
+            empty / whitespace only.
+    """
+    if data.startswith(_UTF16_BOMS):
+        raise ImportFileError("the file is UTF-16; save it as UTF-8 (in Excel: CSV UTF-8)", path=path, row=1)
+    skip = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = data[skip:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = exc.start + skip
+        line = len(_NEWLINE.findall(data, 0, offset)) + 1
+        bad = data[offset : offset + 1].hex()
+        raise ImportFileError(
+            f"the file is not UTF-8: byte 0x{bad} at byte offset {offset} on line {line} cannot be "
+            "decoded; save it as UTF-8 (in Excel: CSV UTF-8)",
+            path=path,
+            row=line,
+        ) from None
+    if not text.strip():
+        raise ImportFileError("the file is empty", path=path)
+    return text
+
+
+def _delimiter(header_line: str) -> str:
+    if "," in header_line:
+        return ","
+    try:
+        return csv.Sniffer().sniff(header_line, delimiters=";\t").delimiter
+    except csv.Error:
+        return ","
+
+
+def _reader(lines: list[str], delimiter: str, *, strict: bool) -> Any:
+    return csv.reader(
+        iter(lines),
+        delimiter=delimiter,
+        quotechar='"',
+        doublequote=True,
+        skipinitialspace=True,
+        strict=strict,
+    )
+
+
+def _records(text: str, delimiter: str, path: str) -> Iterator[tuple[int, int, list[str]]]:
+    """Yield ``(first line, last line, cells)`` per record, skipping empty lines.
+
+    Single-line records are read leniently (``"abc" ,x`` is accepted). A record spanning lines
+    is re-read strictly: a quote opened and never properly closed swallows the rows after it,
+    so the whole file is refused, naming the line where the quote opened.
+    """
+    lines = list(io.StringIO(text, newline=""))  # the same line splitting the csv module sees
+    reader = _reader(lines, delimiter, strict=False)
+    previous = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ImportFileError(f"malformed CSV: {exc}", path=path, row=previous + 1) from None
+        start, previous = previous + 1, reader.line_num
+        if previous > start:
+            try:
+                list(_reader(lines[start - 1 : previous], delimiter, strict=True))
+            except csv.Error as exc:
+                raise ImportFileError(
+                    f"a quoted cell that opens on this row is not closed properly ({exc}) and runs to line "
+                    f"{previous}; check for a missing or unescaped quote",
+                    path=path,
+                    row=start,
+                ) from None
+        if cells:
+            yield start, previous, cells
+
+
+def parse_leads(
+    data: bytes,
+    *,
+    path: str,
+    mappings: Mapping[str, str] | None = None,
+    default_region: str = "US",
+) -> ParsedFile:
+    """Parse a lead file.
+
+    Args:
+        data: the file's bytes.
+        path: how to name the file in messages.
+        mappings: ``--map`` overrides, ``{header as written: canonical field or "ignore"}``.
+        default_region: region assumed for numbers written without a country code.
+
+    Raises:
+        ImportFileError: the file cannot be imported at all (see the module docstring), or
+            ``default_region`` is not a region code.
+    """
+    region = default_region.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ImportFileError(
+            f"{default_region!r} is not a region code; use an ISO 3166 code such as US", path=path
+        )
+    text = decode(data, path=path)
+    header_line = next(line for line in io.StringIO(text, newline="") if line.strip())
+    delimiter = _delimiter(header_line)
+    records = _records(text, delimiter, path)
+    header_row = 0
+    headers: list[str] = []
+    for start, _end, cells in records:
+        if any(c.strip() for c in cells):
+            header_row, headers = start, [c.strip() for c in cells]
+            break
+    mapping = detect_columns(headers, mappings=mappings, path=path, header_row=header_row)
+
+    leads: list[LeadDraft] = []
+    rejected: list[RejectedRow] = []
+    folded: list[FoldedRow] = []
+    warnings: list[RowWarning] = []
+    blank_rows: list[int] = []
+    first_row_of: dict[str, int] = {}
+    for start, end, cells in records:
+        if not any(c.strip() for c in cells):
+            blank_rows.append(start)
+            continue
+        outcome, row_warnings = parse_row(
+            cells,
+            row=start,
+            last_line=end,
+            mapping=mapping,
+            default_region=region,
+            delimiter=delimiter,
+        )
+        if isinstance(outcome, RejectedRow):
+            rejected.append(outcome)
+        elif outcome.phone_e164 in first_row_of:
+            first = first_row_of[outcome.phone_e164]
+            folded.append(FoldedRow(start, first, outcome.phone_e164, f"same number as row {first}"))
+        else:
+            first_row_of[outcome.phone_e164] = start
+            leads.append(outcome)
+            warnings.extend(row_warnings)
+    data_rows = len(leads) + len(rejected) + len(folded)
+    if data_rows == 0:
+        raise ImportFileError("no data rows (the file has a header but no rows under it)", path=path)
+    return ParsedFile(
+        path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        delimiter=delimiter,
+        header_row=header_row,
+        mapping=mapping,
+        leads=tuple(leads),
+        rejected=tuple(rejected),
+        folded=tuple(folded),
+        warnings=tuple(warnings),
+        data_rows=data_rows,
+        blank_rows=tuple(blank_rows),
+    )
