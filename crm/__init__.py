@@ -1,0 +1,1 @@
+"""What reps see: meetings booked, callbacks scheduled, time phrases read in the lead's zone."""

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Select, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Select, String, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -47,6 +48,7 @@ class UtcDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Convert an aware instant to UTC (naive for SQLite, which has no zone type)."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -55,11 +57,35 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Return an aware UTC instant."""
         if value is None:
             return None
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class StrEnumColumn(TypeDecorator[Any]):
+    """A ``StrEnum`` stored as its value in a ``VARCHAR``; loads back as the enum member.
+
+    Raises:
+        ValueError: on loading a value the enum does not define (a corrupted row).
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_cls: type[StrEnum], length: int = 32) -> None:
+        super().__init__(length)
+        self.enum_cls = enum_cls
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        """Store the member's value (plain strings are checked against the enum)."""
+        return None if value is None else self.enum_cls(value).value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        """Return the enum member."""
+        return None if value is None else self.enum_cls(value)
 
 
 class Base(DeclarativeBase):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dialer.db import Base
+from dialer.db import Base, StrEnumColumn
 from dialer.models._columns import Timestamped, utcnow
 from dialer.models.enums import AttemptStatus, Speaker
 
@@ -66,7 +66,9 @@ class CallAttempt(Timestamped, Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     gate_decision_id: Mapped[int] = mapped_column(ForeignKey("gate_decisions.id"))
     attempt_number: Mapped[int]
-    status: Mapped[AttemptStatus] = mapped_column(String(20), default=AttemptStatus.REQUESTING)
+    status: Mapped[AttemptStatus] = mapped_column(
+        StrEnumColumn(AttemptStatus, 20), default=AttemptStatus.REQUESTING
+    )
     to_e164: Mapped[str] = mapped_column(String(20))
     from_e164: Mapped[str] = mapped_column(String(20))
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -93,7 +95,7 @@ class TranscriptTurn(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     attempt_id: Mapped[int] = mapped_column(ForeignKey("call_attempts.id", ondelete="CASCADE"), index=True)
-    speaker: Mapped[Speaker] = mapped_column(String(10))
+    speaker: Mapped[Speaker] = mapped_column(StrEnumColumn(Speaker, 10))
     text: Mapped[str] = mapped_column(Text)
     interrupted: Mapped[bool] = mapped_column(default=False)
     occurred_at: Mapped[datetime]

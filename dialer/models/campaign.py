@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dialer.db import Base
+from dialer.db import Base, StrEnumColumn
 from dialer.models._columns import Timestamped
 from dialer.models.enums import CampaignStatus
 
@@ -38,7 +38,9 @@ class Campaign(Timestamped, Base):
     caller_id: Mapped[str] = mapped_column(String(20))
     callback_number: Mapped[str] = mapped_column(String(20))
     script: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[CampaignStatus] = mapped_column(String(20), default=CampaignStatus.DRAFT)
+    status: Mapped[CampaignStatus] = mapped_column(
+        StrEnumColumn(CampaignStatus, 20), default=CampaignStatus.DRAFT
+    )
     max_concurrent_calls: Mapped[int] = mapped_column(default=5)
     max_attempts: Mapped[int] = mapped_column(default=3)
     retry_delay_seconds: Mapped[int] = mapped_column(default=3600)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dialer.db import Base
+from dialer.db import Base, StrEnumColumn
 from dialer.models._columns import Timestamped, utcnow
 from dialer.models.enums import ConsentMethod, ConsentType, LeadStatus
 
@@ -47,7 +47,7 @@ class Lead(Timestamped, Base):
     state: Mapped[str | None] = mapped_column(String(2))
     zip: Mapped[str | None] = mapped_column(String(10))
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[LeadStatus] = mapped_column(String(20), default=LeadStatus.PENDING)
+    status: Mapped[LeadStatus] = mapped_column(StrEnumColumn(LeadStatus, 20), default=LeadStatus.PENDING)
     attempt_count: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     queued_at: Mapped[datetime | None]
@@ -77,11 +77,11 @@ class ConsentRecord(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     phone_e164: Mapped[str] = mapped_column(String(20))
     seller_name: Mapped[str | None] = mapped_column(String(200))
-    consent_type: Mapped[ConsentType] = mapped_column(String(10))
+    consent_type: Mapped[ConsentType] = mapped_column(StrEnumColumn(ConsentType, 10))
     covers_artificial_voice: Mapped[bool] = mapped_column(default=False)
     signed_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
-    method: Mapped[ConsentMethod] = mapped_column(String(20))
+    method: Mapped[ConsentMethod] = mapped_column(StrEnumColumn(ConsentMethod, 20))
     evidence: Mapped[str] = mapped_column(Text, default="")
     attested_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dialer.db import Base
+from dialer.db import Base, StrEnumColumn
 from dialer.models._columns import Timestamped, utcnow
 from dialer.models.enums import CallbackStatus, DispositionName, DispositionSource, MeetingStatus
 
@@ -29,8 +29,8 @@ class Disposition(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("call_attempts.id", ondelete="CASCADE"))
     gate_decision_id: Mapped[int | None] = mapped_column(ForeignKey("gate_decisions.id"))
-    name: Mapped[DispositionName] = mapped_column(String(32))
-    source: Mapped[DispositionSource] = mapped_column(String(10))
+    name: Mapped[DispositionName] = mapped_column(StrEnumColumn(DispositionName, 32))
+    source: Mapped[DispositionSource] = mapped_column(StrEnumColumn(DispositionSource, 10))
     notes: Mapped[str] = mapped_column(Text, default="")
     recorded_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -60,7 +60,9 @@ class Meeting(Timestamped, Base):
     requested_text: Mapped[str] = mapped_column(String(200))
     notes: Mapped[str] = mapped_column(Text, default="")
     tool_call_id: Mapped[str | None] = mapped_column(String(100))
-    status: Mapped[MeetingStatus] = mapped_column(String(20), default=MeetingStatus.BOOKED)
+    status: Mapped[MeetingStatus] = mapped_column(
+        StrEnumColumn(MeetingStatus, 20), default=MeetingStatus.BOOKED
+    )
 
 
 class Callback(Timestamped, Base):
@@ -83,5 +85,7 @@ class Callback(Timestamped, Base):
     due_at: Mapped[datetime]
     requested_text: Mapped[str] = mapped_column(String(200))
     lead_timezone: Mapped[str] = mapped_column(String(64))
-    status: Mapped[CallbackStatus] = mapped_column(String(20), default=CallbackStatus.PENDING)
+    status: Mapped[CallbackStatus] = mapped_column(
+        StrEnumColumn(CallbackStatus, 20), default=CallbackStatus.PENDING
+    )
     canceled_reason: Mapped[str | None] = mapped_column(Text)

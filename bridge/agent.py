@@ -1,0 +1,179 @@
+"""The voice-agent seam: one interface in front of every speech-to-speech backend.
+
+A backend adapter (:mod:`bridge.openai_agent` for OpenAI Realtime GA) turns its wire events into
+the frozen dataclasses below and takes the bridge's commands. Backend-specific timing rules stay
+inside the adapter: OpenAI wants tool results as ``function_call_output`` items followed by a
+``response.create`` after ``response.done``; the bridge just calls :meth:`AgentConnection.
+deliver_tool_results` once the response that made the calls is done.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from dialer.errors import DialerError
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A function the agent may call: name, description, JSON-Schema parameters."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AgentSessionConfig:
+    """How to configure the agent for one call.
+
+    Attributes:
+        instructions: the system prompt (campaign script, lead facts, rules).
+        tools: functions the agent may call.
+        voice: backend voice id.
+        vad_threshold / vad_silence_ms / vad_prefix_padding_ms: server VAD tuning (ms).
+    """
+
+    instructions: str
+    tools: tuple[ToolSpec, ...]
+    voice: str
+    vad_threshold: float = 0.5
+    vad_silence_ms: int = 500
+    vad_prefix_padding_ms: int = 300
+
+
+@dataclass(frozen=True)
+class AgentAudio:
+    """A chunk of agent speech: base64 μ-law, to be played unchanged."""
+
+    response_id: str
+    item_id: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class AgentSaid:
+    """The transcript of one finished agent item."""
+
+    response_id: str
+    item_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CallerSpeechStarted:
+    """The agent's VAD heard the caller start speaking (a barge-in if agent audio is playing)."""
+
+    audio_start_ms: int
+
+
+@dataclass(frozen=True)
+class CallerSaid:
+    """The transcript of one caller turn."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ResponseStarted:
+    """The agent began a response."""
+
+    response_id: str
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """The agent called a tool; ``arguments`` is the raw JSON text it produced."""
+
+    response_id: str
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class ResponseFinished:
+    """A response ended.
+
+    ``status`` is ``completed``, ``cancelled`` (``reason`` e.g. ``turn_detected``), ``incomplete`` or
+    ``failed``; ``usage`` holds the response's token counts.
+    """
+
+    response_id: str
+    status: str
+    reason: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AgentProblem:
+    """An error reported by the backend; ``fatal`` when the session cannot continue."""
+
+    code: str
+    message: str
+    fatal: bool
+
+
+AgentEvent = (
+    AgentAudio
+    | AgentSaid
+    | CallerSpeechStarted
+    | CallerSaid
+    | ResponseStarted
+    | ToolCall
+    | ResponseFinished
+    | AgentProblem
+)
+
+
+class AgentConnection(ABC):
+    """One live agent session. Methods may be called concurrently with iterating :meth:`events`."""
+
+    @abstractmethod
+    async def send_audio(self, payload_b64: str) -> None:
+        """Forward caller audio (base64 μ-law 8 kHz, exactly as Twilio sent it)."""
+
+    @abstractmethod
+    async def start_response(self, instructions: str | None = None) -> None:
+        """Ask the agent to speak now; ``instructions`` apply to this response only."""
+
+    @abstractmethod
+    async def deliver_tool_results(self, results: list[tuple[str, str]], *, respond: bool) -> None:
+        """Return tool outputs ``(call_id, output)`` and, if ``respond``, ask for the next response."""
+
+    @abstractmethod
+    async def cancel_response(self) -> None:
+        """Cancel the response in progress."""
+
+    @abstractmethod
+    async def truncate(self, item_id: str, audio_end_ms: int) -> None:
+        """Tell the agent the caller heard only the first ``audio_end_ms`` ms of ``item_id``."""
+
+    @abstractmethod
+    def events(self) -> AsyncIterator[AgentEvent]:
+        """The agent's events, until the session closes."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """End the session (idempotent)."""
+
+
+class VoiceAgent(ABC):
+    """Opens agent sessions."""
+
+    @abstractmethod
+    async def connect(self, config: AgentSessionConfig) -> AgentConnection:
+        """Open and configure a session.
+
+        Raises:
+            AgentUnavailableError: the backend could not be reached or refused the session.
+        """
+
+
+class AgentUnavailableError(DialerError):
+    """The voice agent backend could not be reached or refused the session."""
+
+    status_code = 503

@@ -1,0 +1,49 @@
+"""The API process: carrier webhooks, the media WebSocket, and a health check.
+
+Run with ``dialer serve`` or ``uvicorn bridge.app:create_app --factory``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from bridge import media, webhooks
+from bridge.agent import VoiceAgent
+from bridge.amd import AmdBoard
+from bridge.openai_agent import OpenAIRealtimeAgent
+from bridge.security import TwilioSignatureCheck
+from bridge.state import BridgeState
+from dialer.runtime import Runtime, get_runtime
+
+
+def create_app(runtime: Runtime | None = None, agent: VoiceAgent | None = None) -> FastAPI:
+    """Build the API app.
+
+    Args:
+        runtime: defaults to the process runtime from settings.
+        agent: defaults to OpenAI Realtime (or the sandbox agent, per settings).
+    """
+    runtime = runtime or get_runtime()
+    settings = runtime.settings
+    if agent is None:
+        agent = OpenAIRealtimeAgent(
+            api_key=settings.openai_api_key.get_secret_value(),
+            model=settings.openai_realtime_model,
+            websocket_base_url=settings.openai_websocket_base_url,
+        )
+    app = FastAPI(title="AI campaign dialer: carrier bridge", docs_url=None, redoc_url=None)
+    app.state.bridge = BridgeState(
+        runtime=runtime,
+        signatures=TwilioSignatureCheck(settings.twilio_auth_token.get_secret_value(), settings.public_url),
+        agent=agent,
+        amd=AmdBoard(),
+    )
+    app.include_router(webhooks.router)
+    app.include_router(media.router)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Liveness for load balancers and compose health checks."""
+        return {"status": "ok"}
+
+    return app

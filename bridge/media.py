@@ -1,0 +1,143 @@
+"""The media-stream WebSocket route: the only module that touches ``starlette.websockets``.
+
+The upgrade is refused (HTTP 403) unless ``x-twilio-signature`` signs the stream URL. After
+``connected`` and ``start``, the ``<Parameter>``s must carry the attempt id and its one-time token,
+redeemed atomically; anything else closes the socket, which ends the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from bridge.session import CallSession
+from bridge.state import BridgeState
+from bridge.twilio_protocol import Connected, Dtmf, Mark, Media, ProtocolError, Start, Stop, parse_message
+from dialer.calls import load_call_context, redeem_stream_token
+from dialer.db import transaction
+from dialer.errors import DialerError
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+START_TIMEOUT_SECONDS = 10.0
+POLICY_VIOLATION = 1008
+
+
+class StarletteMediaPort:
+    """:class:`bridge.session.MediaStreamPort` over a Starlette WebSocket."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._ws = websocket
+        self._send_lock = asyncio.Lock()
+
+    async def receive_any(self) -> Connected | Start | Media | Mark | Dtmf | Stop | None:
+        """Next valid message; None when the socket closed. Invalid frames are logged and skipped."""
+        while True:
+            try:
+                raw = await self._ws.receive_text()
+            except (WebSocketDisconnect, RuntimeError):
+                return None
+            try:
+                return parse_message(raw)
+            except ProtocolError as exc:
+                log.warning("ignoring invalid media-stream frame: %s", exc)
+
+    async def receive(self) -> Media | Mark | Dtmf | Stop | None:
+        """Next message after ``start`` (a stray ``connected``/``start`` is ignored)."""
+        while True:
+            message = await self.receive_any()
+            if not isinstance(message, Connected | Start):
+                return message
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """Send one JSON message; a closed socket is ignored (the call is over)."""
+        async with self._send_lock:
+            if self._ws.application_state == WebSocketState.CONNECTED:
+                try:
+                    await self._ws.send_json(message)
+                except (WebSocketDisconnect, RuntimeError):
+                    pass
+
+    async def close(self, code: int = 1000) -> None:
+        """Close the socket if it is still open."""
+        if self._ws.application_state == WebSocketState.CONNECTED:
+            try:
+                await self._ws.close(code=code)
+            except RuntimeError:
+                pass
+
+
+async def _read_start(port: StarletteMediaPort) -> Start | None:
+    while True:
+        message = await port.receive_any()
+        if message is None or isinstance(message, Start):
+            return message
+        if not isinstance(message, Connected):
+            return None
+
+
+@router.websocket("/twilio/media")
+async def media_stream(websocket: WebSocket) -> None:
+    """Bridge one call's media stream to the voice agent."""
+    state: BridgeState = websocket.app.state.bridge
+    runtime = state.runtime
+    if not state.signatures.stream_is_valid(
+        stream_url=runtime.settings.media_stream_url, signature=websocket.headers.get("x-twilio-signature")
+    ):
+        await websocket.close(code=POLICY_VIOLATION)  # before accept: the client gets HTTP 403
+        return
+    await websocket.accept()
+    port = StarletteMediaPort(websocket)
+    try:
+        start = await asyncio.wait_for(_read_start(port), START_TIMEOUT_SECONDS)
+    except TimeoutError:
+        start = None
+    if start is None:
+        await port.close(POLICY_VIOLATION)
+        return
+    params = start.start.custom_parameters
+    try:
+        attempt_id = int(params.get("attempt", ""))
+    except ValueError:
+        await port.close(POLICY_VIOLATION)
+        return
+
+    def admit() -> Any:
+        with transaction(runtime.sessions) as session:
+            ok = redeem_stream_token(
+                session,
+                attempt_id=attempt_id,
+                token=params.get("token", ""),
+                call_sid=start.start.call_sid,
+                stream_sid=start.stream_sid,
+                now=runtime.clock.now(),
+            )
+            return load_call_context(session, attempt_id=attempt_id) if ok else None
+
+    try:
+        context = await asyncio.to_thread(admit)
+    except DialerError as exc:
+        log.warning("refusing stream for attempt %s: %s", attempt_id, exc)
+        context = None
+    if context is None:
+        log.warning("refusing stream for attempt %s: invalid or used token", attempt_id)
+        await port.close(POLICY_VIOLATION)
+        return
+    session = CallSession(
+        port=port,
+        agent=state.agent,
+        runtime=runtime,
+        context=context,
+        stream_sid=start.stream_sid,
+        params=runtime.settings.bridge,
+        amd=state.amd,
+        voice=runtime.settings.openai_voice,
+    )
+    try:
+        await session.run()
+    finally:
+        await port.close()

@@ -1,0 +1,202 @@
+"""OpenAI Realtime GA adapter for :class:`bridge.agent.VoiceAgent` (the ``openai`` SDK's client).
+
+Audio is ``audio/pcmu`` in both directions, so Twilio payloads pass through unchanged (PROTOCOLS
+D3, D7). Frames are read raw and parsed by :func:`bridge.openai_events.parse_server_event`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from openai import AsyncOpenAI, OpenAIError
+
+from bridge import openai_events as wire
+from bridge.agent import (
+    AgentAudio,
+    AgentConnection,
+    AgentEvent,
+    AgentProblem,
+    AgentSaid,
+    AgentSessionConfig,
+    AgentUnavailableError,
+    CallerSaid,
+    CallerSpeechStarted,
+    ResponseFinished,
+    ResponseStarted,
+    ToolCall,
+    VoiceAgent,
+)
+
+_FATAL_ERROR_CODES = {"session_expired", "beta_api_shape_disabled", "invalid_api_key", "insufficient_quota"}
+TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
+
+
+def session_payload(config: AgentSessionConfig) -> dict[str, Any]:
+    """The GA ``session`` object for a phone call (μ-law both ways, server VAD, caller transcripts)."""
+    return {
+        "instructions": config.instructions,
+        "output_modalities": ["audio"],
+        "audio": {
+            "input": {
+                "format": {"type": "audio/pcmu"},
+                "turn_detection": {
+                    "type": "server_vad",
+                    "threshold": config.vad_threshold,
+                    "prefix_padding_ms": config.vad_prefix_padding_ms,
+                    "silence_duration_ms": config.vad_silence_ms,
+                    "create_response": True,
+                    "interrupt_response": True,
+                },
+                "transcription": {"model": TRANSCRIPTION_MODEL},
+            },
+            "output": {"format": {"type": "audio/pcmu"}, "voice": config.voice},
+        },
+        "tools": [
+            {"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters}
+            for t in config.tools
+        ],
+        "tool_choice": "auto",
+    }
+
+
+def _usage(usage: dict[str, Any] | None) -> dict[str, int]:
+    if not usage:
+        return {}
+    flat: dict[str, int] = {}
+    for key in ("input_tokens", "output_tokens", "total_tokens"):
+        if isinstance(usage.get(key), int):
+            flat[key] = usage[key]
+    for side in ("input_token_details", "output_token_details"):
+        details = usage.get(side) or {}
+        for key in ("text_tokens", "audio_tokens", "cached_tokens"):
+            if isinstance(details.get(key), int):
+                flat[f"{side.split('_')[0]}_{key}"] = details[key]
+    return flat
+
+
+def translate(event: wire.ServerEvent) -> AgentEvent | None:
+    """Map one GA server event to the bridge's agent event (None for events the bridge ignores)."""
+    match event:
+        case wire.OutputAudioDelta():
+            return AgentAudio(response_id=event.response_id, item_id=event.item_id, payload=event.delta)
+        case wire.OutputTranscriptDone():
+            return AgentSaid(response_id=event.response_id, item_id=event.item_id, text=event.transcript)
+        case wire.SpeechStarted():
+            return CallerSpeechStarted(audio_start_ms=event.audio_start_ms)
+        case wire.InputTranscriptionCompleted():
+            return CallerSaid(text=event.transcript)
+        case wire.ResponseCreated():
+            return ResponseStarted(response_id=event.response.id)
+        case wire.FunctionCallArgumentsDone():
+            return ToolCall(
+                response_id=event.response_id,
+                call_id=event.call_id,
+                name=event.name,
+                arguments=event.arguments,
+            )
+        case wire.ResponseDone():
+            details = event.response.status_details or {}
+            reason = details.get("reason") if isinstance(details, dict) else None
+            return ResponseFinished(
+                response_id=event.response.id,
+                status=event.response.status or "completed",
+                reason=reason,
+                usage=_usage(event.response.usage),
+            )
+        case wire.ErrorEvent():
+            code = event.error.code or event.error.type
+            return AgentProblem(code=code, message=event.error.message, fatal=code in _FATAL_ERROR_CODES)
+        case wire.InvalidServerEvent():
+            return AgentProblem(code="invalid_server_event", message=event.problem, fatal=False)
+    return None
+
+
+class OpenAIRealtimeConnection(AgentConnection):
+    """A live Realtime session over the SDK's WebSocket connection."""
+
+    def __init__(self, connection: Any) -> None:
+        self._conn = connection
+        self._closed = False
+        self._send_lock = asyncio.Lock()
+
+    async def _send(self, event: dict[str, Any]) -> None:
+        async with self._send_lock:
+            await self._conn.send(event)
+
+    async def send_audio(self, payload_b64: str) -> None:
+        """See :meth:`AgentConnection.send_audio`."""
+        await self._send(wire.append_audio(payload_b64))
+
+    async def start_response(self, instructions: str | None = None) -> None:
+        """See :meth:`AgentConnection.start_response`."""
+        await self._send(wire.response_create(instructions))
+
+    async def deliver_tool_results(self, results: list[tuple[str, str]], *, respond: bool) -> None:
+        """Send each output as a ``function_call_output`` item, then ``response.create`` if asked."""
+        for call_id, output in results:
+            await self._send(wire.function_call_output(call_id, output))
+        if respond:
+            await self._send(wire.response_create())
+
+    async def cancel_response(self) -> None:
+        """See :meth:`AgentConnection.cancel_response`."""
+        await self._send(wire.response_cancel())
+
+    async def truncate(self, item_id: str, audio_end_ms: int) -> None:
+        """See :meth:`AgentConnection.truncate`."""
+        await self._send(wire.truncate_item(item_id, audio_end_ms))
+
+    async def events(self) -> AsyncIterator[AgentEvent]:  # type: ignore[override]
+        """Read frames until the socket closes, yielding translated events."""
+        from websockets.exceptions import ConnectionClosed
+
+        while not self._closed:
+            try:
+                raw = await self._conn.recv_bytes()
+            except (ConnectionClosed, OpenAIError):
+                return
+            translated = translate(wire.parse_server_event(raw))
+            if translated is not None:
+                yield translated
+
+    async def close(self) -> None:
+        """See :meth:`AgentConnection.close`."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._conn.close()
+        except Exception:  # noqa: BLE001 - closing a dead socket must not mask the call's outcome
+            pass
+
+
+class OpenAIRealtimeAgent(VoiceAgent):
+    """Opens Realtime sessions with ``AsyncOpenAI(...).realtime.connect``.
+
+    Args:
+        api_key: the OpenAI API key.
+        model: e.g. ``gpt-realtime-2.1``.
+        websocket_base_url: None for OpenAI; a sandbox agent's ``ws://host:port/v1`` otherwise.
+    """
+
+    def __init__(self, *, api_key: str, model: str, websocket_base_url: str | None = None) -> None:
+        kwargs: dict[str, Any] = {"api_key": api_key}
+        if websocket_base_url is not None:
+            kwargs["websocket_base_url"] = websocket_base_url
+        self._client = AsyncOpenAI(**kwargs)
+        self._model = model
+
+    async def connect(self, config: AgentSessionConfig) -> AgentConnection:
+        """Open a session and send the ``session.update`` for ``config``.
+
+        Raises:
+            AgentUnavailableError: the connection or its first event failed.
+        """
+        try:
+            connection = await self._client.realtime.connect(model=self._model).enter()
+            await connection.send(wire.session_update(session_payload(config)))
+        except Exception as exc:  # noqa: BLE001 - whatever failed, there is no agent for this call
+            raise AgentUnavailableError(f"voice agent unavailable: {exc}") from exc
+        return OpenAIRealtimeConnection(connection)

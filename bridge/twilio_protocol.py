@@ -1,0 +1,145 @@
+"""Twilio Media Streams messages: wire JSON <-> typed events (pure; PROTOCOLS A3/A4).
+
+Inbound messages are validated pydantic models dispatched on ``event``; numeric fields arrive as
+strings and are converted here. Outbound builders produce the exact JSON Twilio expects (``media``
+without a track, ``mark`` always with a name, ``clear``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Connected(_Wire):
+    """First message on the socket."""
+
+    event: Literal["connected"]
+    protocol: str = "Call"
+    version: str = ""
+
+
+class MediaFormat(_Wire):
+    """Audio format of the stream (always μ-law, 8000 Hz, mono for Twilio)."""
+
+    encoding: str
+    sample_rate: int = Field(alias="sampleRate")
+    channels: int
+
+
+class StartInfo(_Wire):
+    """The ``start`` payload: identifiers and the TwiML ``<Parameter>`` values."""
+
+    account_sid: str = Field(alias="accountSid")
+    stream_sid: str = Field(alias="streamSid")
+    call_sid: str = Field(alias="callSid")
+    tracks: list[str] = []
+    media_format: MediaFormat = Field(alias="mediaFormat")
+    custom_parameters: dict[str, str] = Field(default_factory=dict, alias="customParameters")
+
+
+class Start(_Wire):
+    """Sent once, after ``connected``."""
+
+    event: Literal["start"]
+    sequence_number: int = Field(alias="sequenceNumber")
+    start: StartInfo
+    stream_sid: str = Field(alias="streamSid")
+
+
+class MediaPayload(_Wire):
+    """One chunk of inbound audio: base64 μ-law; ``timestamp`` in ms since the stream started."""
+
+    track: str = "inbound"
+    chunk: int
+    timestamp: int
+    payload: str
+
+
+class Media(_Wire):
+    """Caller audio."""
+
+    event: Literal["media"]
+    sequence_number: int = Field(alias="sequenceNumber")
+    media: MediaPayload
+    stream_sid: str = Field(alias="streamSid")
+
+
+class DtmfPayload(_Wire):
+    """A key press."""
+
+    track: str = "inbound_track"
+    digit: str
+
+
+class Dtmf(_Wire):
+    """The caller pressed a key."""
+
+    event: Literal["dtmf"]
+    sequence_number: int = Field(alias="sequenceNumber")
+    dtmf: DtmfPayload
+    stream_sid: str = Field(alias="streamSid")
+
+
+class MarkPayload(_Wire):
+    """The name of a mark."""
+
+    name: str
+
+
+class Mark(_Wire):
+    """Echo of a mark we sent: the audio queued before it has played (or was cleared)."""
+
+    event: Literal["mark"]
+    sequence_number: int = Field(alias="sequenceNumber")
+    mark: MarkPayload
+    stream_sid: str = Field(alias="streamSid")
+
+
+class Stop(_Wire):
+    """The stream stopped (the call ended)."""
+
+    event: Literal["stop"]
+    sequence_number: int = Field(alias="sequenceNumber")
+    stream_sid: str = Field(alias="streamSid")
+
+
+TwilioEvent = Annotated[Connected | Start | Media | Dtmf | Mark | Stop, Field(discriminator="event")]
+_ADAPTER: TypeAdapter[Connected | Start | Media | Dtmf | Mark | Stop] = TypeAdapter(TwilioEvent)
+
+
+class ProtocolError(ValueError):
+    """A message that is not a valid Media Streams event."""
+
+
+def parse_message(raw: str | bytes) -> Connected | Start | Media | Dtmf | Mark | Stop:
+    """Parse one text frame from Twilio.
+
+    Raises:
+        ProtocolError: invalid JSON, an unknown ``event``, or missing/ill-typed fields.
+    """
+    try:
+        return _ADAPTER.validate_python(json.loads(raw))
+    except (ValueError, ValidationError) as exc:
+        raise ProtocolError(f"not a Media Streams message: {str(exc)[:300]}") from None
+
+
+def media_message(stream_sid: str, payload_b64: str) -> dict[str, Any]:
+    """Audio to play to the caller (base64 μ-law 8 kHz, no header)."""
+    return {"event": "media", "streamSid": stream_sid, "media": {"payload": payload_b64}}
+
+
+def mark_message(stream_sid: str, name: str) -> dict[str, Any]:
+    """A mark Twilio echoes once the audio sent before it has played."""
+    return {"event": "mark", "streamSid": stream_sid, "mark": {"name": name}}
+
+
+def clear_message(stream_sid: str) -> dict[str, Any]:
+    """Drop the audio Twilio has buffered (barge-in); pending marks are echoed."""
+    return {"event": "clear", "streamSid": stream_sid}

@@ -1,0 +1,157 @@
+"""Carrier webhooks: the TwiML fetch, call-progress callbacks and the async AMD verdict.
+
+Every route answers 403 unless ``X-Twilio-Signature`` signs the request (the URL rebuilt from the
+public URL, every form parameter). Each takes the attempt id from its own query string (Twilio
+signs it) and checks that the CallSid belongs to that attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+
+from bridge.state import BridgeState
+from bridge.twiml import connect_stream, hang_up
+from dialer.calls import CallStatusUpdate, apply_amd, apply_call_status, issue_stream_token
+from dialer.db import transaction
+from dialer.errors import InvalidStateError, NotFoundError
+from dialer.models import AttemptStatus
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/twilio")
+XML = "application/xml"
+
+
+def bridge_state(request: Request) -> BridgeState:
+    """The process's :class:`BridgeState` (set by the app factory)."""
+    return request.app.state.bridge
+
+
+async def signed_form(
+    request: Request, state: Annotated[BridgeState, Depends(bridge_state)]
+) -> dict[str, str]:
+    """The request's form parameters, after checking the Twilio signature (403 if it fails)."""
+    form = await request.form()
+    items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    if not state.signatures.webhook_is_valid(
+        path=request.url.path,
+        raw_query=request.url.query,
+        form=items,
+        signature=request.headers.get("x-twilio-signature"),
+    ):
+        raise HTTPException(status_code=403, detail="invalid or missing X-Twilio-Signature")
+    return dict(items)
+
+
+def _required(form: dict[str, str], name: str) -> str:
+    value = form.get(name)
+    if not value:
+        raise HTTPException(status_code=400, detail=f"missing form parameter {name}")
+    return value
+
+
+@router.post("/voice")
+async def voice(
+    attempt: Annotated[int, Query()],
+    form: Annotated[dict[str, str], Depends(signed_form)],
+    state: Annotated[BridgeState, Depends(bridge_state)],
+) -> Response:
+    """TwiML for an answered call: ``<Connect><Stream>`` with the attempt id and a one-time token."""
+    runtime = state.runtime
+    call_sid = _required(form, "CallSid")
+
+    def issue() -> str:
+        with transaction(runtime.sessions) as session:
+            return issue_stream_token(
+                session,
+                attempt_id=attempt,
+                call_sid=call_sid,
+                now=runtime.clock.now(),
+                ttl_seconds=runtime.settings.stream_token_ttl_seconds,
+            )
+
+    try:
+        token = await asyncio.to_thread(issue)
+    except (NotFoundError, InvalidStateError) as exc:
+        log.warning("no stream for attempt %s: %s", attempt, exc)
+        return Response(hang_up(), media_type=XML)
+    twiml = connect_stream(
+        stream_url=runtime.settings.media_stream_url, parameters={"attempt": str(attempt), "token": token}
+    )
+    return Response(twiml, media_type=XML)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+@router.post("/status", status_code=204)
+async def call_status(
+    attempt: Annotated[int, Query()],
+    form: Annotated[dict[str, str], Depends(signed_form)],
+    state: Annotated[BridgeState, Depends(bridge_state)],
+) -> Response:
+    """Apply a call-progress callback (idempotent, order-safe)."""
+    try:
+        status = AttemptStatus.from_twilio(_required(form, "CallStatus"))
+    except ValueError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    update = CallStatusUpdate(
+        call_sid=_required(form, "CallSid"),
+        status=status,
+        sequence_number=_int(form.get("SequenceNumber")),
+        duration_seconds=_int(form.get("CallDuration")),
+        error_code=form.get("ErrorCode") or None,
+    )
+    runtime = state.runtime
+
+    def apply() -> None:
+        with transaction(runtime.sessions) as session:
+            apply_call_status(session, attempt_id=attempt, update_=update, now=runtime.clock.now())
+
+    try:
+        await asyncio.to_thread(apply)
+    except NotFoundError as exc:
+        raise HTTPException(status_code=404, detail=exc.message) from None
+    except InvalidStateError as exc:
+        raise HTTPException(status_code=409, detail=exc.message) from None
+    return Response(status_code=204)
+
+
+@router.post("/amd", status_code=204)
+async def amd(
+    attempt: Annotated[int, Query()],
+    form: Annotated[dict[str, str], Depends(signed_form)],
+    state: Annotated[BridgeState, Depends(bridge_state)],
+) -> Response:
+    """Store the AMD verdict; on a machine or fax, hang up at once (no message is left)."""
+    call_sid = _required(form, "CallSid")
+    answered_by = _required(form, "AnsweredBy")
+    runtime = state.runtime
+
+    def apply() -> bool:
+        with transaction(runtime.sessions) as session:
+            return apply_amd(
+                session,
+                attempt_id=attempt,
+                call_sid=call_sid,
+                answered_by=answered_by,
+                now=runtime.clock.now(),
+            )
+
+    try:
+        must_hang_up = await asyncio.to_thread(apply)
+    except NotFoundError as exc:
+        raise HTTPException(status_code=404, detail=exc.message) from None
+    except InvalidStateError as exc:
+        raise HTTPException(status_code=409, detail=exc.message) from None
+    state.amd.publish(call_sid, answered_by)
+    if must_hang_up:
+        await asyncio.to_thread(runtime.carrier.hang_up, call_sid)
+    return Response(status_code=204)

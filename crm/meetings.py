@@ -1,0 +1,107 @@
+"""Meetings the agent books for reps (the built-in CRM's calendar)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from crm.timeparse import parse_time_phrase
+from dialer.audit import record_event
+from dialer.errors import ToolArgumentError
+from dialer.models import Meeting, MeetingStatus
+
+MIN_LEAD_TIME = timedelta(minutes=15)
+"""A meeting must start at least this long after it is booked."""
+
+
+def normalize_email(raw: str) -> str:
+    """A syntactically valid, normalised email address (no DNS lookup).
+
+    Raises:
+        ToolArgumentError: the address is not valid; the message says why.
+    """
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ToolArgumentError(f"the email address {raw!r} is not valid: {exc}") from None
+
+
+def book_meeting(
+    session: Session,
+    *,
+    campaign_id: int,
+    lead_id: int,
+    attempt_id: int,
+    preferred_time: str,
+    email: str,
+    lead_timezone: str,
+    now: datetime,
+    tool_call_id: str | None = None,
+    notes: str = "",
+    duration_minutes: int = 30,
+) -> tuple[Meeting, bool]:
+    """Book a meeting for the call's own lead at the time the prospect named.
+
+    Args:
+        preferred_time: the time as said ("Tuesday at 2pm"), read in ``lead_timezone``.
+        email: where the invite goes; validated and normalised.
+        tool_call_id: the agent's call id: a repeated tool call books nothing new.
+
+    Returns:
+        The meeting and whether it was created now (False when this booking already existed).
+
+    Raises:
+        ToolArgumentError: invalid email, unreadable time, or a time not at least
+            :data:`MIN_LEAD_TIME` in the future.
+    """
+    address = normalize_email(email)
+    starts_at = parse_time_phrase(preferred_time, zone=lead_timezone, now=now)
+    if starts_at < now + MIN_LEAD_TIME:
+        raise ToolArgumentError(f"{preferred_time!r} is not in the future; offer a later time")
+    same = [Meeting.starts_at == starts_at]
+    if tool_call_id:
+        same.append(Meeting.tool_call_id == tool_call_id)
+    existing = session.scalar(
+        select(Meeting).where(Meeting.lead_id == lead_id, Meeting.status == MeetingStatus.BOOKED, or_(*same))
+    )
+    if existing is not None:
+        return existing, False
+    meeting = Meeting(
+        campaign_id=campaign_id,
+        lead_id=lead_id,
+        attempt_id=attempt_id,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        lead_timezone=lead_timezone,
+        email=address,
+        requested_text=preferred_time[:200],
+        notes=notes,
+        tool_call_id=tool_call_id,
+    )
+    session.add(meeting)
+    session.flush()
+    record_event(
+        session,
+        kind="meeting.booked",
+        occurred_at=now,
+        actor="agent",
+        campaign_id=campaign_id,
+        lead_id=lead_id,
+        attempt_id=attempt_id,
+        payload={
+            "meeting_id": meeting.id,
+            "starts_at": starts_at,
+            "lead_timezone": lead_timezone,
+            "email": address,
+            "requested_text": preferred_time,
+        },
+    )
+    return meeting, True
+
+
+def meetings_for_attempt(session: Session, *, attempt_id: int) -> list[Meeting]:
+    """Meetings booked on one call attempt."""
+    return list(session.scalars(select(Meeting).where(Meeting.attempt_id == attempt_id).order_by(Meeting.id)))

@@ -1,0 +1,175 @@
+"""Campaigns: create, look up, start, pause, stop, and progress counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from compliance import PhoneNumberError, normalize_phone
+from dialer.audit import record_event
+from dialer.errors import InvalidStateError, NotFoundError
+from dialer.models import Campaign, CampaignStatus, Lead, LeadStatus
+
+DEFAULT_SCRIPT = """\
+You are {agent_name}, a friendly, concise sales development representative calling on behalf of
+{seller_name} about {product}. You are speaking with {first_name} {last_name}, {title} at {company}.
+
+Goal: book a twenty-minute call with a specialist. Offer two specific times in the prospect's own
+time zone. When they accept a time, confirm their email and call book_meeting with the time as they
+said it and the email. Then log the disposition and end the call politely.
+
+Rules:
+- One or two short sentences per turn. No lists, no URLs. Never invent facts, prices or times.
+- Never claim to be human. If asked, confirm you are an AI assistant.
+- If they ask not to be called again, call honor_dnc immediately, say a brief goodbye, and do not
+  try to recover the conversation.
+- If they are not interested, call log_disposition with not_interested, thank them and end the call.
+- If now is a bad time but they name another time, call mark_callback with that time.
+"""
+
+_TRANSITIONS: dict[CampaignStatus, set[CampaignStatus]] = {
+    CampaignStatus.DRAFT: {CampaignStatus.RUNNING, CampaignStatus.STOPPED},
+    CampaignStatus.RUNNING: {CampaignStatus.PAUSED, CampaignStatus.STOPPED, CampaignStatus.COMPLETED},
+    CampaignStatus.PAUSED: {CampaignStatus.RUNNING, CampaignStatus.STOPPED},
+    CampaignStatus.STOPPED: set(),
+    CampaignStatus.COMPLETED: {CampaignStatus.RUNNING},
+}
+
+
+def _e164(value: str, what: str) -> str:
+    try:
+        return normalize_phone(value).e164
+    except PhoneNumberError as exc:
+        raise InvalidStateError(f"{what} {value!r} is not a valid phone number: {exc}") from None
+
+
+def create_campaign(
+    session: Session,
+    *,
+    name: str,
+    seller_name: str,
+    caller_id: str,
+    now: datetime,
+    actor: str,
+    product: str = "",
+    agent_name: str = "Alex",
+    callback_number: str | None = None,
+    script: str = DEFAULT_SCRIPT,
+    max_concurrent_calls: int = 5,
+    max_attempts: int = 3,
+    retry_delay_seconds: int = 3600,
+    record_calls: bool = False,
+) -> Campaign:
+    """Create a campaign in ``draft``.
+
+    Args:
+        caller_id: the ``From`` number (any common format; stored E.164).
+        callback_number: number callees can call for DNC requests (47 CFR 64.1200(b)(2));
+            defaults to the caller ID.
+        max_concurrent_calls: live-call cap (>= 1).
+        max_attempts: calls per lead at most (>= 1).
+        retry_delay_seconds: wait before retrying a no-answer/busy/machine/failed attempt.
+
+    Raises:
+        InvalidStateError: a campaign with that name exists, a number is invalid, or a limit is < 1.
+    """
+    if session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
+        raise InvalidStateError(f"campaign {name!r} already exists")
+    if not seller_name.strip():
+        raise InvalidStateError("the seller's legal name is required (it is spoken in the disclosure)")
+    if max_concurrent_calls < 1 or max_attempts < 1 or retry_delay_seconds < 0:
+        raise InvalidStateError("max_concurrent_calls and max_attempts must be >= 1, retry delay >= 0")
+    campaign = Campaign(
+        name=name,
+        seller_name=seller_name.strip(),
+        agent_name=agent_name,
+        product=product,
+        caller_id=_e164(caller_id, "caller ID"),
+        callback_number=_e164(callback_number or caller_id, "callback number"),
+        script=script,
+        status=CampaignStatus.DRAFT,
+        max_concurrent_calls=max_concurrent_calls,
+        max_attempts=max_attempts,
+        retry_delay_seconds=retry_delay_seconds,
+        record_calls=record_calls,
+    )
+    session.add(campaign)
+    session.flush()
+    record_event(
+        session,
+        kind="campaign.created",
+        occurred_at=now,
+        actor=actor,
+        campaign_id=campaign.id,
+        payload={
+            "name": name,
+            "seller_name": campaign.seller_name,
+            "caller_id": campaign.caller_id,
+            "max_concurrent_calls": max_concurrent_calls,
+            "max_attempts": max_attempts,
+            "record_calls": record_calls,
+        },
+    )
+    return campaign
+
+
+def get_campaign(session: Session, *, name: str) -> Campaign:
+    """The campaign called ``name``.
+
+    Raises:
+        NotFoundError: no such campaign.
+    """
+    campaign = session.scalar(select(Campaign).where(Campaign.name == name))
+    if campaign is None:
+        raise NotFoundError(
+            f"campaign {name!r} does not exist; create it first with `dialer campaigns create`"
+        )
+    return campaign
+
+
+def set_status(
+    session: Session, *, campaign: Campaign, status: CampaignStatus, now: datetime, actor: str
+) -> Campaign:
+    """Move a campaign to ``status`` (start = running, pause, stop) and audit the change.
+
+    Raises:
+        InvalidStateError: the transition is not allowed (e.g. restarting a stopped campaign).
+    """
+    if status == campaign.status:
+        return campaign
+    if status not in _TRANSITIONS[campaign.status]:
+        raise InvalidStateError(f"campaign {campaign.name!r} cannot go from {campaign.status} to {status}")
+    previous = campaign.status
+    campaign.status = status
+    record_event(
+        session,
+        kind="campaign.status",
+        occurred_at=now,
+        actor=actor,
+        campaign_id=campaign.id,
+        payload={"from": previous, "to": status},
+    )
+    return campaign
+
+
+@dataclass(frozen=True)
+class CampaignProgress:
+    """Lead counts of a campaign by status; ``open`` counts leads not yet final."""
+
+    by_status: dict[str, int]
+    total: int
+    open: int
+
+
+def progress(session: Session, *, campaign_id: int) -> CampaignProgress:
+    """Lead counts by status for one campaign."""
+    rows = session.execute(
+        select(Lead.status, func.count()).where(Lead.campaign_id == campaign_id).group_by(Lead.status)
+    ).all()
+    by_status = {str(status): count for status, count in rows}
+    total = sum(by_status.values())
+    open_count = sum(n for s, n in by_status.items() if not LeadStatus(s).is_final)
+    return CampaignProgress(by_status=by_status, total=total, open=open_count)

@@ -1,0 +1,63 @@
+"""The Celery application: broker from settings, late acks, one message at a time per process.
+
+Run a worker with ``dialer worker`` (or ``celery -A dialer.celery_app worker``) and the scheduler
+tick with ``dialer beat`` (or ``worker --beat`` for a single-machine setup). The default broker is
+Celery's embedded filesystem transport under ``DIALER_BROKER_DIR``; production uses Redis.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from dialer.settings import Settings, get_settings
+
+
+def _broker_options(settings: Settings) -> dict[str, object]:
+    if not settings.broker_url.startswith("filesystem"):
+        return {"visibility_timeout": 3600}
+    queue_dir = Path(settings.broker_dir).resolve()
+    for sub in ("queue", "processed"):
+        (queue_dir / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(queue_dir / "queue"),
+        "data_folder_out": str(queue_dir / "queue"),
+        "processed_folder": str(queue_dir / "processed"),
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }
+
+
+def create_celery_app(settings: Settings) -> Celery:
+    """A Celery app configured from ``settings`` (tasks are registered by :mod:`dialer.tasks`)."""
+    app = Celery("dialer", include=["dialer.tasks"])
+    app.conf.update(
+        broker_url=settings.broker_url,
+        broker_transport_options=_broker_options(settings),
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        beat_schedule={
+            "dialer-tick": {"task": "dialer.tick", "schedule": settings.tick_interval_seconds},
+        },
+        beat_schedule_filename=str(Path(settings.broker_dir).resolve() / "celerybeat-schedule"),
+    )
+    return app
+
+
+app = create_celery_app(get_settings())
+
+
+@worker_process_init.connect
+def _fresh_connections_after_fork(**_: object) -> None:
+    """Forked pool processes must not share the parent's database connections."""
+    from dialer.db import engine_for
+
+    engine_for(get_settings().database_url).dispose(close=False)

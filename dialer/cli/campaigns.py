@@ -1,0 +1,133 @@
+"""``dialer campaigns``: create, start, pause, stop, list, show."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from dialer import campaigns as service
+from dialer.cli._common import actor, console, runtime
+from dialer.db import transaction
+from dialer.errors import InvalidStateError
+from dialer.models import Campaign, CampaignStatus
+
+app = typer.Typer(no_args_is_help=True, help="Campaigns.")
+
+
+@app.command("create")
+def create(
+    name: str = typer.Argument(..., help="Unique campaign name."),
+    seller: str = typer.Option(..., "--seller", help="Seller's legal name (spoken in the disclosure)."),
+    caller_id: str = typer.Option(..., "--caller-id", help="From number (a Twilio number you own), E.164."),
+    product: str = typer.Option(
+        "", help="What the call is about, e.g. 'a data-quality monitoring platform'."
+    ),
+    agent_name: str = typer.Option("Alex", help="Name the AI agent introduces itself with."),
+    callback_number: str | None = typer.Option(None, help="Number for DNC requests; default: the caller ID."),
+    script: Path | None = typer.Option(None, exists=True, dir_okay=False, help="Script template file."),
+    max_concurrent: int = typer.Option(5, help="Live calls at most."),
+    max_attempts: int = typer.Option(3, help="Calls per lead at most."),
+    retry_delay: int = typer.Option(3600, help="Seconds before retrying a no-answer/busy/machine attempt."),
+    record: bool = typer.Option(False, "--record/--no-record", help="Ask Twilio to record calls."),
+) -> None:
+    """Create a campaign (in draft; start it with `dialer campaigns start`)."""
+    text = service.DEFAULT_SCRIPT if script is None else script.read_text(encoding="utf-8")
+    try:
+        list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise InvalidStateError(f"{script}: malformed placeholder in script ({exc})") from None
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        campaign = service.create_campaign(
+            session,
+            name=name,
+            seller_name=seller,
+            caller_id=caller_id,
+            now=rt.clock.now(),
+            actor=actor(),
+            product=product,
+            agent_name=agent_name,
+            callback_number=callback_number,
+            script=text,
+            max_concurrent_calls=max_concurrent,
+            max_attempts=max_attempts,
+            retry_delay_seconds=retry_delay,
+            record_calls=record,
+        )
+        console.print(f"created campaign {campaign.name!r} (id {campaign.id}, draft)")
+
+
+def _set(name: str, status: CampaignStatus) -> None:
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        campaign = service.get_campaign(session, name=name)
+        service.set_status(session, campaign=campaign, status=status, now=rt.clock.now(), actor=actor())
+        console.print(f"campaign {name!r} is {status}")
+
+
+@app.command("start")
+def start(name: str) -> None:
+    """Start (or resume) dialing a campaign."""
+    _set(name, CampaignStatus.RUNNING)
+
+
+@app.command("pause")
+def pause(name: str) -> None:
+    """Pause a campaign: calls in progress finish, no new calls are placed."""
+    _set(name, CampaignStatus.PAUSED)
+
+
+@app.command("stop")
+def stop(name: str) -> None:
+    """Stop a campaign for good."""
+    _set(name, CampaignStatus.STOPPED)
+
+
+@app.command("list")
+def list_campaigns() -> None:
+    """List campaigns with their lead progress."""
+    rt = runtime()
+    table = Table("id", "name", "status", "seller", "leads", "open")
+    with rt.sessions() as session:
+        for campaign in session.scalars(select(Campaign).order_by(Campaign.id)):
+            progress = service.progress(session, campaign_id=campaign.id)
+            table.add_row(
+                str(campaign.id),
+                campaign.name,
+                campaign.status,
+                campaign.seller_name,
+                str(progress.total),
+                str(progress.open),
+            )
+    console.print(table)
+
+
+@app.command("show")
+def show(name: str) -> None:
+    """Show one campaign's settings and lead counts by status."""
+    rt = runtime()
+    with rt.sessions() as session:
+        campaign = service.get_campaign(session, name=name)
+        progress = service.progress(session, campaign_id=campaign.id)
+    table = Table("field", "value")
+    for field in (
+        "name",
+        "status",
+        "seller_name",
+        "agent_name",
+        "product",
+        "caller_id",
+        "callback_number",
+        "max_concurrent_calls",
+        "max_attempts",
+        "retry_delay_seconds",
+        "record_calls",
+    ):
+        table.add_row(field, str(getattr(campaign, field)))
+    for status, count in sorted(progress.by_status.items()):
+        table.add_row(f"leads {status}", str(count))
+    console.print(table)

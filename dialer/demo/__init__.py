@@ -1,0 +1,1 @@
+"""``dialer demo``: a whole sandbox campaign end to end on the embedded defaults."""

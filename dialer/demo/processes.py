@@ -1,0 +1,132 @@
+"""Starting, watching and stopping the demo's child processes (API, worker, sandbox)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Child:
+    """A child process with its log file."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def alive(self) -> bool:
+        """True while the process runs."""
+        return self.process.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines of the process's log."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Supervisor:
+    """Starts children with a shared environment and stops them all, in reverse order."""
+
+    env: dict[str, str]
+    log_dir: Path
+    children: list[Child] = field(default_factory=list)
+
+    def start(self, name: str, *args: str) -> Child:
+        """Start ``python -m <args>`` with the demo environment, logging to ``<log_dir>/<name>.log``."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_dir / f"{name}.log"
+        log = log_path.open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", *args],
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        child = Child(name, process, log_path)
+        self.children.append(child)
+        return child
+
+    def check(self) -> None:
+        """Raise if a child died.
+
+        Raises:
+            RuntimeError: naming the process, its exit code and its log's last lines.
+        """
+        for child in self.children:
+            if not child.alive():
+                raise RuntimeError(
+                    f"{child.name} exited with code {child.process.returncode}; "
+                    f"its log ({child.log_path}) ends:\n{child.log_tail()}"
+                )
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM every child (whole process group), then SIGKILL what is left after ``timeout``."""
+        for child in reversed(self.children):
+            if child.alive():
+                os.killpg(child.process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for child in reversed(self.children):
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                child.process.wait(remaining)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.process.pid, signal.SIGKILL)
+                child.process.wait()
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float, what: str, supervisor: Supervisor) -> None:
+    """Poll ``check`` every 0.1 s until it is true.
+
+    Raises:
+        RuntimeError: a child died, or ``timeout`` seconds passed (naming ``what``).
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        supervisor.check()
+        if check():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def http_ok(url: str) -> Callable[[], bool]:
+    """A check that ``GET url`` answers 2xx."""
+
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=1.0).is_success
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+def tcp_open(port: int) -> Callable[[], bool]:
+    """A check that something listens on 127.0.0.1:``port``."""
+
+    def check() -> bool:
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    return check

@@ -1,0 +1,282 @@
+"""Run a whole sandbox campaign: fresh database, import, campaign, API + worker + sandbox, report.
+
+Everything real runs for real: the Alembic migration, the importer, the Celery worker and its
+beat tick (on the embedded filesystem broker), the gate at dial time, the twilio SDK against the
+sandbox carrier, the FastAPI bridge with signed webhooks and the media WebSocket, and the openai
+SDK against the sandbox Realtime agent. Only time is shifted: every process reads the same
+sandbox clock, so the gate's outcome does not depend on when the demo runs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from compliance import normalize_phone
+from dialer.campaigns import create_campaign, set_status
+from dialer.db import transaction
+from dialer.demo.processes import Supervisor, free_port, http_ok, tcp_open, wait_until
+from dialer.demo.report import build_report, settled_counts
+from dialer.dialing import active_attempts
+from dialer.dnc import add_internal_dnc
+from dialer.leads.service import import_leads
+from dialer.migrate import upgrade
+from dialer.models import CampaignStatus
+from dialer.runtime import build_runtime
+from dialer.settings import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_OPENAI_KEY, Settings
+
+CLOCK_ZONE = "America/Chicago"
+EXAMPLE_LEADS = Path("leads.example.csv")
+EXAMPLE_EARLIER_OPT_OUTS = ("+18165550123",)
+"""In the example file, Ryan Hughes asked by email not to be called before the campaign started."""
+SELLER = "Northwind Analytics, Inc."
+CALLER_ID = "+13125550199"
+PRODUCT = "a data-quality monitoring platform"
+
+
+def default_clock_instant(real_now: datetime) -> datetime:
+    """The next weekday 11:00 in America/Chicago after ``real_now`` (the demo's default clock)."""
+    local = real_now.astimezone(ZoneInfo(CLOCK_ZONE))
+    candidate = local.replace(hour=11, minute=0, second=0, microsecond=0)
+    if candidate <= local:
+        candidate += timedelta(days=1)
+    while candidate.weekday() >= 5:
+        candidate += timedelta(days=1)
+    return candidate
+
+
+@dataclass
+class DemoOptions:
+    """What ``dialer demo`` was asked to do.
+
+    Attributes:
+        leads_file: the lead CSV (default: ``leads.example.csv``).
+        report_path: where the JSON report goes.
+        at: the sandbox clock's starting instant (default: next weekday 11:00 America/Chicago).
+        consent_attestation: stored as PEWC evidence on every row (for files without consent columns).
+        earlier_opt_outs: numbers put on the internal DNC list before the campaign starts.
+        concurrency: the campaign's live-call cap.
+        timeout_seconds: give up if leads are not settled by then.
+        workdir: where the demo's database, broker, logs and report live (wiped first).
+        ms_per_char: sandbox speaking pace.
+    """
+
+    leads_file: Path = EXAMPLE_LEADS
+    report_path: Path = Path("demo-report.json")
+    at: datetime | None = None
+    consent_attestation: str | None = None
+    earlier_opt_outs: tuple[str, ...] = ()
+    concurrency: int = 8
+    timeout_seconds: float = 1800.0
+    workdir: Path = Path(".dialer/demo")
+    ms_per_char: float = 8.0
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+def _environment(
+    options: DemoOptions, ports: dict[str, int], clock_start: datetime, anchor: datetime
+) -> dict[str, str]:
+    workdir = options.workdir.resolve()
+    return {
+        "DIALER_ENVIRONMENT": "development",
+        "DIALER_DATABASE_URL": f"sqlite:///{workdir / 'demo.db'}",
+        "DIALER_BROKER_URL": "filesystem://",
+        "DIALER_BROKER_DIR": str(workdir / "broker"),
+        "DIALER_PUBLIC_URL": f"http://127.0.0.1:{ports['api']}",
+        "DIALER_TWILIO_ACCOUNT_SID": SANDBOX_ACCOUNT_SID,
+        "DIALER_TWILIO_AUTH_TOKEN": SANDBOX_AUTH_TOKEN,
+        "DIALER_TWILIO_API_BASE_URL": f"http://127.0.0.1:{ports['carrier']}",
+        "DIALER_OPENAI_API_KEY": SANDBOX_OPENAI_KEY,
+        "DIALER_OPENAI_WEBSOCKET_BASE_URL": f"ws://127.0.0.1:{ports['agent']}/v1",
+        "DIALER_SANDBOX_CLOCK_START": clock_start.isoformat(),
+        "DIALER_SANDBOX_CLOCK_ANCHOR": anchor.isoformat(),
+        "DIALER_TICK_INTERVAL_SECONDS": "0.5",
+        "DIALER_DIAL_CPS": "10",
+        "DIALER_RING_TIMEOUT_SECONDS": "20",
+        "DIALER_BRIDGE__VAD_SILENCE_MS": "300",
+        "DIALER_BRIDGE__AMD_WAIT_MAX_MS": "3000",
+        **options.extra_env,
+    }
+
+
+def _settings_from(env: dict[str, str]) -> Settings:
+    fields = {key.removeprefix("DIALER_").lower(): value for key, value in env.items() if "__" not in key}
+    return Settings(_env_file=None, **fields)  # type: ignore[call-arg]
+
+
+def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
+    """Run the demo and return its report (also written to ``options.report_path``).
+
+    Raises:
+        RuntimeError: a process died or the campaign did not settle in time (with log excerpts).
+        DialerError: the leads file could not be imported, or another product error.
+    """
+    started = time.monotonic()
+    if options.workdir.exists():
+        shutil.rmtree(options.workdir)
+    options.workdir.mkdir(parents=True)
+    anchor = datetime.now(UTC)
+    clock_start = options.at or default_clock_instant(anchor)
+    ports = {"api": free_port(), "carrier": free_port(), "agent": free_port()}
+    env = _environment(options, ports, clock_start, anchor)
+    settings = _settings_from(env)
+    runtime = build_runtime(settings)
+    console.print(f"sandbox clock: {clock_start.astimezone(ZoneInfo(CLOCK_ZONE)).isoformat()} ({CLOCK_ZONE})")
+
+    upgrade(settings.database_url)
+    with transaction(runtime.sessions) as session:
+        now = runtime.clock.now()
+        campaign = create_campaign(
+            session,
+            name="demo",
+            seller_name=SELLER,
+            caller_id=CALLER_ID,
+            now=now,
+            actor="user:demo",
+            product=PRODUCT,
+            max_concurrent_calls=options.concurrency,
+            max_attempts=2,
+            retry_delay_seconds=5,
+        )
+        result = import_leads(
+            session,
+            campaign_name="demo",
+            path=options.leads_file,
+            attestation=options.consent_attestation,
+            attested_by="demo",
+            now=now,
+        )
+        for phone in options.earlier_opt_outs:
+            add_internal_dnc(
+                session,
+                phone_e164=normalize_phone(phone).e164,
+                source="cli",
+                now=now,
+                actor="user:demo",
+                reason="asked by email not to be called (before this campaign)",
+            )
+        set_status(session, campaign=campaign, status=CampaignStatus.RUNNING, now=now, actor="user:demo")
+        campaign_id = campaign.id
+    import_summary = {
+        "file": str(options.leads_file),
+        "leads_created": result.leads_created,
+        "rejected": [{"row": r.row, "column": r.column, "reason": r.reason} for r in result.rejected],
+        "folded": len(result.folded),
+        "warnings": len(result.warnings),
+        "rejected_report": str(result.rejected_report_path) if result.rejected_report_path else None,
+    }
+    console.print(
+        f"imported {result.leads_created} leads ({len(result.rejected)} rejected, "
+        f"{len(result.folded)} duplicates folded)"
+    )
+
+    supervisor = Supervisor(env=env, log_dir=options.workdir / "logs")
+    try:
+        supervisor.start(
+            "sandbox",
+            "sandbox",
+            "--carrier-port",
+            str(ports["carrier"]),
+            "--agent-port",
+            str(ports["agent"]),
+            "--ms-per-char",
+            str(options.ms_per_char),
+            "--ring-seconds",
+            "1.0",
+        )
+        supervisor.start(
+            "api",
+            "uvicorn",
+            "bridge.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(ports["api"]),
+            "--log-level",
+            "warning",
+        )
+        wait_until(
+            http_ok(f"http://127.0.0.1:{ports['carrier']}/sandbox/stats"),
+            timeout=60,
+            what="the sandbox carrier",
+            supervisor=supervisor,
+        )
+        wait_until(tcp_open(ports["agent"]), timeout=60, what="the sandbox agent", supervisor=supervisor)
+        wait_until(
+            http_ok(f"http://127.0.0.1:{ports['api']}/healthz"),
+            timeout=60,
+            what="the API",
+            supervisor=supervisor,
+        )
+        supervisor.start(
+            "worker",
+            "celery",
+            "-A",
+            "dialer.celery_app",
+            "worker",
+            "--beat",
+            "--pool",
+            "threads",
+            "--concurrency",
+            str(max(4, options.concurrency)),
+            "--loglevel",
+            "info",
+        )
+        _watch(runtime, campaign_id, options, supervisor, console)
+        carrier_stats = httpx.get(f"http://127.0.0.1:{ports['carrier']}/sandbox/stats", timeout=10).json()
+    finally:
+        supervisor.stop()
+    with runtime.sessions() as session:
+        report = build_report(
+            session,
+            campaign_id=campaign_id,
+            clock_instant=clock_start,
+            clock_zone=CLOCK_ZONE,
+            carrier_stats=carrier_stats,
+            import_summary=import_summary,
+            elapsed_seconds=time.monotonic() - started,
+        )
+    options.report_path.parent.mkdir(parents=True, exist_ok=True)
+    options.report_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    return report
+
+
+def _watch(
+    runtime: Any, campaign_id: int, options: DemoOptions, supervisor: Supervisor, console: Console
+) -> None:
+    """Show progress until every lead is settled and no call is in flight."""
+    deadline = time.monotonic() + options.timeout_seconds
+    columns = (
+        TextColumn("[bold]leads settled"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[live]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("leads", total=None, live="")
+        while True:
+            supervisor.check()
+            with runtime.sessions() as session:
+                settled, total = settled_counts(session, campaign_id=campaign_id, now=runtime.clock.now())
+                live = active_attempts(session, campaign_id=campaign_id)
+            progress.update(task, total=total, completed=settled, live=f"{live} calls live")
+            if settled == total and live == 0:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the campaign did not settle within {options.timeout_seconds:.0f} s "
+                    f"({settled}/{total} leads settled, {live} calls live); logs are in {supervisor.log_dir}"
+                )
+            time.sleep(0.5)

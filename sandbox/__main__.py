@@ -1,0 +1,80 @@
+"""Run the sandbox: a Twilio-compatible carrier and a Realtime-protocol voice agent, side by side.
+
+    python -m sandbox --carrier-port 8766 --agent-port 8765
+
+Point the dialer at it with ``DIALER_TWILIO_API_BASE_URL=http://127.0.0.1:8766`` and
+``DIALER_OPENAI_WEBSOCKET_BASE_URL=ws://127.0.0.1:8765/v1`` (the defaults). The sandbox speaks only
+the wire protocols; it shares no code with the product.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+import uvicorn
+
+from sandbox.agent import AgentConfig, create_agent_app
+from sandbox.carrier import CarrierConfig, create_carrier_app
+
+DEFAULT_ACCOUNT_SID = "AC" + "5a" * 16
+DEFAULT_AUTH_TOKEN = "sandbox-auth-token"
+DEFAULT_OPENAI_KEY = "sandbox-openai-key"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--carrier-port", type=int, default=8766)
+    parser.add_argument("--agent-port", type=int, default=8765)
+    parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
+    parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
+    parser.add_argument("--openai-key", default=DEFAULT_OPENAI_KEY)
+    parser.add_argument("--ring-seconds", type=float, default=1.0, help="ring time before answer/no-answer")
+    parser.add_argument("--ms-per-char", type=float, default=12.0, help="speaking time per character, ms")
+    parser.add_argument("--generation-speed", type=float, default=2.0, help="agent audio speed vs real time")
+    parser.add_argument("--log-level", default="warning")
+    return parser
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    carrier = create_carrier_app(
+        CarrierConfig(
+            account_sid=args.account_sid,
+            auth_token=args.auth_token,
+            ring_seconds=args.ring_seconds,
+            ms_per_char=args.ms_per_char,
+        )
+    )
+    agent = create_agent_app(
+        AgentConfig(
+            api_key=args.openai_key, ms_per_char=args.ms_per_char, generation_speed=args.generation_speed
+        )
+    )
+    servers = [
+        uvicorn.Server(
+            uvicorn.Config(carrier, host=args.host, port=args.carrier_port, log_level=args.log_level)
+        ),
+        uvicorn.Server(
+            uvicorn.Config(
+                agent,
+                host=args.host,
+                port=args.agent_port,
+                log_level=args.log_level,
+                ws_max_size=16 * 1024 * 1024,
+            )
+        ),
+    ]
+    await asyncio.gather(*(server.serve() for server in servers))
+
+
+def main() -> None:
+    """Parse arguments and serve until interrupted."""
+    args = _parser().parse_args()
+    logging.basicConfig(level=args.log_level.upper())
+    asyncio.run(_serve(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,319 @@
+"""The bridge session's turn handling, driven by a scripted agent and a fake Twilio side."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bridge.agent import (
+    AgentAudio,
+    AgentSaid,
+    CallerSaid,
+    CallerSpeechStarted,
+    ResponseFinished,
+    ResponseStarted,
+    ToolCall,
+)
+from bridge.amd import AmdBoard
+from bridge.session import CallSession
+from bridge.twilio_protocol import Dtmf, DtmfPayload, Mark, MarkPayload, Media, MediaPayload, Stop
+from dialer.calls import load_call_context, redeem_stream_token, issue_stream_token
+from dialer.db import transaction
+from dialer.dialing import claim_dialable_leads, dial_lead
+from dialer.models import AuditEvent, CallAttempt, Disposition, DncEntry, Lead, LeadStatus, Meeting
+from dialer.settings import BridgeParams
+from tests.factories import create_campaign, create_lead
+from tests.fakes.agent import FakeMediaPort, FakeVoiceAgent
+
+CHUNK = base64.b64encode(b"\x20" * 800).decode()  # 100 ms of audio
+SID = "MZ" + "0" * 32
+
+
+@pytest.fixture
+def call(runtime):
+    with transaction(runtime.sessions) as s:
+        c = create_campaign(s)
+        lead_id = create_lead(s, c).id
+    with transaction(runtime.sessions) as s:
+        claim_dialable_leads(s, now=runtime.clock.now(), requeue_after=timedelta(minutes=2))
+    dial_lead(runtime, lead_id=lead_id)
+    with transaction(runtime.sessions) as s:
+        attempt = s.scalars(select(CallAttempt)).one()
+        token = issue_stream_token(
+            s, attempt_id=attempt.id, call_sid=attempt.call_sid, now=runtime.clock.now(), ttl_seconds=60
+        )
+        assert redeem_stream_token(
+            s,
+            attempt_id=attempt.id,
+            token=token,
+            call_sid=attempt.call_sid,
+            stream_sid=SID,
+            now=runtime.clock.now(),
+        )
+        return load_call_context(s, attempt_id=attempt.id)
+
+
+class Harness:
+    def __init__(self, runtime, context, *, unavailable=False, params=None):
+        self.runtime = runtime
+        self.context = context
+        self.agent = FakeVoiceAgent(unavailable=unavailable)
+        self.conn = self.agent.connection
+        self.port = FakeMediaPort()
+        self.amd = AmdBoard()
+        self.session = CallSession(
+            port=self.port,
+            agent=self.agent,
+            runtime=runtime,
+            context=context,
+            stream_sid=SID,
+            params=params or BridgeParams(amd_wait_max_ms=2000),
+            amd=self.amd,
+            voice="marin",
+        )
+        self.task: asyncio.Task | None = None
+
+    async def start(self, verdict: str | None = "human"):
+        if verdict:
+            self.amd.publish(self.context.call_sid, verdict)
+        self.task = asyncio.create_task(self.session.run())
+        await self.settle()
+
+    async def settle(self, seconds: float = 0.15):
+        await asyncio.sleep(seconds)
+
+    def caller_audio(self):
+        self.port.inbound.put_nowait(
+            Media(
+                event="media",
+                sequenceNumber=9,
+                streamSid=SID,
+                media=MediaPayload(chunk=1, timestamp=20, payload="//8="),
+            )
+        )
+
+    async def echo_marks(self, count: int | None = None):
+        for message in self.port.events("mark")[:count] if count else self.port.events("mark"):
+            self.port.inbound.put_nowait(
+                Mark(
+                    event="mark",
+                    sequenceNumber=9,
+                    streamSid=SID,
+                    mark=MarkPayload(name=message["mark"]["name"]),
+                )
+            )
+        self.port.sent = [m for m in self.port.sent if m["event"] != "mark" or count is not None]
+        await self.settle()
+
+    async def speak(self, response_id: str, item_id: str, text: str, chunks: int = 2, finish: bool = True):
+        self.conn.push(ResponseStarted(response_id))
+        for _ in range(chunks):
+            self.conn.push(AgentAudio(response_id, item_id, CHUNK))
+        self.conn.push(AgentSaid(response_id, item_id, text))
+        if finish:
+            self.conn.push(ResponseFinished(response_id, "completed", usage={"output_audio_tokens": 40}))
+        await self.settle()
+
+    async def disclose(self):
+        await self.start()
+        await self.speak("r1", "i1", "Hi Ava, this is Alex, an AI assistant ...")
+        await self.echo_marks()
+
+    async def finished(self, timeout: float = 5.0):
+        await asyncio.wait_for(self.task, timeout)
+
+
+@pytest.fixture
+def harness(runtime, call):
+    return Harness(runtime, call)
+
+
+async def test_disclosure_first_then_listening_and_proof_stored(harness, runtime, call):
+    await harness.start()
+    (instructions,) = harness.conn.responses_requested
+    assert instructions.startswith('Start the call now. Say exactly: "Hi Ava, this is Alex, an AI assistant')
+    await harness.speak("r1", "i1", "Hi Ava, this is Alex, an AI assistant calling on behalf of Northwind")
+    harness.caller_audio()  # "Hello?" over the disclosure: not forwarded, cannot cancel it
+    await harness.settle()
+    assert harness.conn.audio_in == []
+    assert [m["event"] for m in harness.port.sent] == ["media", "mark", "media", "mark"]
+    await harness.echo_marks()
+    with runtime.sessions() as s:
+        attempt = s.get(CallAttempt, call.attempt_id)
+        assert attempt.disclosure_played_at is not None
+        event = s.scalars(select(AuditEvent).where(AuditEvent.kind == "call.disclosure_played")).one()
+        assert "AI assistant" in event.payload["text"]
+    harness.caller_audio()
+    await harness.settle()
+    assert harness.conn.audio_in == ["//8="]
+    harness.port.inbound.put_nowait(Stop(event="stop", sequenceNumber=10, streamSid=SID))
+    await harness.finished()
+    assert harness.conn.closed
+    with runtime.sessions() as s:
+        assert s.get(CallAttempt, call.attempt_id).agent_usage == {"output_audio_tokens": 40}
+
+
+async def test_answering_machine_hears_nothing(harness, carrier):
+    await harness.start(verdict="machine_start")
+    await harness.finished()
+    assert harness.conn.responses_requested == []
+    assert harness.port.events("media") == []
+    assert carrier.hung_up == [harness.context.call_sid] and harness.port.closed
+
+
+async def test_barge_in_clears_twilio_and_truncates_to_what_was_heard(harness):
+    await harness.disclose()
+    await harness.speak("r2", "i2", "We help data teams ...", chunks=3, finish=False)
+    await harness.echo_marks(count=1)  # 100 ms played
+    harness.conn.push(CallerSpeechStarted(audio_start_ms=5000))
+    await harness.settle()
+    assert harness.port.events("clear") == [{"event": "clear", "streamSid": SID}]
+    assert harness.conn.truncations == [("i2", 100)]
+    sent_media = len(harness.port.events("media"))
+    harness.conn.push(AgentAudio("r2", "i2", CHUNK))  # generated before the server cancelled
+    await harness.settle()
+    assert len(harness.port.events("media")) == sent_media
+
+
+async def test_tool_results_go_back_after_response_done(harness, runtime, call):
+    await harness.disclose()
+    harness.conn.push(
+        ResponseStarted("r2"),
+        ToolCall(
+            "r2",
+            "call_1",
+            "book_meeting",
+            json.dumps(
+                {"preferred_time": "Tuesday at 2pm", "email": "Ava@Brightlane.example", "lead_id": 999}
+            ),
+        ),
+    )
+    await harness.settle(0.5)
+    assert harness.conn.tool_results == []
+    harness.conn.push(ResponseFinished("r2", "completed"))
+    await harness.settle(0.3)
+    ((results, respond),) = harness.conn.tool_results
+    assert respond is True and results[0][0] == "call_1"
+    output = json.loads(results[0][1])
+    assert output["ok"] and output["meeting"]["starts_at_local"] == "Tuesday, November 24 at 2:00 PM CST"
+    with runtime.sessions() as s:
+        meeting = s.scalars(select(Meeting)).one()
+        assert meeting.lead_id == call.lead_id  # never lead 999
+        assert meeting.email == "Ava@brightlane.example"
+        assert meeting.starts_at.isoformat() == "2026-11-24T20:00:00+00:00"
+
+
+async def test_bad_tool_arguments_go_back_as_errors(harness, runtime):
+    await harness.disclose()
+    harness.conn.push(
+        ResponseStarted("r2"),
+        ToolCall("r2", "c1", "book_meeting", '{"preferred_time": "yesterday at 2pm", "email": "nope"}'),
+        ToolCall("r2", "c2", "log_disposition", '{"disposition": "booked"}'),
+        ToolCall("r2", "c3", "teleport", "{}"),
+        ResponseFinished("r2", "completed"),
+    )
+    await harness.settle(0.6)
+    ((results, respond),) = harness.conn.tool_results
+    errors = {cid: json.loads(out)["error"] for cid, out in results}
+    assert "not valid" in errors["c1"]
+    assert "call book_meeting first" in errors["c2"]
+    assert "unknown tool" in errors["c3"]
+    assert respond is True
+    with runtime.sessions() as s:
+        assert s.scalars(select(Meeting)).all() == []
+        kinds = s.scalars(select(AuditEvent.kind).where(AuditEvent.kind.like("tool.%"))).all()
+        assert sorted(kinds) == ["tool.book_meeting", "tool.log_disposition", "tool.teleport"]
+
+
+async def test_honor_dnc_writes_suppression_then_goodbye_then_hangs_up(harness, runtime, call, carrier):
+    await harness.disclose()
+    harness.conn.push(ResponseStarted("r2"), ToolCall("r2", "c1", "honor_dnc", '{"reason": "asked"}'))
+    await harness.settle(0.4)
+    with runtime.sessions() as s:  # written before the goodbye is even requested
+        assert s.scalars(select(DncEntry.source)).all() == ["honor_dnc"]
+        assert s.get(Lead, call.lead_id).status == LeadStatus.DNC
+    harness.conn.push(ResponseFinished("r2", "completed"))
+    await harness.settle(0.3)
+    assert harness.conn.tool_results[-1][1] is True
+    harness.caller_audio()
+    await harness.settle()
+    assert harness.conn.audio_in == []  # the goodbye is protected
+    await harness.speak("r3", "i3", "Understood, goodbye.")
+    assert carrier.hung_up == []
+    await harness.echo_marks()
+    await harness.finished()
+    assert carrier.hung_up == [call.call_sid]
+
+
+async def test_key_press_9_opts_out(harness, runtime, carrier, call):
+    await harness.disclose()
+    harness.port.inbound.put_nowait(
+        Dtmf(event="dtmf", sequenceNumber=12, streamSid=SID, dtmf=DtmfPayload(digit="9"))
+    )
+    await harness.settle(0.4)
+    with runtime.sessions() as s:
+        assert s.scalars(select(DncEntry.source)).all() == ["dtmf"]
+        assert s.scalars(select(Disposition.name)).all() == ["dnc"]
+    assert 'Say exactly: "Understood.' in harness.conn.responses_requested[-1]
+    await harness.speak("r2", "i2", "Understood. You won't be called again. Goodbye.")
+    await harness.echo_marks()
+    await harness.finished()
+    assert carrier.hung_up == [call.call_sid]
+
+
+async def test_opt_out_phrase_is_honoured_when_the_model_misses_it(harness, runtime, carrier, call):
+    await harness.disclose()
+    harness.conn.push(CallerSaid("Please take me off your list."))
+    await harness.settle(0.3)
+    with runtime.sessions() as s:
+        assert s.scalars(select(DncEntry.source)).all() == ["phrase_check"]
+    # The model wrongly keeps pitching; its unplayed audio is cleared and the bridge says goodbye.
+    await harness.speak("r2", "i2", "But wait, we have a great offer")
+    assert harness.port.events("clear")
+    assert 'Say exactly: "Understood.' in harness.conn.responses_requested[-1]
+    await harness.speak("r3", "i3", "Understood. You won't be called again. Goodbye.")
+    await harness.echo_marks()
+    await harness.finished()
+    assert carrier.hung_up == [call.call_sid]
+
+
+async def test_end_call_waits_for_the_goodbye_to_play(harness, carrier, call):
+    await harness.disclose()
+    harness.conn.push(
+        ResponseStarted("r2"),
+        AgentAudio("r2", "i2", CHUNK),
+        ToolCall("r2", "c1", "end_call", "{}"),
+        ResponseFinished("r2", "completed"),
+    )
+    await harness.settle(0.4)
+    assert carrier.hung_up == []
+    await harness.echo_marks()
+    await harness.finished()
+    assert carrier.hung_up == [call.call_sid]
+
+
+async def test_unavailable_agent_is_an_agent_error_and_the_call_ends(runtime, call, carrier):
+    harness = Harness(runtime, call, unavailable=True)
+    await harness.start()
+    await harness.finished()
+    assert carrier.hung_up == [call.call_sid]
+    with runtime.sessions() as s:
+        assert s.scalars(select(Disposition.name)).all() == ["agent_error"]
+
+
+async def test_opt_out_with_a_silent_model_still_ends_the_call(harness, runtime, carrier, call):
+    await harness.disclose()
+    harness.conn.push(CallerSaid("Stop calling me."))
+    await harness.settle(0.2)
+    assert harness.conn.responses_requested == [harness.conn.responses_requested[0]]  # grace period
+    await harness.settle(1.6)
+    assert 'Say exactly: "Understood.' in harness.conn.responses_requested[-1]
+    await harness.speak("r2", "i2", "Understood. You won't be called again. Goodbye.")
+    await harness.echo_marks()
+    await harness.finished()
+    assert carrier.hung_up == [call.call_sid]

@@ -1,0 +1,105 @@
+"""Meetings and callbacks as the agent's tools create them, with times read in the lead's zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from crm.callbacks import schedule_callback
+from crm.meetings import book_meeting
+from crm.timeparse import parse_time_phrase
+from dialer.errors import ToolArgumentError
+from dialer.models import CallAttempt, GateDecisionRecord
+from tests.factories import create_campaign, create_lead
+
+MONDAY_11_CHICAGO = datetime(2026, 11, 23, 11, 0, tzinfo=ZoneInfo("America/Chicago"))
+NY = ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize(
+    ("said", "expected_local"),
+    [
+        ("Tuesday at 2pm", "2026-11-24T14:00"),
+        ("tomorrow at 10am", "2026-11-24T10:00"),
+        ("Monday at 8am", "2026-11-30T08:00"),  # today's 08:00 has passed: next Monday
+        ("tonight at 7:30 pm", "2026-11-23T19:30"),
+        ("Dec 1 at 3:30pm", "2026-12-01T15:30"),
+        ("noon tomorrow", "2026-11-24T12:00"),
+        ("2026-11-24T14:00", "2026-11-24T14:00"),
+    ],
+)
+def test_time_phrases_in_the_prospects_zone(said, expected_local):
+    when = parse_time_phrase(said, zone="America/New_York", now=MONDAY_11_CHICAGO)
+    assert when.tzinfo is not None
+    assert when.astimezone(NY).strftime("%Y-%m-%dT%H:%M") == expected_local
+
+
+@pytest.mark.parametrize("said", ["tomorrow", "", "sometime next week", "whenever"])
+def test_phrases_without_a_time_are_refused(said):
+    with pytest.raises(ToolArgumentError):
+        parse_time_phrase(said, zone="America/New_York", now=MONDAY_11_CHICAGO)
+
+
+def _attempt(db, campaign, lead):
+    decision = GateDecisionRecord(
+        campaign_id=campaign.id, lead_id=lead.id, decided_at=MONDAY_11_CHICAGO, allowed=True
+    )
+    db.add(decision)
+    db.flush()
+    attempt = CallAttempt(
+        campaign_id=campaign.id,
+        lead_id=lead.id,
+        gate_decision_id=decision.id,
+        attempt_number=1,
+        to_e164=lead.phone_e164,
+        from_e164=campaign.caller_id,
+    )
+    db.add(attempt)
+    db.flush()
+    return attempt
+
+
+def test_booking_is_idempotent_and_validated(db):
+    campaign = create_campaign(db)
+    lead = create_lead(db, campaign)
+    attempt = _attempt(db, campaign, lead)
+    kwargs = dict(
+        campaign_id=campaign.id,
+        lead_id=lead.id,
+        attempt_id=attempt.id,
+        lead_timezone="America/Chicago",
+        now=MONDAY_11_CHICAGO,
+    )
+    meeting, created = book_meeting(
+        db, preferred_time="Tuesday at 2pm", email=" Ava@Example.COM ", tool_call_id="call_1", **kwargs
+    )
+    assert created and meeting.email == "Ava@example.com"
+    again, created_again = book_meeting(
+        db, preferred_time="Tuesday at 2pm", email="ava@example.com", tool_call_id="call_2", **kwargs
+    )
+    assert not created_again and again.id == meeting.id
+    with pytest.raises(ToolArgumentError, match="not valid"):
+        book_meeting(db, preferred_time="Tuesday at 3pm", email="ava at example", **kwargs)
+    with pytest.raises(ToolArgumentError, match="not in the future"):
+        book_meeting(db, preferred_time="today at 11:05am", email="ava@example.com", **kwargs)
+
+
+def test_callback_must_be_inside_every_candidate_zones_window(db):
+    campaign = create_campaign(db)
+    lead = create_lead(db, campaign, phone="+19075550122", state="AK", zip="99501")
+    attempt = _attempt(db, campaign, lead)
+    kwargs = dict(
+        campaign_id=campaign.id,
+        lead_id=lead.id,
+        attempt_id=attempt.id,
+        phone_e164=lead.phone_e164,
+        lead_timezone="America/Anchorage",
+        candidate_zones=("America/Adak", "America/Anchorage"),
+        now=MONDAY_11_CHICAGO,
+    )
+    with pytest.raises(ToolArgumentError, match="outside calling hours"):
+        schedule_callback(db, preferred_time="tomorrow at 8:30am", **kwargs)  # 07:30 in Adak
+    callback = schedule_callback(db, preferred_time="tomorrow at 10am", **kwargs)
+    assert callback.due_at.astimezone(ZoneInfo("America/Anchorage")).hour == 10

@@ -1,0 +1,140 @@
+"""Carrier callbacks applied to attempts: order, idempotency, outcomes, stream tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from dialer.calls import (
+    CallStatusUpdate,
+    apply_amd,
+    apply_call_status,
+    issue_stream_token,
+    redeem_stream_token,
+)
+from dialer.db import transaction
+from dialer.dialing import claim_dialable_leads, dial_lead
+from dialer.errors import InvalidStateError
+from dialer.models import AttemptStatus, CallAttempt, Disposition, Lead, LeadStatus
+from tests.factories import create_campaign, create_lead
+
+
+@pytest.fixture
+def placed(runtime, carrier):
+    """A lead dialed once: returns (attempt_id, call_sid, lead_id)."""
+    with transaction(runtime.sessions) as s:
+        c = create_campaign(s, max_attempts=2, retry_delay_seconds=300)
+        lead_id = create_lead(s, c).id
+    with transaction(runtime.sessions) as s:
+        claim_dialable_leads(s, now=runtime.clock.now(), requeue_after=timedelta(minutes=2))
+    dial_lead(runtime, lead_id=lead_id)
+    with runtime.sessions() as s:
+        attempt = s.scalars(select(CallAttempt)).one()
+        return attempt.id, attempt.call_sid, lead_id
+
+
+def _status(runtime, attempt_id, call_sid, status, seq, duration=None):
+    with transaction(runtime.sessions) as s:
+        return apply_call_status(
+            s,
+            attempt_id=attempt_id,
+            now=runtime.clock.now(),
+            update_=CallStatusUpdate(
+                call_sid=call_sid,
+                status=AttemptStatus.from_twilio(status),
+                sequence_number=seq,
+                duration_seconds=duration,
+            ),
+        )
+
+
+def _dispositions(runtime):
+    with runtime.sessions() as s:
+        return [(d.name, d.source) for d in s.scalars(select(Disposition).order_by(Disposition.id))]
+
+
+def test_out_of_order_callbacks_never_move_an_attempt_backwards(runtime, placed):
+    attempt_id, sid, _ = placed
+    assert _status(runtime, attempt_id, sid, "in-progress", 2)
+    assert not _status(runtime, attempt_id, sid, "ringing", 1)  # arrived late
+    with runtime.sessions() as s:
+        assert s.get(CallAttempt, attempt_id).status == AttemptStatus.IN_PROGRESS
+
+
+def test_terminal_status_applies_once_and_records_the_system_outcome(runtime, placed, clock):
+    attempt_id, sid, lead_id = placed
+    assert _status(runtime, attempt_id, sid, "ringing", 1)
+    assert _status(runtime, attempt_id, sid, "no-answer", 2, duration=0)
+    assert not _status(runtime, attempt_id, sid, "no-answer", 2, duration=0)  # Twilio retried the webhook
+    assert _dispositions(runtime) == [("no_answer", "system")]
+    with runtime.sessions() as s:
+        lead = s.get(Lead, lead_id)
+        assert lead.status == LeadStatus.WAITING
+        assert lead.next_attempt_at == clock.now() + timedelta(seconds=300)
+        assert s.get(CallAttempt, attempt_id).ended_at is not None
+
+
+def test_callback_for_another_call_is_refused(runtime, placed):
+    attempt_id, _, _ = placed
+    with pytest.raises(InvalidStateError):
+        _status(runtime, attempt_id, "CA" + "f" * 32, "completed", 5)
+
+
+def test_machine_verdict_records_machine_and_asks_to_hang_up(runtime, placed):
+    attempt_id, sid, lead_id = placed
+    with transaction(runtime.sessions) as s:
+        assert apply_amd(
+            s, attempt_id=attempt_id, call_sid=sid, answered_by="machine_start", now=runtime.clock.now()
+        )
+    with transaction(runtime.sessions) as s:  # the verdict delivered twice changes nothing new
+        assert apply_amd(
+            s, attempt_id=attempt_id, call_sid=sid, answered_by="machine_start", now=runtime.clock.now()
+        )
+    _status(runtime, attempt_id, sid, "completed", 3, duration=4)
+    assert _dispositions(runtime) == [("machine", "system")]
+
+
+def test_answered_call_that_never_reached_the_agent_is_an_agent_error(runtime, placed):
+    attempt_id, sid, lead_id = placed
+    _status(runtime, attempt_id, sid, "in-progress", 2)
+    _status(runtime, attempt_id, sid, "completed", 3, duration=12)
+    assert _dispositions(runtime) == [("agent_error", "system")]
+
+
+def test_last_attempt_exhausts_the_lead(runtime, placed, clock):
+    attempt_id, sid, lead_id = placed
+    with transaction(runtime.sessions) as s:
+        s.get(Lead, lead_id).attempt_count = 2
+    _status(runtime, attempt_id, sid, "busy", 2)
+    with runtime.sessions() as s:
+        assert s.get(Lead, lead_id).status == LeadStatus.EXHAUSTED
+
+
+def test_stream_token_is_single_use_and_expires(runtime, placed, clock):
+    attempt_id, sid, _ = placed
+    with transaction(runtime.sessions) as s:
+        token = issue_stream_token(s, attempt_id=attempt_id, call_sid=sid, now=clock.now(), ttl_seconds=60)
+
+    def redeem(t, call_sid=sid):
+        with transaction(runtime.sessions) as s:
+            return redeem_stream_token(
+                s, attempt_id=attempt_id, token=t, call_sid=call_sid, stream_sid="MZ1", now=clock.now()
+            )
+
+    assert not redeem("wrong-token")
+    assert not redeem(token, call_sid="CA" + "0" * 32)
+    assert redeem(token)
+    assert not redeem(token)  # replayed start message
+    with transaction(runtime.sessions) as s:
+        late = issue_stream_token(s, attempt_id=attempt_id, call_sid=sid, now=clock.now(), ttl_seconds=60)
+    clock.advance(seconds=61)
+    assert not redeem(late)
+
+
+def test_no_stream_for_an_ended_call(runtime, placed):
+    attempt_id, sid, _ = placed
+    _status(runtime, attempt_id, sid, "completed", 3, duration=1)
+    with transaction(runtime.sessions) as s, pytest.raises(InvalidStateError):
+        issue_stream_token(s, attempt_id=attempt_id, call_sid=sid, now=runtime.clock.now(), ttl_seconds=60)

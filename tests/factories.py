@@ -1,0 +1,81 @@
+"""Factories for rows the tests need (real models, real database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from dialer.models import (
+    Campaign,
+    CampaignStatus,
+    ConsentMethod,
+    ConsentRecord,
+    ConsentType,
+    Lead,
+    LeadStatus,
+)
+
+SELLER = "Northwind Analytics, Inc."
+SIGNED = datetime(2026, 10, 1, 15, 0, tzinfo=UTC)
+
+
+def create_campaign(session: Session, **overrides: object) -> Campaign:
+    values: dict[str, object] = dict(
+        name=f"campaign-{datetime.now(UTC).timestamp()}",
+        seller_name=SELLER,
+        caller_id="+13125550199",
+        callback_number="+13125550199",
+        product="a data-quality monitoring platform",
+        status=CampaignStatus.RUNNING,
+        max_concurrent_calls=5,
+        max_attempts=3,
+        retry_delay_seconds=600,
+    )
+    values.update(overrides)
+    campaign = Campaign(**values)
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def create_lead(
+    session: Session,
+    campaign: Campaign,
+    phone: str = "+13125550101",
+    *,
+    consent: bool = True,
+    **overrides: object,
+) -> Lead:
+    values: dict[str, object] = dict(
+        campaign_id=campaign.id,
+        phone_e164=phone,
+        phone_raw=phone,
+        first_name="Ava",
+        last_name="Thompson",
+        company="Brightlane Logistics",
+        title="VP Operations",
+        state="IL",
+        zip="60601",
+        status=LeadStatus.PENDING,
+        fields={"industry": "logistics"},
+    )
+    values.update(overrides)
+    lead = Lead(**values)
+    session.add(lead)
+    session.flush()
+    if consent:
+        session.add(
+            ConsentRecord(
+                lead_id=lead.id,
+                phone_e164=phone,
+                seller_name=SELLER,
+                consent_type=ConsentType.PEWC,
+                covers_artificial_voice=True,
+                signed_at=SIGNED,
+                method=ConsentMethod.CSV_COLUMNS,
+                evidence="https://northwind.example/optin/test",
+            )
+        )
+        session.flush()
+    return lead

@@ -1,0 +1,87 @@
+"""A scripted fake of the voice-agent seam: the test pushes agent events and inspects commands."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from bridge.agent import AgentConnection, AgentEvent, AgentSessionConfig, AgentUnavailableError, VoiceAgent
+
+_CLOSE = object()
+
+
+@dataclass
+class FakeAgentConnection(AgentConnection):
+    audio_in: list[str] = field(default_factory=list)
+    responses_requested: list[str | None] = field(default_factory=list)
+    tool_results: list[tuple[list[tuple[str, str]], bool]] = field(default_factory=list)
+    cancels: int = 0
+    truncations: list[tuple[str, int]] = field(default_factory=list)
+    closed: bool = False
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+
+    def push(self, *events: AgentEvent) -> None:
+        for event in events:
+            self.queue.put_nowait(event)
+
+    async def send_audio(self, payload_b64: str) -> None:
+        self.audio_in.append(payload_b64)
+
+    async def start_response(self, instructions: str | None = None) -> None:
+        self.responses_requested.append(instructions)
+
+    async def deliver_tool_results(self, results: list[tuple[str, str]], *, respond: bool) -> None:
+        self.tool_results.append((results, respond))
+
+    async def cancel_response(self) -> None:
+        self.cancels += 1
+
+    async def truncate(self, item_id: str, audio_end_ms: int) -> None:
+        self.truncations.append((item_id, audio_end_ms))
+
+    async def events(self) -> AsyncIterator[AgentEvent]:  # type: ignore[override]
+        while True:
+            event = await self.queue.get()
+            if event is _CLOSE:
+                return
+            yield event
+
+    async def close(self) -> None:
+        self.closed = True
+        self.queue.put_nowait(_CLOSE)
+
+
+class FakeVoiceAgent(VoiceAgent):
+    def __init__(self, *, unavailable: bool = False) -> None:
+        self.connection = FakeAgentConnection()
+        self.configs: list[AgentSessionConfig] = []
+        self.unavailable = unavailable
+
+    async def connect(self, config: AgentSessionConfig) -> AgentConnection:
+        self.configs.append(config)
+        if self.unavailable:
+            raise AgentUnavailableError("voice agent unavailable: connection refused")
+        return self.connection
+
+
+class FakeMediaPort:
+    """Twilio's side: the test feeds inbound messages; outbound messages are recorded."""
+
+    def __init__(self) -> None:
+        self.inbound: asyncio.Queue = asyncio.Queue()
+        self.sent: list[dict] = []
+        self.closed = False
+
+    async def receive(self):
+        return await self.inbound.get()
+
+    async def send(self, message: dict) -> None:
+        self.sent.append(message)
+
+    async def close(self) -> None:
+        self.closed = True
+        self.inbound.put_nowait(None)
+
+    def events(self, kind: str) -> list[dict]:
+        return [m for m in self.sent if m["event"] == kind]
