@@ -69,7 +69,9 @@ def claim_dialable_leads(session: Session, *, now: datetime, requeue_after: time
     """Claim leads to dial now, per running campaign, within its concurrency cap.
 
     Dialable: ``pending`` or ``waiting`` with ``next_attempt_at`` unset or past. Claimed leads
-    become ``queued``. Leads ``queued`` longer than ``requeue_after`` (their task was lost) are
+    become ``queued``. Each running campaign's row is locked, so overlapping ticks count each
+    other's claims and never exceed the cap together; lead rows locked by anyone else (a DNC
+    update, a dial task) are skipped, not waited for. Leads ``queued`` longer than ``requeue_after`` (their task was lost) are
     returned again; the dial task is idempotent. Runs in the caller's transaction; enqueue the
     returned ids only after it commits.
 
@@ -77,7 +79,10 @@ def claim_dialable_leads(session: Session, *, now: datetime, requeue_after: time
         Lead ids to enqueue dial tasks for.
     """
     claimed: list[int] = []
-    for campaign in session.scalars(select(Campaign).where(Campaign.status == CampaignStatus.RUNNING)):
+    running = lock_for_update(
+        select(Campaign).where(Campaign.status == CampaignStatus.RUNNING).order_by(Campaign.id), session
+    )
+    for campaign in session.scalars(running).all():
         queued = (
             session.scalar(
                 select(func.count())

@@ -1,0 +1,79 @@
+"""Claiming under concurrency on the machine's PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from dialer.db import transaction
+from dialer.dialing import claim_dialable_leads
+from dialer.models import Lead, LeadStatus
+from tests.factories import create_campaign, create_lead
+
+pytestmark = pytest.mark.integration
+REQUEUE = timedelta(minutes=2)
+
+
+def _campaign(runtime, leads=10, cap=3):
+    with transaction(runtime.sessions) as s:
+        c = create_campaign(s, max_concurrent_calls=cap)
+        return [create_lead(s, c, phone=f"+1312555{101 + i:04d}").id for i in range(leads)]
+
+
+def test_overlapping_ticks_never_claim_past_the_cap(runtime):
+    """Tick A holds its claims uncommitted while tick B runs: B must count them, not add its own."""
+    _campaign(runtime, leads=10, cap=3)
+    a_claimed, b_claimed = [], []
+    a_has_claimed, b_started = threading.Event(), threading.Event()
+
+    def tick_a() -> None:
+        with transaction(runtime.sessions) as s:
+            a_claimed.extend(claim_dialable_leads(s, now=runtime.clock.now(), requeue_after=REQUEUE))
+            a_has_claimed.set()
+            b_started.wait(5)
+            time.sleep(0.3)  # B is now blocked on the campaign row
+
+    def tick_b() -> None:
+        a_has_claimed.wait(5)
+        b_started.set()
+        with transaction(runtime.sessions) as s:
+            b_claimed.extend(claim_dialable_leads(s, now=runtime.clock.now(), requeue_after=REQUEUE))
+
+    threads = [threading.Thread(target=tick_a), threading.Thread(target=tick_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(a_claimed) == 3 and b_claimed == []
+    with runtime.sessions() as s:
+        assert len(s.scalars(select(Lead).where(Lead.status == LeadStatus.QUEUED)).all()) == 3
+
+
+def test_a_lead_locked_elsewhere_is_skipped_not_waited_for(runtime):
+    lead_ids = _campaign(runtime, leads=4, cap=10)
+    locked = threading.Event()
+    release = threading.Event()
+
+    def hold_first_lead() -> None:
+        with transaction(runtime.sessions) as s:
+            s.execute(select(Lead).where(Lead.id == lead_ids[0]).with_for_update()).scalar_one()
+            locked.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_first_lead)
+    holder.start()
+    locked.wait(5)
+    started = time.monotonic()
+    with transaction(runtime.sessions) as s:
+        claimed = claim_dialable_leads(s, now=runtime.clock.now(), requeue_after=REQUEUE)
+    elapsed = time.monotonic() - started
+    release.set()
+    holder.join(10)
+    assert sorted(claimed) == sorted(lead_ids[1:])
+    assert elapsed < 2.0
+    with transaction(runtime.sessions) as s:
+        assert claim_dialable_leads(s, now=runtime.clock.now(), requeue_after=REQUEUE) == [lead_ids[0]]
