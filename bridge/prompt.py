@@ -40,9 +40,10 @@ def opening_line(context: CallContext) -> str:
     first = clean_field(context.lead_fields.get("first_name", ""))
     greeting = f"Hi {first}" if first else "Hi there"
     about = clean_field(context.product) or "a business service"
+    seller = context.seller_name.rstrip(".")
     return (
         f"{greeting}, this is {clean_field(context.agent_name)}, an AI assistant calling on behalf of "
-        f"{context.seller_name}. This call is being recorded. To stop calls from us, say stop or press 9 "
+        f"{seller}. This call is being recorded. To stop calls from us, say stop or press 9 "
         f"at any time, or call {spoken_number(context.callback_number)}. "
         f"I'm calling about {about}. Do you have a quick minute?"
     )

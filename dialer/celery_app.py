@@ -2,7 +2,8 @@
 
 Run a worker with ``dialer worker`` (or ``celery -A dialer.celery_app worker``) and the scheduler
 tick with ``dialer beat`` (or ``worker --beat`` for a single-machine setup). The default broker is
-Celery's embedded filesystem transport under ``DIALER_BROKER_DIR``; production uses Redis.
+embedded filesystem broker (``localfs://``, :mod:`dialer.broker`) under
+``DIALER_BROKER_DIR``; production uses Redis.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from pathlib import Path
 from celery import Celery
 from celery.signals import worker_process_init
 
+from dialer import broker
 from dialer.settings import Settings, get_settings
 
 
 def _broker_options(settings: Settings) -> dict[str, object]:
-    if not settings.broker_url.startswith("filesystem"):
+    if not settings.broker_url.startswith(f"{broker.SCHEME}://"):
         return {"visibility_timeout": 3600}
     queue_dir = Path(settings.broker_dir).resolve()
     for sub in ("queue", "processed"):

@@ -9,7 +9,7 @@ from alembic.config import Config
 
 import migrations
 
-MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+MIGRATIONS_DIR = Path(next(iter(migrations.__path__))).resolve()
 
 
 def alembic_config(database_url: str) -> Config:

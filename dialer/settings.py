@@ -2,7 +2,8 @@
 
 Values come from ``DIALER_``-prefixed environment variables and an optional ``.env`` file. The
 defaults run anywhere with nothing else installed: a SQLite file, Celery's filesystem broker, the
-sandbox carrier (a Twilio-compatible stand-in) and the sandbox voice agent (a Realtime-protocol
+sandbox carrier (a Twilio-compatible stand-in) and the sandbox voice agent; the broker is
+Celery's filesystem transport (``localfs://``) (a Realtime-protocol
 stand-in). Real Postgres, Redis, Twilio and OpenAI are a matter of configuration::
 
     DIALER_ENVIRONMENT=production
@@ -97,7 +98,7 @@ class Settings(BaseSettings):
 
     # Storage and queues.
     database_url: str = "sqlite:///./.dialer/dialer.db"
-    broker_url: str = "filesystem://"
+    broker_url: str = "localfs://"
     broker_dir: Path = Path("./.dialer/broker")
     redis_url: str | None = None
     tick_interval_seconds: float = Field(default=2.0, gt=0)
@@ -177,7 +178,7 @@ class Settings(BaseSettings):
             problems.append("DIALER_PUBLIC_URL must be https:// (Twilio requires TLS for wss streams)")
         if self.database_url.startswith("sqlite"):
             problems.append("DIALER_DATABASE_URL is SQLite; production needs PostgreSQL")
-        if self.broker_url.startswith("filesystem"):
+        if self.broker_url.startswith(("localfs", "filesystem")):
             problems.append("DIALER_BROKER_URL is the embedded filesystem broker; production needs Redis")
         if problems:
             raise ValueError("refused in production: " + "; ".join(problems))

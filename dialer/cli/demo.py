@@ -13,6 +13,9 @@ from dialer.cli._common import console
 from dialer.demo.runner import EXAMPLE_EARLIER_OPT_OUTS, EXAMPLE_LEADS, DemoOptions, run_demo
 
 
+MAX_ROWS = 15
+
+
 def _at(value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -46,10 +49,14 @@ def print_report(report: dict[str, Any]) -> None:
     for name, count in report["skipped"].items():
         skipped.add_row(name, str(count))
     console.print(skipped)
-    meetings = Table("lead", "starts at (lead's time)", "email", title="meetings booked")
-    for meeting in report["meetings"]:
+    meetings = Table(
+        "lead", "starts at (lead's time)", "email", title=f"meetings booked ({len(report['meetings'])})"
+    )
+    for meeting in report["meetings"][:MAX_ROWS]:
         meetings.add_row(meeting["lead"], meeting["starts_at"], meeting["email"])
     console.print(meetings)
+    if len(report["meetings"]) > MAX_ROWS:
+        console.print(f"... and {len(report['meetings']) - MAX_ROWS} more in the JSON report")
 
 
 def register(app: typer.Typer) -> None:

@@ -90,7 +90,7 @@ def _environment(
     return {
         "DIALER_ENVIRONMENT": "development",
         "DIALER_DATABASE_URL": f"sqlite:///{workdir / 'demo.db'}",
-        "DIALER_BROKER_URL": "filesystem://",
+        "DIALER_BROKER_URL": "localfs://",
         "DIALER_BROKER_DIR": str(workdir / "broker"),
         "DIALER_PUBLIC_URL": f"http://127.0.0.1:{ports['api']}",
         "DIALER_TWILIO_ACCOUNT_SID": SANDBOX_ACCOUNT_SID,
@@ -148,14 +148,7 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
             max_attempts=2,
             retry_delay_seconds=5,
         )
-        result = import_leads(
-            session,
-            campaign_name="demo",
-            path=options.leads_file,
-            attestation=options.consent_attestation,
-            attested_by="demo",
-            now=now,
-        )
+        # On the list before the file arrives, so the gate itself must catch it at dial time.
         for phone in options.earlier_opt_outs:
             add_internal_dnc(
                 session,
@@ -165,6 +158,14 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
                 actor="user:demo",
                 reason="asked by email not to be called (before this campaign)",
             )
+        result = import_leads(
+            session,
+            campaign_name="demo",
+            path=options.leads_file,
+            attestation=options.consent_attestation,
+            attested_by="demo",
+            now=now,
+        )
         set_status(session, campaign=campaign, status=CampaignStatus.RUNNING, now=now, actor="user:demo")
         campaign_id = campaign.id
     import_summary = {
