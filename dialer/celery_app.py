@@ -21,12 +21,13 @@ def _broker_options(settings: Settings) -> dict[str, object]:
     if not settings.broker_url.startswith(f"{broker.SCHEME}://"):
         return {"visibility_timeout": 3600}
     queue_dir = Path(settings.broker_dir).resolve()
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (queue_dir / sub).mkdir(parents=True, exist_ok=True)
     return {
         "data_folder_in": str(queue_dir / "queue"),
         "data_folder_out": str(queue_dir / "queue"),
         "processed_folder": str(queue_dir / "processed"),
+        "control_folder": str(queue_dir / "control"),
         "store_processed": False,
         "polling_interval": 0.1,
     }

@@ -71,9 +71,9 @@ def claim_dialable_leads(session: Session, *, now: datetime, requeue_after: time
     Dialable: ``pending`` or ``waiting`` with ``next_attempt_at`` unset or past. Claimed leads
     become ``queued``. Each running campaign's row is locked, so overlapping ticks count each
     other's claims and never exceed the cap together; lead rows locked by anyone else (a DNC
-    update, a dial task) are skipped, not waited for. Leads ``queued`` longer than ``requeue_after`` (their task was lost) are
-    returned again; the dial task is idempotent. Runs in the caller's transaction; enqueue the
-    returned ids only after it commits.
+    update, a dial task) are skipped, not waited for. Leads ``queued`` longer than
+    ``requeue_after`` (their task was lost) are returned again; the dial task is idempotent.
+    Runs in the caller's transaction; enqueue the returned ids only after it commits.
 
     Returns:
         Lead ids to enqueue dial tasks for.

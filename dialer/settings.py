@@ -134,8 +134,8 @@ class Settings(BaseSettings):
     @field_validator("public_url", "twilio_api_base_url", "openai_websocket_base_url")
     @classmethod
     def _absolute_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
+        if value is None or not value.strip():
+            return None  # an empty variable means "not set" (e.g. no sandbox in production)
         parts = urlsplit(value)
         if not parts.scheme or not parts.netloc:
             raise ValueError(f"{value!r} is not an absolute URL")

@@ -12,7 +12,6 @@ from rich.table import Table
 from dialer.cli._common import console
 from dialer.demo.runner import EXAMPLE_EARLIER_OPT_OUTS, EXAMPLE_LEADS, DemoOptions, run_demo
 
-
 MAX_ROWS = 15
 
 

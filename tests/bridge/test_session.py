@@ -22,7 +22,7 @@ from bridge.agent import (
 from bridge.amd import AmdBoard
 from bridge.session import CallSession
 from bridge.twilio_protocol import Dtmf, DtmfPayload, Mark, MarkPayload, Media, MediaPayload, Stop
-from dialer.calls import load_call_context, redeem_stream_token, issue_stream_token
+from dialer.calls import issue_stream_token, load_call_context, redeem_stream_token
 from dialer.db import transaction
 from dialer.dialing import claim_dialable_leads, dial_lead
 from dialer.models import AuditEvent, CallAttempt, Disposition, DncEntry, Lead, LeadStatus, Meeting
@@ -124,8 +124,8 @@ class Harness:
         await self.speak("r1", "i1", "Hi Ava, this is Alex, an AI assistant ...")
         await self.echo_marks()
 
-    async def finished(self, timeout: float = 5.0):
-        await asyncio.wait_for(self.task, timeout)
+    async def finished(self, limit: float = 5.0):
+        await asyncio.wait_for(self.task, limit)
 
 
 @pytest.fixture

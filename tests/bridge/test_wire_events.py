@@ -5,8 +5,8 @@ import json
 import pytest
 
 from bridge import openai_events as wire
-from bridge.openai_agent import session_payload, translate
 from bridge.agent import AgentSessionConfig, ResponseFinished, ToolCall, ToolSpec
+from bridge.openai_agent import session_payload, translate
 from bridge.twilio_protocol import Media, ProtocolError, Start, Stop, parse_message
 from tests.conftest import SHARED_DATA
 

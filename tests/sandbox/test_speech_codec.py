@@ -17,7 +17,9 @@ def _chunks(data: bytes, size: int):
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
-@pytest.mark.parametrize("text", ["Hello?", "Tuesday at 2pm works.", "It's jane.doe@acme.io — café", "aa bb 11"])
+@pytest.mark.parametrize(
+    "text", ["Hello?", "Tuesday at 2pm works.", "It's jane.doe@acme.io — café", "aa bb 11"]
+)
 def test_round_trip_in_twilio_frames(text):
     audio = silence(100) + encode_utterance(text) + silence(60)
     decoder = SpeechDecoder()
