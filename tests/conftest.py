@@ -29,7 +29,6 @@ from tests.fakes.clock import FixedClock
 
 PG_ADMIN_URL = os.environ.get("DIALER_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("DIALER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # No developer .env or DIALER_* variable may leak into a test.

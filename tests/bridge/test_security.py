@@ -7,9 +7,9 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bridge.security import TwilioSignatureCheck
-from tests.conftest import SHARED_DATA
+from tests.conftest import FIXTURES
 
-VECTORS = json.loads((SHARED_DATA / "twilio_signature_test_vectors.json").read_text())
+VECTORS = json.loads((FIXTURES / "twilio_signature_test_vectors.json").read_text())
 FORM_CASES = [c for c in VECTORS["cases"] if "body" not in c]
 BODY_CASES = [c for c in VECTORS["cases"] if "body" in c]
 

@@ -8,9 +8,9 @@ from bridge import openai_events as wire
 from bridge.agent import AgentSessionConfig, ResponseFinished, ToolCall, ToolSpec
 from bridge.openai_agent import session_payload, translate
 from bridge.twilio_protocol import Media, ProtocolError, Start, Stop, parse_message
-from tests.conftest import SHARED_DATA
+from tests.conftest import FIXTURES
 
-EXAMPLES = json.loads((SHARED_DATA / "openai_realtime_server_events_openapi_examples.json").read_text())
+EXAMPLES = json.loads((FIXTURES / "openai_realtime_server_events_openapi_examples.json").read_text())
 
 
 def test_every_recorded_realtime_event_parses():
@@ -57,7 +57,7 @@ def test_session_update_is_ga_shaped_with_pcmu_both_ways():
 
 
 def test_recorded_twilio_session_parses():
-    lines = (SHARED_DATA / "twilio_media_stream_session_darai0512.jsonl").read_text().splitlines()
+    lines = (FIXTURES / "twilio_media_stream_session_darai0512.jsonl").read_text().splitlines()
     events = [parse_message(line) for line in lines]
     start = events[1]
     assert isinstance(start, Start) and start.start.media_format.sample_rate == 8000

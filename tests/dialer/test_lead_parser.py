@@ -10,7 +10,6 @@ from dialer.leads import LeadDraft, ParsedFile, RejectedRow, parse_leads
 from dialer.models import ConsentMethod, ConsentType
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 EXAMPLE = Path(__file__).resolve().parents[2] / "leads.example.csv"
 ATOMIC = FIXTURES / "atomic_crm_test_contacts.csv"
 EXPORT_SAMPLE = FIXTURES / "atomic_crm_contacts_export_sample.csv"
@@ -40,14 +39,6 @@ def atomic() -> ParsedFile:
 
 
 # --- the shared third-party files -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", [ATOMIC.name, EXPORT_SAMPLE.name])
-def test_fixture_copies_are_byte_identical_to_shared_data(name):
-    shared = SHARED_DATA / name
-    if not shared.exists():
-        pytest.skip("shared/data is not beside the project")
-    assert (FIXTURES / name).read_bytes() == shared.read_bytes()
 
 
 def test_atomic_crm_counts_and_every_row_accounted_for(atomic):
