@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from bridge.session import CallSession
 from bridge.state import BridgeState
 from bridge.twilio_protocol import Connected, Dtmf, Mark, Media, ProtocolError, Start, Stop, parse_message
-from dialer.calls import load_call_context, redeem_stream_token
-from dialer.db import transaction
+from dialer.calls import CallContext, load_call_context, redeem_stream_token
 from dialer.errors import DialerError
 
 log = logging.getLogger(__name__)
@@ -106,20 +107,19 @@ async def media_stream(websocket: WebSocket) -> None:
         await port.close(POLICY_VIOLATION)
         return
 
-    def admit() -> Any:
-        with transaction(runtime.sessions) as session:
-            ok = redeem_stream_token(
-                session,
-                attempt_id=attempt_id,
-                token=params.get("token", ""),
-                call_sid=start.start.call_sid,
-                stream_sid=start.stream_sid,
-                now=runtime.clock.now(),
-            )
-            return load_call_context(session, attempt_id=attempt_id) if ok else None
+    def admit(session: Session, now: datetime) -> CallContext | None:
+        ok = redeem_stream_token(
+            session,
+            attempt_id=attempt_id,
+            token=params.get("token", ""),
+            call_sid=start.start.call_sid,
+            stream_sid=start.stream_sid,
+            now=now,
+        )
+        return load_call_context(session, attempt_id=attempt_id) if ok else None
 
     try:
-        context = await asyncio.to_thread(admit)
+        context = await asyncio.to_thread(runtime.run_in_transaction, admit)
     except DialerError as exc:
         log.warning("refusing stream for attempt %s: %s", attempt_id, exc)
         context = None

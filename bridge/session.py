@@ -54,9 +54,8 @@ from bridge.tools import TOOL_SPECS, ToolDispatcher, ToolEffect, ToolResult
 from bridge.twilio_protocol import Dtmf, Mark, Media, Stop, clear_message, mark_message, media_message
 from dialer import calls as call_records
 from dialer.calls import MACHINE_VERDICTS, CallContext
-from dialer.db import transaction
-from dialer.models import CallAttempt, DispositionName, DispositionSource, Lead, Speaker
-from dialer.outcomes import record_disposition
+from dialer.models import CallAttempt, DispositionName, DispositionSource, Speaker
+from dialer.outcomes import record_attempt_disposition
 from dialer.runtime import Runtime
 from dialer.settings import BridgeParams
 
@@ -205,12 +204,7 @@ class CallSession:
 
     async def _db(self, work: Callable[[Session, datetime], _T]) -> _T:
         """Run ``work(session, now)`` in a worker thread inside its own transaction."""
-
-        def run() -> _T:
-            with transaction(self._runtime.sessions) as session:
-                return work(session, self._runtime.clock.now())
-
-        return await asyncio.to_thread(run)
+        return await asyncio.to_thread(self._runtime.run_in_transaction, work)
 
     # --- Twilio -> agent ---
 
@@ -539,18 +533,14 @@ class CallSession:
             return
         self._ending = True
 
-        def record(session: Session, now: datetime) -> None:
-            lead = session.get_one(Lead, self._ctx.lead_id)
-            attempt = session.get_one(CallAttempt, self._ctx.attempt_id)
-            record_disposition(
-                session,
-                lead=lead,
-                attempt=attempt,
+        await self._db(
+            lambda s, now: record_attempt_disposition(
+                s,
+                attempt_id=self._ctx.attempt_id,
                 name=DispositionName.AGENT_ERROR,
                 source=DispositionSource.SYSTEM,
                 now=now,
                 notes=reason,
             )
-
-        await self._db(record)
+        )
         await self._hang_up()

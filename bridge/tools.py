@@ -32,16 +32,14 @@ from dialer.dnc import add_internal_dnc
 from dialer.errors import ToolArgumentError
 from dialer.models import (
     AGENT_SETTABLE_DISPOSITIONS,
-    CallAttempt,
     Callback,
     CallbackStatus,
     DispositionName,
     DispositionSource,
     DncEntry,
-    Lead,
     Meeting,
 )
-from dialer.outcomes import record_disposition
+from dialer.outcomes import record_attempt_disposition
 from dialer.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -281,12 +279,9 @@ class ToolDispatcher:
             )
         ):
             raise ToolArgumentError("no callback was scheduled on this call; call mark_callback first")
-        lead = session.get_one(Lead, self._ctx.lead_id)
-        attempt = session.get_one(CallAttempt, self._ctx.attempt_id)
-        record_disposition(
+        record_attempt_disposition(
             session,
-            lead=lead,
-            attempt=attempt,
+            attempt_id=self._ctx.attempt_id,
             name=name,
             source=DispositionSource.AGENT,
             now=now,
@@ -329,12 +324,9 @@ class ToolDispatcher:
             lead_id=self._ctx.lead_id,
             attempt_id=self._ctx.attempt_id,
         )
-        lead = session.get_one(Lead, self._ctx.lead_id)
-        attempt = session.get_one(CallAttempt, self._ctx.attempt_id)
-        record_disposition(
+        record_attempt_disposition(
             session,
-            lead=lead,
-            attempt=attempt,
+            attempt_id=self._ctx.attempt_id,
             name=DispositionName.DNC,
             source=DispositionSource.AGENT if actor == "agent" else DispositionSource.SYSTEM,
             now=now,

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from bridge.state import BridgeState
 from bridge.twiml import connect_stream, hang_up
 from dialer.calls import CallStatusUpdate, apply_amd, apply_call_status, issue_stream_token
-from dialer.db import transaction
 from dialer.errors import InvalidStateError, NotFoundError
 from dialer.models import AttemptStatus
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 router = APIRouter(prefix="/twilio")
 XML = "application/xml"
 
@@ -60,28 +63,36 @@ async def voice(
     state: Annotated[BridgeState, Depends(bridge_state)],
 ) -> Response:
     """TwiML for an answered call: ``<Connect><Stream>`` with the attempt id and a one-time token."""
-    runtime = state.runtime
+    settings = state.runtime.settings
     call_sid = _required(form, "CallSid")
-
-    def issue() -> str:
-        with transaction(runtime.sessions) as session:
-            return issue_stream_token(
+    try:
+        token = await _in_transaction(
+            state,
+            lambda session, now: issue_stream_token(
                 session,
                 attempt_id=attempt,
                 call_sid=call_sid,
-                now=runtime.clock.now(),
-                ttl_seconds=runtime.settings.stream_token_ttl_seconds,
-            )
-
-    try:
-        token = await asyncio.to_thread(issue)
-    except (NotFoundError, InvalidStateError) as exc:
-        log.warning("no stream for attempt %s: %s", attempt, exc)
+                now=now,
+                ttl_seconds=settings.stream_token_ttl_seconds,
+            ),
+        )
+    except HTTPException as exc:
+        log.warning("no stream for attempt %s: %s", attempt, exc.detail)
         return Response(hang_up(), media_type=XML)
     twiml = connect_stream(
-        stream_url=runtime.settings.media_stream_url, parameters={"attempt": str(attempt), "token": token}
+        stream_url=settings.media_stream_url, parameters={"attempt": str(attempt), "token": token}
     )
     return Response(twiml, media_type=XML)
+
+
+async def _in_transaction(state: BridgeState, work: Callable[[Session, datetime], _T]) -> _T:
+    """Run ``work(session, now)`` in a worker thread and transaction; product errors become 404/409."""
+    try:
+        return await asyncio.to_thread(state.runtime.run_in_transaction, work)
+    except NotFoundError as exc:
+        raise HTTPException(status_code=404, detail=exc.message) from None
+    except InvalidStateError as exc:
+        raise HTTPException(status_code=409, detail=exc.message) from None
 
 
 def _int(value: str | None) -> int | None:
@@ -109,18 +120,10 @@ async def call_status(
         duration_seconds=_int(form.get("CallDuration")),
         error_code=form.get("ErrorCode") or None,
     )
-    runtime = state.runtime
-
-    def apply() -> None:
-        with transaction(runtime.sessions) as session:
-            apply_call_status(session, attempt_id=attempt, update_=update, now=runtime.clock.now())
-
-    try:
-        await asyncio.to_thread(apply)
-    except NotFoundError as exc:
-        raise HTTPException(status_code=404, detail=exc.message) from None
-    except InvalidStateError as exc:
-        raise HTTPException(status_code=409, detail=exc.message) from None
+    await _in_transaction(
+        state,
+        lambda session, now: apply_call_status(session, attempt_id=attempt, update_=update, now=now),
+    )
     return Response(status_code=204)
 
 
@@ -133,25 +136,13 @@ async def amd(
     """Store the AMD verdict; on a machine or fax, hang up at once (no message is left)."""
     call_sid = _required(form, "CallSid")
     answered_by = _required(form, "AnsweredBy")
-    runtime = state.runtime
-
-    def apply() -> bool:
-        with transaction(runtime.sessions) as session:
-            return apply_amd(
-                session,
-                attempt_id=attempt,
-                call_sid=call_sid,
-                answered_by=answered_by,
-                now=runtime.clock.now(),
-            )
-
-    try:
-        must_hang_up = await asyncio.to_thread(apply)
-    except NotFoundError as exc:
-        raise HTTPException(status_code=404, detail=exc.message) from None
-    except InvalidStateError as exc:
-        raise HTTPException(status_code=409, detail=exc.message) from None
+    must_hang_up = await _in_transaction(
+        state,
+        lambda session, now: apply_amd(
+            session, attempt_id=attempt, call_sid=call_sid, answered_by=answered_by, now=now
+        ),
+    )
     state.amd.publish(call_sid, answered_by)
     if must_hang_up:
-        await asyncio.to_thread(runtime.carrier.hang_up, call_sid)
+        await asyncio.to_thread(state.runtime.carrier.hang_up, call_sid)
     return Response(status_code=204)

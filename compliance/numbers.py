@@ -78,15 +78,18 @@ def normalize_phone(raw: str, *, default_region: str = "US") -> NormalizedPhone:
     )
 
 
-def destination_region(e164: str) -> str | None:
-    """ISO region a valid E.164 number belongs to, or None when it is not a valid number."""
+def _valid(e164: str) -> phonenumbers.PhoneNumber | None:
     try:
         number = phonenumbers.parse(e164, None)
     except NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.region_code_for_number(number)
+    return number if phonenumbers.is_valid_number(number) else None
+
+
+def destination_region(e164: str) -> str | None:
+    """ISO region a valid E.164 number belongs to, or None when it is not a valid number."""
+    number = _valid(e164)
+    return None if number is None else phonenumbers.region_code_for_number(number)
 
 
 def number_time_zones(e164: str) -> tuple[str, ...] | None:
@@ -95,11 +98,8 @@ def number_time_zones(e164: str) -> tuple[str, ...] | None:
     Non-geographic numbers (toll-free, premium, VoIP...) and numbers ``phonenumbers`` maps to
     ``Etc/Unknown`` resolve to None: the gate must block them (``TZ_UNRESOLVED``, CP-3).
     """
-    try:
-        number = phonenumbers.parse(e164, None)
-    except NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
+    number = _valid(e164)
+    if number is None:
         return None
     if phonenumbers.number_type(number) in _NON_GEOGRAPHIC_TYPES:
         return None

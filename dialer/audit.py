@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,26 +31,17 @@ def _canonical(event_fields: dict[str, Any]) -> bytes:
     return json.dumps(event_fields, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def _event_hash(
-    *,
-    prev_hash: str,
-    occurred_at: datetime,
-    kind: str,
-    actor: str,
-    campaign_id: int | None,
-    lead_id: int | None,
-    attempt_id: int | None,
-    payload: dict[str, Any],
-) -> str:
+def _event_hash(event: AuditEvent, prev_hash: str) -> str:
+    """sha256 over the canonical JSON of the event's fields and the previous event's hash."""
     body = {
         "prev_hash": prev_hash,
-        "occurred_at": occurred_at.isoformat(),
-        "kind": kind,
-        "actor": actor,
-        "campaign_id": campaign_id,
-        "lead_id": lead_id,
-        "attempt_id": attempt_id,
-        "payload": payload,
+        "occurred_at": event.occurred_at.isoformat(),
+        "kind": event.kind,
+        "actor": event.actor,
+        "campaign_id": event.campaign_id,
+        "lead_id": event.lead_id,
+        "attempt_id": event.attempt_id,
+        "payload": event.payload,
     }
     return hashlib.sha256(_canonical(body)).hexdigest()
 
@@ -86,34 +77,50 @@ def record_event(
     head = session.execute(
         lock_for_update(select(AuditChainHead).where(AuditChainHead.id == 1), session)
     ).scalar_one()
-    clean = _jsonable(payload or {})
-    occurred_at = occurred_at.astimezone(UTC)
-    digest = _event_hash(
-        prev_hash=head.last_hash,
-        occurred_at=occurred_at,
-        kind=kind,
-        actor=actor,
-        campaign_id=campaign_id,
-        lead_id=lead_id,
-        attempt_id=attempt_id,
-        payload=clean,
-    )
     event = AuditEvent(
-        occurred_at=occurred_at,
+        occurred_at=occurred_at.astimezone(UTC),
         kind=kind,
         actor=actor,
         campaign_id=campaign_id,
         lead_id=lead_id,
         attempt_id=attempt_id,
-        payload=clean,
+        payload=_jsonable(payload or {}),
         prev_hash=head.last_hash,
-        hash=digest,
     )
+    event.hash = _event_hash(event, head.last_hash)
     session.add(event)
     session.flush()
-    head.last_hash = digest
+    head.last_hash = event.hash
     head.last_event_id = event.id
     return event
+
+
+class _AttemptLike(Protocol):
+    id: int
+    campaign_id: int
+    lead_id: int
+
+
+def record_attempt_event(
+    session: Session,
+    *,
+    attempt: _AttemptLike,
+    kind: str,
+    occurred_at: datetime,
+    payload: dict[str, Any],
+    actor: str = "system",
+) -> AuditEvent:
+    """:func:`record_event` for something that happened on one call attempt."""
+    return record_event(
+        session,
+        kind=kind,
+        occurred_at=occurred_at,
+        actor=actor,
+        campaign_id=attempt.campaign_id,
+        lead_id=attempt.lead_id,
+        attempt_id=attempt.id,
+        payload=payload,
+    )
 
 
 @dataclass(frozen=True)
@@ -147,16 +154,7 @@ def verify_chain(session: Session) -> VerifyResult:
     last_id: int | None = None
     for event in _events(session):
         count += 1
-        expected = _event_hash(
-            prev_hash=prev,
-            occurred_at=event.occurred_at,
-            kind=event.kind,
-            actor=event.actor,
-            campaign_id=event.campaign_id,
-            lead_id=event.lead_id,
-            attempt_id=event.attempt_id,
-            payload=event.payload,
-        )
+        expected = _event_hash(event, prev)
         if event.prev_hash != prev:
             return VerifyResult(False, count, event.id, "link to the previous event is broken")
         if event.hash != expected:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from compliance import candidate_time_zones
 from compliance.zones import address_time_zones
-from dialer.audit import record_event
+from dialer.audit import record_attempt_event
 from dialer.db import lock_for_update
 from dialer.errors import InvalidStateError, NotFoundError
 from dialer.models import (
@@ -101,13 +101,11 @@ def apply_call_status(session: Session, *, attempt_id: int, update_: CallStatusU
     attempt.status = update_.status
     if update_.status == AttemptStatus.IN_PROGRESS and attempt.answered_at is None:
         attempt.answered_at = now
-    record_event(
+    record_attempt_event(
         session,
+        attempt=attempt,
         kind="call.status",
         occurred_at=now,
-        campaign_id=attempt.campaign_id,
-        lead_id=attempt.lead_id,
-        attempt_id=attempt.id,
         payload={
             "call_sid": attempt.call_sid,
             "from": previous,
@@ -167,13 +165,11 @@ def apply_amd(session: Session, *, attempt_id: int, call_sid: str, answered_by: 
     if attempt.answered_by is not None:
         return attempt.answered_by in MACHINE_VERDICTS and not attempt.status.is_final
     attempt.answered_by = answered_by
-    record_event(
+    record_attempt_event(
         session,
+        attempt=attempt,
         kind="call.amd",
         occurred_at=now,
-        campaign_id=attempt.campaign_id,
-        lead_id=attempt.lead_id,
-        attempt_id=attempt.id,
         payload={"call_sid": call_sid, "answered_by": answered_by},
     )
     if answered_by not in MACHINE_VERDICTS:
@@ -238,13 +234,11 @@ def redeem_stream_token(
     )
     ok = result.rowcount == 1
     if ok:
-        record_event(
+        record_attempt_event(
             session,
+            attempt=attempt,
             kind="call.stream_started",
             occurred_at=now,
-            campaign_id=attempt.campaign_id,
-            lead_id=attempt.lead_id,
-            attempt_id=attempt.id,
             payload={"call_sid": call_sid, "stream_sid": stream_sid},
         )
     return ok
@@ -334,13 +328,11 @@ def record_disclosure_played(session: Session, *, attempt_id: int, text: str, no
     if attempt.disclosure_played_at is not None:
         return
     attempt.disclosure_played_at = now
-    record_event(
+    record_attempt_event(
         session,
+        attempt=attempt,
         kind="call.disclosure_played",
         occurred_at=now,
-        campaign_id=attempt.campaign_id,
-        lead_id=attempt.lead_id,
-        attempt_id=attempt.id,
         payload={"text": text},
     )
 

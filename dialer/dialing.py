@@ -26,13 +26,14 @@ from enum import StrEnum
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from dialer.audit import record_event
+from dialer.audit import record_attempt_event, record_event
 from dialer.carrier import PlaceCallRequest
 from dialer.db import lock_for_update, transaction
 from dialer.errors import CarrierError, CarrierUnavailableError
 from dialer.gate import decide_and_record
 from dialer.models import (
     ACTIVE_ATTEMPT_STATUSES,
+    FINAL_LEAD_STATUSES,
     AttemptStatus,
     CallAttempt,
     Callback,
@@ -139,9 +140,7 @@ def complete_finished_campaigns(session: Session, *, now: datetime) -> list[int]
                 .select_from(Lead)
                 .where(
                     Lead.campaign_id == campaign.id,
-                    Lead.status.not_in(
-                        [LeadStatus.COMPLETED, LeadStatus.BLOCKED, LeadStatus.DNC, LeadStatus.EXHAUSTED]
-                    ),
+                    Lead.status.not_in(list(FINAL_LEAD_STATUSES)),
                 )
             )
             or 0
@@ -238,13 +237,11 @@ def _prepare(session: Session, runtime: Runtime, *, lead_id: int) -> DialResult 
         )
     ):
         callback.status = CallbackStatus.DONE
-    record_event(
+    record_attempt_event(
         session,
+        attempt=attempt,
         kind="call.attempt_created",
         occurred_at=now,
-        campaign_id=campaign.id,
-        lead_id=lead.id,
-        attempt_id=attempt.id,
         payload={
             "attempt_number": attempt.attempt_number,
             "gate_decision_id": record.id,
@@ -294,13 +291,11 @@ def dial_lead(runtime: Runtime, *, lead_id: int) -> DialResult:
             attempt.call_sid = placed.sid
         if attempt.status == AttemptStatus.REQUESTING:
             attempt.status = AttemptStatus.QUEUED
-        record_event(
+        record_attempt_event(
             session,
+            attempt=attempt,
             kind="call.placed",
             occurred_at=runtime.clock.now(),
-            campaign_id=attempt.campaign_id,
-            lead_id=attempt.lead_id,
-            attempt_id=attempt.id,
             payload={"call_sid": placed.sid, "carrier_status": placed.status},
         )
     return DialResult.PLACED
@@ -312,13 +307,11 @@ def _mark_unknown_outcome(runtime: Runtime, *, attempt_id: int, error: CarrierEr
         attempt = session.get_one(CallAttempt, attempt_id)
         attempt.error_code = str(error.code or error.http_status or "transport")
         attempt.error_message = error.message
-        record_event(
+        record_attempt_event(
             session,
+            attempt=attempt,
             kind="call.request_outcome_unknown",
             occurred_at=runtime.clock.now(),
-            campaign_id=attempt.campaign_id,
-            lead_id=attempt.lead_id,
-            attempt_id=attempt.id,
             payload={"error": error.message},
         )
 
@@ -396,13 +389,11 @@ def reconcile_requesting_attempts(runtime: Runtime) -> int:
             if match is not None:
                 attempt.call_sid = match.sid
                 attempt.status = AttemptStatus.QUEUED
-                record_event(
+                record_attempt_event(
                     session,
+                    attempt=attempt,
                     kind="call.reconciled",
                     occurred_at=now,
-                    campaign_id=attempt.campaign_id,
-                    lead_id=attempt.lead_id,
-                    attempt_id=attempt.id,
                     payload={"adopted_call_sid": match.sid},
                 )
                 resolved += 1

@@ -157,6 +157,23 @@ def record_disposition(
     return disposition
 
 
+def record_attempt_disposition(
+    session: Session,
+    *,
+    attempt_id: int,
+    name: DispositionName,
+    source: DispositionSource,
+    now: datetime,
+    notes: str = "",
+) -> Disposition:
+    """:func:`record_disposition` for an attempt given by id (its lead is looked up)."""
+    attempt = session.get_one(CallAttempt, attempt_id)
+    lead = session.get_one(Lead, attempt.lead_id)
+    return record_disposition(
+        session, lead=lead, attempt=attempt, name=name, source=source, now=now, notes=notes
+    )
+
+
 def attempt_dispositions(session: Session, *, attempt_id: int) -> list[DispositionName]:
     """Names of the dispositions recorded on an attempt, oldest first."""
     rows = session.scalars(

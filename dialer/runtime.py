@@ -6,8 +6,11 @@ tests build a :class:`Runtime` by hand with fakes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
+from typing import TypeVar
 from urllib.parse import urlencode
 
 import redis
@@ -15,9 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.carrier import CarrierClient, TwilioCarrier
 from dialer.clock import Clock, clock_from_settings
-from dialer.db import engine_for, session_factory
+from dialer.db import engine_for, session_factory, transaction
 from dialer.pacing import CallPacer, LocalCallPacer, RedisCallPacer
 from dialer.settings import Settings, get_settings
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,15 @@ class Runtime:
     clock: Clock
     carrier: CarrierClient
     pacer: CallPacer
+
+    def run_in_transaction(self, work: Callable[[Session, datetime], _T]) -> _T:
+        """Run ``work(session, now)`` in one transaction (committed on success) and return its result.
+
+        Async callers run it in a worker thread:
+        ``await asyncio.to_thread(runtime.run_in_transaction, work)``.
+        """
+        with transaction(self.sessions) as session:
+            return work(session, self.clock.now())
 
     def webhook_url(self, route: str, **query: object) -> str:
         """Absolute public URL of one of our carrier webhooks, e.g. ``/twilio/status?attempt=7``."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dialer.db import transaction
+from dialer.dialing import claim_dialable_leads, dial_lead
 from dialer.models import (
+    CallAttempt,
     Campaign,
     CampaignStatus,
     ConsentMethod,
@@ -79,3 +83,14 @@ def create_lead(
         )
         session.flush()
     return lead
+
+
+def dial_one_lead(runtime, **campaign_overrides: object) -> CallAttempt:
+    """Create a consented lead in a running campaign, claim it and dial it; return its attempt."""
+    with transaction(runtime.sessions) as session:
+        lead_id = create_lead(session, create_campaign(session, **campaign_overrides)).id
+    with transaction(runtime.sessions) as session:
+        claim_dialable_leads(session, now=runtime.clock.now(), requeue_after=timedelta(minutes=2))
+    dial_lead(runtime, lead_id=lead_id)
+    with runtime.sessions() as session:
+        return session.scalars(select(CallAttempt).where(CallAttempt.lead_id == lead_id)).one()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from dialer.audit import verify_chain
 from dialer.models import (
+    FINAL_LEAD_STATUSES,
     AuditEvent,
     CallAttempt,
     Callback,
@@ -37,9 +38,7 @@ def settled_counts(session: Session, *, campaign_id: int, now: datetime) -> tupl
             .select_from(Lead)
             .where(
                 Lead.campaign_id == campaign_id,
-                Lead.status.in_(
-                    [LeadStatus.COMPLETED, LeadStatus.BLOCKED, LeadStatus.DNC, LeadStatus.EXHAUSTED]
-                ),
+                Lead.status.in_(list(FINAL_LEAD_STATUSES)),
             )
         )
         or 0

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect
 from twilio.request_validator import RequestValidator
 
 from bridge.app import create_app
-from dialer.db import transaction
-from dialer.dialing import claim_dialable_leads, dial_lead
 from dialer.models import AttemptStatus, CallAttempt
-from tests.factories import create_campaign, create_lead
+from tests.factories import dial_one_lead
 from tests.fakes.agent import FakeVoiceAgent
 
 TOKEN = "sandbox-auth-token"
@@ -26,14 +22,7 @@ PUBLIC = "https://dialer.example.com"
 
 @pytest.fixture
 def attempt(runtime):
-    with transaction(runtime.sessions) as s:
-        c = create_campaign(s)
-        lead_id = create_lead(s, c).id
-    with transaction(runtime.sessions) as s:
-        claim_dialable_leads(s, now=runtime.clock.now(), requeue_after=timedelta(minutes=2))
-    dial_lead(runtime, lead_id=lead_id)
-    with runtime.sessions() as s:
-        return s.scalars(select(CallAttempt)).one()
+    return dial_one_lead(runtime)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -24,10 +23,9 @@ from bridge.session import CallSession
 from bridge.twilio_protocol import Dtmf, DtmfPayload, Mark, MarkPayload, Media, MediaPayload, Stop
 from dialer.calls import issue_stream_token, load_call_context, redeem_stream_token
 from dialer.db import transaction
-from dialer.dialing import claim_dialable_leads, dial_lead
 from dialer.models import AuditEvent, CallAttempt, Disposition, DncEntry, Lead, LeadStatus, Meeting
 from dialer.settings import BridgeParams
-from tests.factories import create_campaign, create_lead
+from tests.factories import dial_one_lead
 from tests.fakes.agent import FakeMediaPort, FakeVoiceAgent
 
 CHUNK = base64.b64encode(b"\x20" * 800).decode()  # 100 ms of audio
@@ -36,14 +34,8 @@ SID = "MZ" + "0" * 32
 
 @pytest.fixture
 def call(runtime):
+    attempt = dial_one_lead(runtime)
     with transaction(runtime.sessions) as s:
-        c = create_campaign(s)
-        lead_id = create_lead(s, c).id
-    with transaction(runtime.sessions) as s:
-        claim_dialable_leads(s, now=runtime.clock.now(), requeue_after=timedelta(minutes=2))
-    dial_lead(runtime, lead_id=lead_id)
-    with transaction(runtime.sessions) as s:
-        attempt = s.scalars(select(CallAttempt)).one()
         token = issue_stream_token(
             s, attempt_id=attempt.id, call_sid=attempt.call_sid, now=runtime.clock.now(), ttl_seconds=60
         )

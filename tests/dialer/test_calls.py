@@ -15,24 +15,16 @@ from dialer.calls import (
     redeem_stream_token,
 )
 from dialer.db import transaction
-from dialer.dialing import claim_dialable_leads, dial_lead
 from dialer.errors import InvalidStateError
 from dialer.models import AttemptStatus, CallAttempt, Disposition, Lead, LeadStatus
-from tests.factories import create_campaign, create_lead
+from tests.factories import dial_one_lead
 
 
 @pytest.fixture
 def placed(runtime, carrier):
     """A lead dialed once: returns (attempt_id, call_sid, lead_id)."""
-    with transaction(runtime.sessions) as s:
-        c = create_campaign(s, max_attempts=2, retry_delay_seconds=300)
-        lead_id = create_lead(s, c).id
-    with transaction(runtime.sessions) as s:
-        claim_dialable_leads(s, now=runtime.clock.now(), requeue_after=timedelta(minutes=2))
-    dial_lead(runtime, lead_id=lead_id)
-    with runtime.sessions() as s:
-        attempt = s.scalars(select(CallAttempt)).one()
-        return attempt.id, attempt.call_sid, lead_id
+    attempt = dial_one_lead(runtime, max_attempts=2, retry_delay_seconds=300)
+    return attempt.id, attempt.call_sid, attempt.lead_id
 
 
 def _status(runtime, attempt_id, call_sid, status, seq, duration=None):
