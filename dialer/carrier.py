@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -38,6 +39,7 @@ class PlaceCallRequest:
         record: ask Twilio to record the call.
         ring_timeout_seconds: how long to ring before ``no-answer`` (15-600).
         machine_detection_timeout_seconds: how long AMD may take before ``unknown``.
+        time_limit_seconds: longest the call may last once answered (caps a runaway call's cost).
     """
 
     to: str
@@ -48,6 +50,7 @@ class PlaceCallRequest:
     record: bool
     ring_timeout_seconds: int
     machine_detection_timeout_seconds: int
+    time_limit_seconds: int
 
 
 @dataclass(frozen=True)
@@ -104,12 +107,20 @@ class TwilioCarrier(CarrierClient):
         auth_token: the account's auth token.
         base_url: None for api.twilio.com; a sandbox carrier's base URL otherwise.
         timeout_seconds: HTTP timeout per request.
+        http_client: the SDK's transport (default: ``TwilioHttpClient``); tests pass a recorder.
     """
 
     def __init__(
-        self, account_sid: str, auth_token: str, *, base_url: str | None = None, timeout_seconds: float = 10.0
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        base_url: str | None = None,
+        timeout_seconds: float = 10.0,
+        http_client: HttpClient | None = None,
     ) -> None:
-        self._client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout_seconds))
+        transport = http_client or TwilioHttpClient(timeout=timeout_seconds)
+        self._client = Client(account_sid, auth_token, http_client=transport)
         if base_url is not None:
             self._client.api.base_url = base_url
 
@@ -140,6 +151,7 @@ class TwilioCarrier(CarrierClient):
                 async_amd_status_callback_method="POST",
                 record=request.record,
                 timeout=request.ring_timeout_seconds,
+                time_limit=request.time_limit_seconds,
             )
         except TwilioRestException as exc:
             raise _carrier_error(exc) from exc

@@ -258,6 +258,7 @@ def _prepare(session: Session, runtime: Runtime, *, lead_id: int) -> DialResult 
         record=campaign.record_calls,
         ring_timeout_seconds=runtime.settings.ring_timeout_seconds,
         machine_detection_timeout_seconds=runtime.settings.machine_detection_timeout_seconds,
+        time_limit_seconds=runtime.settings.call_time_limit_seconds,
     )
     return _Prepared(attempt_id=attempt.id, request=request)
 

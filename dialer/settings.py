@@ -116,6 +116,7 @@ class Settings(BaseSettings):
     dial_cps: float = Field(default=1.0, gt=0, description="outbound calls per second for the account")
     ring_timeout_seconds: int = Field(default=30, ge=15, le=600)
     machine_detection_timeout_seconds: int = Field(default=30, ge=3, le=59)
+    call_time_limit_seconds: int = Field(default=900, ge=60, le=14400)
 
     # Voice agent.
     voice_agent: Literal["openai"] = "openai"

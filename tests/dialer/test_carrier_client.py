@@ -1,0 +1,120 @@
+"""The Twilio client (the twilio SDK) against the sandbox carrier over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import uvicorn
+from twilio.http import HttpClient
+from twilio.http.response import Response
+
+from dialer.carrier import PlaceCallRequest, TwilioCarrier
+from dialer.demo.processes import free_port
+from dialer.errors import CarrierError
+from dialer.settings import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN
+from sandbox.carrier import CarrierConfig, create_carrier_app
+
+
+@pytest.fixture(scope="module")
+def carrier_url():
+    port = free_port()
+    app = create_carrier_app(
+        CarrierConfig(account_sid=SANDBOX_ACCOUNT_SID, auth_token=SANDBOX_AUTH_TOKEN, ring_seconds=5.0)
+    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def _request(to="+13035550108", **overrides):
+    values = dict(
+        to=to,
+        from_="+13125550199",
+        twiml_url="http://127.0.0.1:9/twilio/voice?attempt=1",
+        status_callback_url="http://127.0.0.1:9/twilio/status?attempt=1",
+        amd_callback_url="http://127.0.0.1:9/twilio/amd?attempt=1",
+        record=False,
+        ring_timeout_seconds=30,
+        machine_detection_timeout_seconds=30,
+        time_limit_seconds=600,
+    )
+    values.update(overrides)
+    return PlaceCallRequest(**values)
+
+
+def test_place_find_and_hang_up(carrier_url):
+    client = TwilioCarrier(SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, base_url=carrier_url)
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    placed = client.place_call(_request())
+    assert placed.sid.startswith("CA") and placed.status == "queued" and placed.to == "+13035550108"
+    assert placed.sid in [c.sid for c in client.calls_to("+13035550108", since=since)]
+    client.hang_up(placed.sid)
+    client.hang_up(placed.sid)  # already ended: not an error
+    client.hang_up("CA" + "0" * 32)  # never existed (Twilio 20404): not an error either
+    record = httpx.get(f"{carrier_url}/sandbox/calls/{placed.sid}").json()
+    assert record["status"] in {"canceled", "completed"}
+
+
+def test_refusals_are_carrier_errors_with_twilio_codes(carrier_url):
+    client = TwilioCarrier(SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, base_url=carrier_url)
+    with pytest.raises(CarrierError) as refused:
+        client.place_call(_request(to="3035550108"))
+    assert refused.value.code == 21211 and not refused.value.retryable
+    wrong = TwilioCarrier(SANDBOX_ACCOUNT_SID, "wrong-token", base_url=carrier_url)
+    with pytest.raises(CarrierError) as denied:
+        wrong.place_call(_request())
+    assert denied.value.http_status == 401 and denied.value.code == 20003
+
+
+class RecordingHttpClient(HttpClient):
+    """The SDK's transport seam: records each request and answers like Twilio's create."""
+
+    def __init__(self):
+        super().__init__(logging.getLogger("twilio.http_client"), False)
+        self.requests = []
+
+    def request(
+        self,
+        method,
+        uri,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects=False,
+    ):
+        self.requests.append((method, uri, data))
+        body = {"sid": "CA" + "1" * 32, "status": "queued", "to": data["To"], "from": data["From"]}
+        return Response(201, json.dumps(body))
+
+
+def test_create_request_uses_async_amd_every_status_event_and_the_campaign_settings():
+    transport = RecordingHttpClient()
+    client = TwilioCarrier(SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, http_client=transport)
+    client.place_call(_request(record=True))
+    ((method, uri, data),) = transport.requests
+    assert (
+        method == "POST"
+        and uri == f"https://api.twilio.com/2010-04-01/Accounts/{SANDBOX_ACCOUNT_SID}/Calls.json"
+    )
+    assert data["Url"] == "http://127.0.0.1:9/twilio/voice?attempt=1" and data["Method"] == "POST"
+    assert data["StatusCallback"] == "http://127.0.0.1:9/twilio/status?attempt=1"
+    assert data["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
+    assert data["MachineDetection"] == "Enable" and data["AsyncAmd"] == "true"
+    assert data["AsyncAmdStatusCallback"] == "http://127.0.0.1:9/twilio/amd?attempt=1"
+    assert data["Record"] == "true" and data["Timeout"] == 30 and data["TimeLimit"] == 600
+    assert "Twiml" not in data and "SendDigits" not in data  # SendDigits would disable AMD
