@@ -25,9 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -49,7 +47,9 @@ from bridge.agent import (
 )
 from bridge.amd import AmdBoard
 from bridge.phrases import is_opt_out
+from bridge.playback import PlaybackTracker
 from bridge.prompt import greeting_instructions, opening_line, session_instructions
+from bridge.responses import Response, ResponseLedger, Role
 from bridge.tools import TOOL_SPECS, ToolDispatcher, ToolEffect, ToolResult
 from bridge.twilio_protocol import Dtmf, Mark, Media, Stop, clear_message, mark_message, media_message
 from dialer import calls as call_records
@@ -66,7 +66,6 @@ OPT_OUT_DIGIT = "9"
 DNC_GOODBYE = "Understood. You won't be called again. Goodbye."
 OPT_OUT_GRACE_SECONDS = 1.5
 """How long the bridge lets the model respond to an opt-out before it says the goodbye itself."""
-BYTES_PER_MS = 8
 
 
 class MediaStreamPort(Protocol):
@@ -83,22 +82,6 @@ class MediaStreamPort(Protocol):
     async def close(self) -> None:
         """Close the socket (with nothing after ``</Connect>``, this ends the call)."""
         ...
-
-
-@dataclass
-class _ItemAudio:
-    response_id: str
-    sent_bytes: int = 0
-    played_bytes: int = 0
-
-
-@dataclass
-class _Response:
-    protected: bool
-    ends_call: bool
-    tool_tasks: list[tuple[str, asyncio.Task[ToolResult]]] = field(default_factory=list)
-    items: list[str] = field(default_factory=list)
-    finished: bool = False
 
 
 class CallSession:
@@ -137,13 +120,8 @@ class CallSession:
         self._voice = voice
         self._tools = ToolDispatcher(runtime, context, timeout_ms=params.tool_timeout_ms)
         self._agent: AgentConnection | None = None
-        self._marks: OrderedDict[str, tuple[str, int]] = OrderedDict()
-        self._mark_seq = 0
-        self._items: dict[str, _ItemAudio] = {}
-        self._dropped_items: set[str] = set()
-        self._responses: dict[str, _Response] = {}
-        self._next_response: tuple[bool, bool] | None = None
-        self._disclosure_response: str | None = None
+        self._playback = PlaybackTracker()
+        self._responses = ResponseLedger()
         self._disclosure_text = ""
         self._disclosure_played = False
         self._background: set[asyncio.Task[None]] = set()
@@ -186,7 +164,7 @@ class CallSession:
             for task in [*tasks, *self._background]:
                 task.cancel()
             await asyncio.gather(*tasks, *self._background, return_exceptions=True)
-            pending = [task for r in self._responses.values() for _, task in r.tool_tasks]
+            pending = self._responses.tool_tasks()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
             await self._agent.close()
@@ -235,7 +213,7 @@ class CallSession:
                     case AgentAudio():
                         await self._play(event)
                     case ResponseStarted():
-                        self._on_response_started(event.response_id)
+                        self._response(event.response_id)
                     case AgentSaid():
                         await self._on_agent_said(event)
                     case CallerSpeechStarted():
@@ -271,7 +249,7 @@ class CallSession:
         if verdict in MACHINE_VERDICTS:
             await self._machine_answered()
             return
-        self._next_response = (True, False)
+        self._responses.expect(Role.DISCLOSURE)
         await self._agent.start_response(greeting_instructions(opening))
         if verdict is None:
             late = await self._amd.wait(
@@ -288,7 +266,7 @@ class CallSession:
         self._listening = False
         self._ending = True
         await self._drop_unplayed_audio()
-        if self._agent is not None and self._response_active():
+        if self._agent is not None and self._responses.active:
             await self._agent.cancel_response()
         await self._hang_up()
 
@@ -304,60 +282,35 @@ class CallSession:
 
     # --- audio and marks ---
 
-    def _response(self, response_id: str) -> _Response:
-        if response_id not in self._responses:
-            self._on_response_started(response_id)
-        return self._responses[response_id]
-
-    def _on_response_started(self, response_id: str) -> None:
-        if response_id in self._responses:
-            return
-        protected, ends_call = self._next_response or (False, False)
-        self._next_response = None
-        self._responses[response_id] = _Response(protected=protected, ends_call=ends_call)
-        if ends_call:
-            self._opt_out_watch = False
-        if protected and self._disclosure_response is None:
-            self._disclosure_response = response_id
+    def _response(self, response_id: str) -> Response:
+        response = self._responses.get(response_id)
+        if response.role == Role.GOODBYE:
+            self._opt_out_watch = False  # the goodbye is under way
+        return response
 
     async def _play(self, audio: AgentAudio) -> None:
-        if audio.item_id in self._dropped_items or self._hung_up:
+        if self._playback.dropped(audio.item_id) or self._hung_up:
             return
         response = self._response(audio.response_id)
-        item = self._items.setdefault(audio.item_id, _ItemAudio(response_id=audio.response_id))
         if audio.item_id not in response.items:
             response.items.append(audio.item_id)
-        size = (len(audio.payload) * 3) // 4 - audio.payload.count("=")
-        item.sent_bytes += size
-        self._mark_seq += 1
-        name = f"{audio.item_id}:{self._mark_seq}"
-        self._marks[name] = (audio.item_id, size)
+        mark = self._playback.sent(audio.item_id, audio.payload)
         await self._port.send(media_message(self._stream_sid, audio.payload))
-        await self._port.send(mark_message(self._stream_sid, name))
+        await self._port.send(mark_message(self._stream_sid, mark))
         self._last_activity = time.monotonic()
 
     async def _on_mark(self, name: str) -> None:
-        if name not in self._marks:
+        if not self._playback.echoed(name):
             return  # echoed after a clear: that audio never played
-        while self._marks:
-            mark, (item_id, size) = self._marks.popitem(last=False)
-            self._items[item_id].played_bytes += size
-            if mark == name:
-                break
         self._last_activity = time.monotonic()
         await self._check_disclosure_played()
         await self._maybe_hang_up()
 
-    def _response_drained(self, response_id: str) -> bool:
-        response = self._responses[response_id]
-        pending = {item for item, _ in self._marks.values()}
-        return response.finished and not any(item in pending for item in response.items)
-
     async def _check_disclosure_played(self) -> None:
-        rid = self._disclosure_response
-        if rid is None or self._disclosure_played or self._ending or not self._response_drained(rid):
+        disclosure = self._responses.disclosure
+        if disclosure is None or self._disclosure_played or self._ending or not disclosure.items:
             return
-        if not self._responses[rid].items:
+        if not disclosure.finished or self._playback.playing(disclosure.items):
             return
         self._disclosure_played = True
         self._listening = not self._opt_out_recorded
@@ -370,57 +323,46 @@ class CallSession:
 
     async def _on_barge_in(self) -> None:
         self._last_activity = time.monotonic()
-        if not self._listening or not self._marks:
+        if not self._listening or not self._playback.unplayed:
             return
-        await self._port.send(clear_message(self._stream_sid))
-        playing = {item for item, _ in self._marks.values()}
-        self._marks.clear()
         assert self._agent is not None
-        for item_id in playing:
-            item = self._items[item_id]
-            self._dropped_items.add(item_id)
-            if item.played_bytes < item.sent_bytes:
-                await self._agent.truncate(item_id, item.played_bytes // BYTES_PER_MS)
+        await self._port.send(clear_message(self._stream_sid))
+        for item_id, heard_ms in self._playback.clear():
+            await self._agent.truncate(item_id, heard_ms)
 
     # --- transcripts ---
 
     async def _on_agent_said(self, said: AgentSaid) -> None:
-        if said.response_id == self._disclosure_response:
+        if self._responses.get(said.response_id) is self._responses.disclosure:
             self._disclosure_text = (self._disclosure_text + " " + said.text).strip()
-        interrupted = said.item_id in self._dropped_items
-        await self._db(
-            lambda s, now: call_records.record_transcript(
-                s,
-                attempt_id=self._ctx.attempt_id,
-                speaker=Speaker.AGENT,
-                text=said.text,
-                now=now,
-                interrupted=interrupted,
-            )
-        )
+        await self._record_turn(Speaker.AGENT, said.text, interrupted=self._playback.dropped(said.item_id))
 
     async def _on_caller_said(self, text: str) -> None:
         self._last_activity = time.monotonic()
-        await self._db(
-            lambda s, now: call_records.record_transcript(
-                s, attempt_id=self._ctx.attempt_id, speaker=Speaker.CALLER, text=text, now=now
-            )
-        )
+        await self._record_turn(Speaker.CALLER, text)
         if self._opt_out_recorded or not is_opt_out(text):
             return
         self._opt_out_recorded = True
         self._opt_out_watch = True
         self._listening = False
         await self._tools.honor_opt_out(source="phrase_check", reason=text)
-        if not self._response_active():
+        if not self._responses.active:
             task = asyncio.create_task(self._opt_out_grace(), name="opt-out-grace")
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
+    async def _record_turn(self, speaker: Speaker, text: str, *, interrupted: bool = False) -> None:
+        attempt_id = self._ctx.attempt_id
+        await self._db(
+            lambda s, now: call_records.record_transcript(
+                s, attempt_id=attempt_id, speaker=speaker, text=text, now=now, interrupted=interrupted
+            )
+        )
+
     async def _opt_out_grace(self) -> None:
         """Give the model a moment to answer the opt-out itself; if it does not, say goodbye."""
         await asyncio.sleep(OPT_OUT_GRACE_SECONDS)
-        if self._opt_out_watch and not self._response_active() and not self._ending:
+        if self._opt_out_watch and not self._responses.active and not self._ending:
             await self._say_dnc_goodbye()
 
     # --- responses and tools ---
@@ -440,7 +382,7 @@ class CallSession:
         if ToolEffect.END_AFTER_REPLY in effects:
             self._opt_out_recorded = True
             self._listening = False
-            self._next_response = (True, True)
+            self._responses.expect(Role.GOODBYE)
             await self._agent.deliver_tool_results(outputs, respond=True)
         elif ToolEffect.END_NOW in effects:
             await self._agent.deliver_tool_results(outputs, respond=False)
@@ -453,7 +395,7 @@ class CallSession:
             await self._agent.deliver_tool_results(
                 outputs, respond=event.status == "completed" and not self._ending
             )
-        if response.ends_call:
+        if response.role == Role.GOODBYE:
             await self._end_after_playback()
         await self._check_disclosure_played()
         await self._maybe_hang_up()
@@ -464,14 +406,10 @@ class CallSession:
             self._listening = False  # the call is ending: nothing the caller says can change that
         return result
 
-    def _response_active(self) -> bool:
-        return any(not r.finished for r in self._responses.values())
-
     async def _drop_unplayed_audio(self) -> None:
-        if self._marks:
+        if self._playback.unplayed:
             await self._port.send(clear_message(self._stream_sid))
-            self._dropped_items.update(item for item, _ in self._marks.values())
-            self._marks.clear()
+            self._playback.clear()
 
     async def _say_dnc_goodbye(self) -> None:
         """The caller opted out and the model did not end the call itself: clear, say goodbye, end.
@@ -482,7 +420,7 @@ class CallSession:
         assert self._agent is not None
         self._listening = False
         await self._drop_unplayed_audio()
-        self._next_response = (True, True)
+        self._responses.expect(Role.GOODBYE)
         await self._agent.start_response(greeting_instructions(DNC_GOODBYE))
 
     async def _opt_out_by_key(self) -> None:
@@ -495,7 +433,7 @@ class CallSession:
         await self._tools.honor_opt_out(source="dtmf", reason="caller pressed 9")
         assert self._agent is not None
         await self._drop_unplayed_audio()
-        if self._response_active():
+        if self._responses.active:
             await self._agent.cancel_response()  # the goodbye follows its response.done
         else:
             await self._say_dnc_goodbye()
@@ -510,7 +448,7 @@ class CallSession:
     async def _maybe_hang_up(self) -> None:
         if not self._ending or self._hung_up:
             return
-        if self._marks or self._response_active():
+        if self._playback.unplayed or self._responses.active:
             return
         await self._hang_up()
 
@@ -532,7 +470,6 @@ class CallSession:
         if self._ending:
             return
         self._ending = True
-
         await self._db(
             lambda s, now: record_attempt_disposition(
                 s,

@@ -1,0 +1,58 @@
+"""The agent's responses on one call: which ones the bridge asked for, their items and tool calls."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from enum import Enum
+
+from bridge.tools import ToolResult
+
+
+class Role(Enum):
+    """What the bridge asked a response to be (None: the agent's own turn)."""
+
+    DISCLOSURE = "disclosure"
+    GOODBYE = "goodbye"
+
+
+@dataclass
+class Response:
+    """One agent response: its role, the audio items it produced, its tool calls (``call_id``, task)."""
+
+    role: Role | None
+    items: list[str] = field(default_factory=list)
+    tool_tasks: list[tuple[str, asyncio.Task[ToolResult]]] = field(default_factory=list)
+    finished: bool = False
+
+
+class ResponseLedger:
+    """Responses by id, in the order they started; the next one takes the role last asked for."""
+
+    def __init__(self) -> None:
+        self._responses: dict[str, Response] = {}
+        self._next_role: Role | None = None
+        self.disclosure: Response | None = None
+
+    def expect(self, role: Role) -> None:
+        """The next response to start is the one the bridge just requested, in ``role``."""
+        self._next_role = role
+
+    def get(self, response_id: str) -> Response:
+        """The response with this id, registering it if its start was not seen yet."""
+        if response_id not in self._responses:
+            role, self._next_role = self._next_role, None
+            response = Response(role=role)
+            self._responses[response_id] = response
+            if role == Role.DISCLOSURE and self.disclosure is None:
+                self.disclosure = response
+        return self._responses[response_id]
+
+    @property
+    def active(self) -> bool:
+        """True while some response has not finished."""
+        return any(not r.finished for r in self._responses.values())
+
+    def tool_tasks(self) -> list[asyncio.Task[ToolResult]]:
+        """Every tool task started on this call."""
+        return [task for r in self._responses.values() for _, task in r.tool_tasks]
