@@ -1,4 +1,4 @@
-"""The API process: carrier webhooks, the media WebSocket, and a health check.
+"""The API process: carrier webhooks, the media WebSocket, the reps' calendar feed, a health check.
 
 Run with ``dialer serve`` or ``uvicorn bridge.app:create_app --factory``.
 """
@@ -13,6 +13,7 @@ from bridge.amd import AmdBoard
 from bridge.openai_agent import OpenAIRealtimeAgent
 from bridge.security import TwilioSignatureCheck
 from bridge.state import BridgeState
+from crm import routes as crm_routes
 from dialer.runtime import Runtime, get_runtime
 
 
@@ -38,8 +39,10 @@ def create_app(runtime: Runtime | None = None, agent: VoiceAgent | None = None) 
         agent=agent,
         amd=AmdBoard(),
     )
+    app.state.runtime = runtime
     app.include_router(webhooks.router)
     app.include_router(media.router)
+    app.include_router(crm_routes.router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

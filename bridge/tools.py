@@ -23,9 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bridge.agent import ToolCall, ToolSpec
-from crm.callbacks import schedule_callback
 from crm.meetings import book_meeting
 from dialer.audit import record_event
+from dialer.callbacks import schedule_callback
 from dialer.calls import CallContext
 from dialer.db import transaction
 from dialer.dnc import add_internal_dnc

@@ -1,1 +1,1 @@
-"""What reps see: meetings booked, callbacks scheduled, time phrases read in the lead's zone."""
+"""What reps see: the meetings the agent books, and their calendar feed."""

@@ -1,17 +1,18 @@
-"""Meetings the agent books for reps (the built-in CRM's calendar)."""
+"""Meetings the agent books for reps (the built-in CRM's calendar), and how reps see them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from crm.timeparse import parse_time_phrase
 from dialer.audit import record_event
 from dialer.errors import ToolArgumentError
-from dialer.models import Meeting, MeetingStatus
+from dialer.models import Campaign, Lead, Meeting, MeetingStatus, TranscriptTurn
+from dialer.timeparse import parse_time_phrase
 
 MIN_LEAD_TIME = timedelta(minutes=15)
 """A meeting must start at least this long after it is booked."""
@@ -105,3 +106,68 @@ def book_meeting(
 def meetings_for_attempt(session: Session, *, attempt_id: int) -> list[Meeting]:
     """Meetings booked on one call attempt."""
     return list(session.scalars(select(Meeting).where(Meeting.attempt_id == attempt_id).order_by(Meeting.id)))
+
+
+@dataclass(frozen=True)
+class MeetingForRep:
+    """A booked meeting as a sales rep needs it.
+
+    Attributes:
+        starts_at: start instant, UTC; ``lead_timezone`` says where the prospect is.
+        excerpt: the last transcript turns of the call that booked it, ``"agent: ..."`` / ``"caller: ..."``.
+    """
+
+    meeting_id: int
+    campaign: str
+    lead_name: str
+    company: str | None
+    title: str | None
+    phone_e164: str
+    email: str
+    starts_at: datetime
+    duration_minutes: int
+    lead_timezone: str
+    requested_text: str
+    notes: str
+    excerpt: tuple[str, ...]
+
+
+def meetings_for_reps(
+    session: Session, *, since: datetime, campaign_id: int | None = None, excerpt_turns: int = 6
+) -> list[MeetingForRep]:
+    """Booked meetings starting at or after ``since`` (UTC), soonest first."""
+    statement = (
+        select(Meeting, Lead, Campaign)
+        .join(Lead, Lead.id == Meeting.lead_id)
+        .join(Campaign, Campaign.id == Meeting.campaign_id)
+        .where(Meeting.status == MeetingStatus.BOOKED, Meeting.starts_at >= since)
+        .order_by(Meeting.starts_at)
+    )
+    if campaign_id is not None:
+        statement = statement.where(Meeting.campaign_id == campaign_id)
+    result = []
+    for meeting, lead, campaign in session.execute(statement):
+        turns = session.scalars(
+            select(TranscriptTurn)
+            .where(TranscriptTurn.attempt_id == meeting.attempt_id)
+            .order_by(TranscriptTurn.id.desc())
+            .limit(excerpt_turns)
+        ).all()
+        result.append(
+            MeetingForRep(
+                meeting_id=meeting.id,
+                campaign=campaign.name,
+                lead_name=" ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.phone_e164,
+                company=lead.company,
+                title=lead.title,
+                phone_e164=lead.phone_e164,
+                email=meeting.email,
+                starts_at=meeting.starts_at,
+                duration_minutes=meeting.duration_minutes,
+                lead_timezone=meeting.lead_timezone,
+                requested_text=meeting.requested_text,
+                notes=meeting.notes,
+                excerpt=tuple(f"{t.speaker}: {t.text}" for t in reversed(turns)),
+            )
+        )
+    return result

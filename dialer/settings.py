@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     bridge: BridgeParams = BridgeParams()
     stream_token_ttl_seconds: int = Field(default=120, ge=10)
 
+    # Reps' calendar feed (GET /crm/calendar.ics?token=...); disabled while unset.
+    calendar_feed_token: SecretStr | None = None
+
     # Sandbox clock: only for rehearsals against the sandbox carrier, never in production.
     sandbox_clock_start: datetime | None = None
     sandbox_clock_anchor: datetime | None = None
@@ -175,6 +178,11 @@ class Settings(BaseSettings):
             problems.append("DIALER_OPENAI_WEBSOCKET_BASE_URL points at a sandbox; unset it in production")
         if self.sandbox_clock_start is not None:
             problems.append("a sandbox clock is set; production uses the system clock")
+        feed = self.calendar_feed_token
+        if feed is not None and (
+            len(feed.get_secret_value()) < 24 or _is_placeholder(feed.get_secret_value())
+        ):
+            problems.append("DIALER_CALENDAR_FEED_TOKEN must be a random secret of 24+ characters")
         if urlsplit(self.public_url).scheme != "https":
             problems.append("DIALER_PUBLIC_URL must be https:// (Twilio requires TLS for wss streams)")
         if self.database_url.startswith("sqlite"):

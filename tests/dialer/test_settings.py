@@ -51,6 +51,7 @@ def test_complete_production_settings_are_accepted():
         ({"public_url": "http://dialer.example.com"}, "https://"),
         ({"database_url": "sqlite:///x.db"}, "SQLite"),
         ({"broker_url": "localfs://"}, "embedded"),
+        ({"calendar_feed_token": "short"}, "DIALER_CALENDAR_FEED_TOKEN"),
     ],
 )
 def test_production_refuses_unsafe_values(override, complaint):

@@ -1,4 +1,4 @@
-"""Meetings and callbacks as the agent's tools create them, with times read in the lead's zone."""
+"""Time phrases read in the lead's zone, and callbacks scheduled inside the calling window."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crm.callbacks import schedule_callback
-from crm.meetings import book_meeting
-from crm.timeparse import parse_time_phrase
+from dialer.callbacks import schedule_callback
 from dialer.errors import ToolArgumentError
 from dialer.models import CallAttempt, GateDecisionRecord
+from dialer.timeparse import parse_time_phrase
 from tests.factories import create_campaign, create_lead
 
 MONDAY_11_CHICAGO = datetime(2026, 11, 23, 11, 0, tzinfo=ZoneInfo("America/Chicago"))
@@ -59,31 +58,6 @@ def _attempt(db, campaign, lead):
     db.add(attempt)
     db.flush()
     return attempt
-
-
-def test_booking_is_idempotent_and_validated(db):
-    campaign = create_campaign(db)
-    lead = create_lead(db, campaign)
-    attempt = _attempt(db, campaign, lead)
-    kwargs = dict(
-        campaign_id=campaign.id,
-        lead_id=lead.id,
-        attempt_id=attempt.id,
-        lead_timezone="America/Chicago",
-        now=MONDAY_11_CHICAGO,
-    )
-    meeting, created = book_meeting(
-        db, preferred_time="Tuesday at 2pm", email=" Ava@Example.COM ", tool_call_id="call_1", **kwargs
-    )
-    assert created and meeting.email == "Ava@example.com"
-    again, created_again = book_meeting(
-        db, preferred_time="Tuesday at 2pm", email="ava@example.com", tool_call_id="call_2", **kwargs
-    )
-    assert not created_again and again.id == meeting.id
-    with pytest.raises(ToolArgumentError, match="not valid"):
-        book_meeting(db, preferred_time="Tuesday at 3pm", email="ava at example", **kwargs)
-    with pytest.raises(ToolArgumentError, match="not in the future"):
-        book_meeting(db, preferred_time="today at 11:05am", email="ava@example.com", **kwargs)
 
 
 def test_callback_must_be_inside_every_candidate_zones_window(db):

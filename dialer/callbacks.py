@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from compliance.windows import zones_outside_window
-from crm.timeparse import parse_time_phrase
 from dialer.audit import record_event
 from dialer.errors import ToolArgumentError
 from dialer.models import Callback
+from dialer.timeparse import parse_time_phrase
 
 MIN_CALLBACK_DELAY = timedelta(minutes=5)
 
