@@ -19,8 +19,8 @@ import redis
 class CallPacer(Protocol):
     """Blocks until the caller may send the next call request."""
 
-    def wait_for_slot(self) -> None:
-        """Return when a call may be placed (sleeping as needed)."""
+    def wait_for_slot(self) -> float:
+        """Return when a call may be placed (sleeping as needed), with the start of the slot won (s)."""
         ...
 
 
@@ -38,8 +38,8 @@ class LocalCallPacer:
         self._next = 0.0
         self._lock = threading.Lock()
 
-    def wait_for_slot(self) -> None:
-        """Sleep until this process's next slot."""
+    def wait_for_slot(self) -> float:
+        """Sleep until this process's next slot; return its start (``time.monotonic()`` seconds)."""
         with self._lock:
             now = time.monotonic()
             slot = max(now, self._next)
@@ -47,6 +47,7 @@ class LocalCallPacer:
         delay = slot - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+        return slot
 
 
 class RedisCallPacer:
@@ -69,8 +70,8 @@ class RedisCallPacer:
         self._prefix = key_prefix
         self._ttl_ms = max(1000, int(self._interval * 2000))
 
-    def wait_for_slot(self) -> None:
-        """Sleep until a slot is won."""
+    def wait_for_slot(self) -> float:
+        """Sleep until a slot is won; return its start (epoch seconds)."""
         while True:
             now = time.time()
             slot = math.floor(now / self._interval)
@@ -80,5 +81,5 @@ class RedisCallPacer:
             pipe.pexpire(key, self._ttl_ms)
             taken, _ = pipe.execute()
             if taken == 1:
-                return
+                return slot * self._interval
             time.sleep(max(0.0, (slot + 1) * self._interval - now))

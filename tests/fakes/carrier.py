@@ -43,5 +43,5 @@ class FakeCarrier(CarrierClient):
 class NoPacing:
     """A pacer that never waits."""
 
-    def wait_for_slot(self) -> None:
-        return None
+    def wait_for_slot(self) -> float:
+        return 0.0
