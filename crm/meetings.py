@@ -103,11 +103,6 @@ def book_meeting(
     return meeting, True
 
 
-def meetings_for_attempt(session: Session, *, attempt_id: int) -> list[Meeting]:
-    """Meetings booked on one call attempt."""
-    return list(session.scalars(select(Meeting).where(Meeting.attempt_id == attempt_id).order_by(Meeting.id)))
-
-
 @dataclass(frozen=True)
 class MeetingForRep:
     """A booked meeting as a sales rep needs it.

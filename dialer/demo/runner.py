@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -80,7 +80,6 @@ class DemoOptions:
     timeout_seconds: float = 1800.0
     workdir: Path = Path(".dialer/demo")
     ms_per_char: float = 8.0
-    extra_env: dict[str, str] = field(default_factory=dict)
 
 
 def _environment(
@@ -105,7 +104,6 @@ def _environment(
         "DIALER_RING_TIMEOUT_SECONDS": "20",
         "DIALER_BRIDGE__VAD_SILENCE_MS": "300",
         "DIALER_BRIDGE__AMD_WAIT_MAX_MS": "3000",
-        **options.extra_env,
     }
 
 
