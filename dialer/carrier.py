@@ -62,12 +62,14 @@ class PlacedCall:
         status: Twilio's call status (``queued``, ``ringing``, ``in-progress``, ``completed``...).
         to: callee, E.164.
         created_at: when the carrier created it (UTC), if reported.
+        duration_seconds: call length once it has ended, if reported.
     """
 
     sid: str
     status: str
     to: str
     created_at: datetime | None = None
+    duration_seconds: int | None = None
 
 
 class CarrierClient(ABC):
@@ -89,6 +91,14 @@ class CarrierClient(ABC):
 
         Raises:
             CarrierError: the carrier refused for another reason.
+        """
+
+    @abstractmethod
+    def fetch_call(self, call_sid: str) -> PlacedCall | None:
+        """The call as the carrier knows it now, or None if the carrier has no such call.
+
+        Raises:
+            CarrierError: the request failed.
         """
 
     @abstractmethod
@@ -176,6 +186,25 @@ class TwilioCarrier(CarrierClient):
             raise _carrier_error(exc) from exc
         except (TwilioException, OSError) as exc:
             raise CarrierUnavailableError(f"hang-up of {call_sid} failed: {exc}") from exc
+
+    def fetch_call(self, call_sid: str) -> PlacedCall | None:
+        """See :meth:`CarrierClient.fetch_call` (Twilio 20404 means no such call)."""
+        try:
+            call = self._client.calls(call_sid).fetch()
+        except TwilioRestException as exc:
+            if exc.code == 20404 or exc.status == 404:
+                return None
+            raise _carrier_error(exc) from exc
+        except (TwilioException, OSError) as exc:
+            raise CarrierUnavailableError(f"fetching {call_sid} failed: {exc}") from exc
+        duration = int(call.duration) if call.duration not in (None, "") else None
+        return PlacedCall(
+            sid=call.sid or call_sid,
+            status=str(call.status),
+            to=call.to or "",
+            created_at=call.date_created,
+            duration_seconds=duration,
+        )
 
     def calls_to(self, to: str, *, since: datetime) -> list[PlacedCall]:
         """See :meth:`CarrierClient.calls_to`."""

@@ -48,9 +48,6 @@ from dialer.models import (
 from dialer.outcomes import lead_state_after, record_disposition, settle_lead
 from dialer.runtime import Runtime
 
-RECONCILE_AFTER = timedelta(seconds=60)
-"""A ``requesting`` attempt older than this is reconciled with the carrier."""
-
 
 def active_attempts(session: Session, *, campaign_id: int) -> int:
     """Attempts of a campaign whose call has not ended (they hold a concurrency slot)."""
@@ -282,7 +279,7 @@ def dial_lead(runtime: Runtime, *, lead_id: int) -> DialResult:
         _mark_unknown_outcome(runtime, attempt_id=prepared.attempt_id, error=exc)
         return DialResult.OUTCOME_UNKNOWN
     except CarrierError as exc:
-        _fail_attempt(runtime, attempt_id=prepared.attempt_id, error=exc)
+        fail_attempt(runtime, attempt_id=prepared.attempt_id, error=exc)
         return DialResult.CARRIER_REFUSED
     with transaction(runtime.sessions) as session:
         attempt = session.scalars(
@@ -317,7 +314,7 @@ def _mark_unknown_outcome(runtime: Runtime, *, attempt_id: int, error: CarrierEr
         )
 
 
-def _fail_attempt(
+def fail_attempt(
     runtime: Runtime,
     *,
     attempt_id: int,
@@ -325,6 +322,7 @@ def _fail_attempt(
     status: AttemptStatus = AttemptStatus.FAILED,
     note: str | None = None,
 ) -> None:
+    """End an attempt that produced no call (or none we can find) with the ``failed`` disposition."""
     with transaction(runtime.sessions) as session:
         attempt = session.scalars(
             lock_for_update(select(CallAttempt).where(CallAttempt.id == attempt_id), session)
@@ -349,62 +347,3 @@ def _fail_attempt(
             notes=note or (error.message if error else ""),
         )
         settle_lead(session, lead=lead, campaign=campaign, decisive=DispositionName.FAILED, now=now)
-
-
-def reconcile_requesting_attempts(runtime: Runtime) -> int:
-    """Resolve attempts stuck in ``requesting`` (unknown REST outcome); return how many were resolved.
-
-    A call to the attempt's number created after the attempt, and not owned by another attempt,
-    is adopted; otherwise the attempt is given up as ``unknown`` (its lead follows the retry
-    policy with a fresh gate decision). The request itself is never sent again.
-    """
-    now = runtime.clock.now()
-    with runtime.sessions() as session:
-        stuck = session.scalars(
-            select(CallAttempt.id).where(
-                CallAttempt.status == AttemptStatus.REQUESTING,
-                CallAttempt.call_sid.is_(None),
-                CallAttempt.requested_at < now - RECONCILE_AFTER,
-            )
-        ).all()
-    resolved = 0
-    for attempt_id in stuck:
-        with runtime.sessions() as session:
-            attempt = session.get_one(CallAttempt, attempt_id)
-            # created_at is the database write time (the carrier's real clock), unlike requested_at,
-            # which is on the product clock (shifted in sandbox rehearsals).
-            to, since = attempt.to_e164, attempt.created_at - timedelta(seconds=5)
-        try:
-            candidates = runtime.carrier.calls_to(to, since=since)
-        except CarrierError:
-            continue
-        with transaction(runtime.sessions) as session:
-            sids = [c.sid for c in candidates]
-            owned = set(session.scalars(select(CallAttempt.call_sid).where(CallAttempt.call_sid.in_(sids))))
-            match = next((c for c in candidates if c.sid not in owned), None)
-            attempt = session.scalars(
-                lock_for_update(select(CallAttempt).where(CallAttempt.id == attempt_id), session)
-            ).one()
-            if attempt.status != AttemptStatus.REQUESTING or attempt.call_sid is not None:
-                continue
-            if match is not None:
-                attempt.call_sid = match.sid
-                attempt.status = AttemptStatus.QUEUED
-                record_attempt_event(
-                    session,
-                    attempt=attempt,
-                    kind="call.reconciled",
-                    occurred_at=now,
-                    payload={"adopted_call_sid": match.sid},
-                )
-                resolved += 1
-                continue
-        _fail_attempt(
-            runtime,
-            attempt_id=attempt_id,
-            error=None,
-            status=AttemptStatus.UNKNOWN,
-            note="the carrier has no record of the call request; it was not re-sent",
-        )
-        resolved += 1
-    return resolved

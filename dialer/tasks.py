@@ -7,12 +7,8 @@ from datetime import timedelta
 
 from dialer.celery_app import app
 from dialer.db import transaction
-from dialer.dialing import (
-    claim_dialable_leads,
-    complete_finished_campaigns,
-    dial_lead,
-    reconcile_requesting_attempts,
-)
+from dialer.dialing import claim_dialable_leads, complete_finished_campaigns, dial_lead
+from dialer.reconcile import reconcile_overdue_calls, reconcile_requesting_attempts
 from dialer.runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -32,6 +28,7 @@ def tick() -> int:
     for lead_id in lead_ids:  # after commit: a task never sees an unclaimed lead
         dial.delay(lead_id)
     reconcile_requesting_attempts(runtime)
+    reconcile_overdue_calls(runtime)
     with transaction(runtime.sessions) as session:
         complete_finished_campaigns(session, now=runtime.clock.now())
     return len(lead_ids)

@@ -36,6 +36,16 @@ class FakeCarrier(CarrierClient):
         with self._lock:
             self.hung_up.append(call_sid)
 
+    def fetch_call(self, call_sid: str) -> PlacedCall | None:
+        return next((c for c in self.existing if c.sid == call_sid), None)
+
+    def end(self, call_sid: str, status: str, duration: int | None = None) -> None:
+        """Make the carrier report ``call_sid`` as ended (as if its callbacks were lost)."""
+        self.existing = [
+            PlacedCall(c.sid, status, c.to, c.created_at, duration) if c.sid == call_sid else c
+            for c in self.existing
+        ]
+
     def calls_to(self, to: str, *, since: datetime) -> list[PlacedCall]:
         return [c for c in self.existing if c.to == to and (c.created_at is None or c.created_at >= since)]
 
