@@ -61,6 +61,8 @@ def test_place_find_and_hang_up(carrier_url):
     placed = client.place_call(_request())
     assert placed.sid.startswith("CA") and placed.status == "queued" and placed.to == "+13035550108"
     assert placed.sid in [c.sid for c in client.calls_to("+13035550108", since=since)]
+    assert client.fetch_call(placed.sid).status in {"queued", "ringing"}
+    assert client.fetch_call("CA" + "0" * 32) is None
     client.hang_up(placed.sid)
     client.hang_up(placed.sid)  # already ended: not an error
     client.hang_up("CA" + "0" * 32)  # never existed (Twilio 20404): not an error either
