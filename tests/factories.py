@@ -16,6 +16,7 @@ from dialer.models import (
     ConsentMethod,
     ConsentRecord,
     ConsentType,
+    GateDecisionRecord,
     Lead,
     LeadStatus,
 )
@@ -94,3 +95,21 @@ def dial_one_lead(runtime, **campaign_overrides: object) -> CallAttempt:
     dial_lead(runtime, lead_id=lead_id)
     with runtime.sessions() as session:
         return session.scalars(select(CallAttempt).where(CallAttempt.lead_id == lead_id)).one()
+
+
+def create_attempt(session: Session, campaign: Campaign, lead: Lead) -> CallAttempt:
+    """An attempt (with the allowing gate decision it needs) for services that act on a call."""
+    decision = GateDecisionRecord(campaign_id=campaign.id, lead_id=lead.id, decided_at=SIGNED, allowed=True)
+    session.add(decision)
+    session.flush()
+    attempt = CallAttempt(
+        campaign_id=campaign.id,
+        lead_id=lead.id,
+        gate_decision_id=decision.id,
+        attempt_number=1,
+        to_e164=lead.phone_e164,
+        from_e164=campaign.caller_id,
+    )
+    session.add(attempt)
+    session.flush()
+    return attempt

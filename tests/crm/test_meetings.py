@@ -13,38 +13,19 @@ from bridge.app import create_app
 from crm.meetings import book_meeting
 from dialer.db import transaction
 from dialer.errors import ToolArgumentError
-from dialer.models import CallAttempt, GateDecisionRecord, Speaker, TranscriptTurn
+from dialer.models import Speaker, TranscriptTurn
 from tests.conftest import make_settings
-from tests.factories import create_campaign, create_lead, dial_one_lead
+from tests.factories import create_attempt, create_campaign, create_lead, dial_one_lead
 from tests.fakes.agent import FakeVoiceAgent
 
 MONDAY_11_CHICAGO = datetime(2026, 11, 23, 11, 0, tzinfo=ZoneInfo("America/Chicago"))
 NY = ZoneInfo("America/New_York")
 
 
-def _attempt(db, campaign, lead):
-    decision = GateDecisionRecord(
-        campaign_id=campaign.id, lead_id=lead.id, decided_at=MONDAY_11_CHICAGO, allowed=True
-    )
-    db.add(decision)
-    db.flush()
-    attempt = CallAttempt(
-        campaign_id=campaign.id,
-        lead_id=lead.id,
-        gate_decision_id=decision.id,
-        attempt_number=1,
-        to_e164=lead.phone_e164,
-        from_e164=campaign.caller_id,
-    )
-    db.add(attempt)
-    db.flush()
-    return attempt
-
-
 def test_booking_is_idempotent_and_validated(db):
     campaign = create_campaign(db)
     lead = create_lead(db, campaign)
-    attempt = _attempt(db, campaign, lead)
+    attempt = create_attempt(db, campaign, lead)
     kwargs = dict(
         campaign_id=campaign.id,
         lead_id=lead.id,

@@ -9,9 +9,8 @@ import pytest
 
 from dialer.callbacks import schedule_callback
 from dialer.errors import ToolArgumentError
-from dialer.models import CallAttempt, GateDecisionRecord
 from dialer.timeparse import parse_time_phrase
-from tests.factories import create_campaign, create_lead
+from tests.factories import create_attempt, create_campaign, create_lead
 
 MONDAY_11_CHICAGO = datetime(2026, 11, 23, 11, 0, tzinfo=ZoneInfo("America/Chicago"))
 NY = ZoneInfo("America/New_York")
@@ -41,29 +40,10 @@ def test_phrases_without_a_time_are_refused(said):
         parse_time_phrase(said, zone="America/New_York", now=MONDAY_11_CHICAGO)
 
 
-def _attempt(db, campaign, lead):
-    decision = GateDecisionRecord(
-        campaign_id=campaign.id, lead_id=lead.id, decided_at=MONDAY_11_CHICAGO, allowed=True
-    )
-    db.add(decision)
-    db.flush()
-    attempt = CallAttempt(
-        campaign_id=campaign.id,
-        lead_id=lead.id,
-        gate_decision_id=decision.id,
-        attempt_number=1,
-        to_e164=lead.phone_e164,
-        from_e164=campaign.caller_id,
-    )
-    db.add(attempt)
-    db.flush()
-    return attempt
-
-
 def test_callback_must_be_inside_every_candidate_zones_window(db):
     campaign = create_campaign(db)
     lead = create_lead(db, campaign, phone="+19075550122", state="AK", zip="99501")
-    attempt = _attempt(db, campaign, lead)
+    attempt = create_attempt(db, campaign, lead)
     kwargs = dict(
         campaign_id=campaign.id,
         lead_id=lead.id,
