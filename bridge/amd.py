@@ -11,6 +11,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+RETENTION_SECONDS = 600.0
+"""A verdict nobody collected (the call's stream never connected) is dropped after this long."""
+
 
 class AmdBoard:
     """In-process publish/wait of ``AnsweredBy`` verdicts keyed by CallSid (one event loop)."""
@@ -18,19 +21,25 @@ class AmdBoard:
     def __init__(self) -> None:
         self._verdicts: dict[str, str] = {}
         self._events: dict[str, asyncio.Event] = {}
+        self._published_at: dict[str, float] = {}
 
     def _event(self, call_sid: str) -> asyncio.Event:
         return self._events.setdefault(call_sid, asyncio.Event())
 
     def publish(self, call_sid: str, answered_by: str) -> None:
         """Record a verdict and wake its waiters (call from the event loop's thread)."""
+        now = time.monotonic()
+        for stale in [sid for sid, at in self._published_at.items() if now - at > RETENTION_SECONDS]:
+            self.forget(stale)
         self._verdicts[call_sid] = answered_by
+        self._published_at[call_sid] = now
         self._event(call_sid).set()
 
     def forget(self, call_sid: str) -> None:
         """Drop what is kept for a finished call."""
         self._verdicts.pop(call_sid, None)
         self._events.pop(call_sid, None)
+        self._published_at.pop(call_sid, None)
 
     async def wait(
         self,
