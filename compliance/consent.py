@@ -1,10 +1,13 @@
-"""Prior express written consent (PEWC) for an AI-voice telemarketing call.
+"""Consent for an AI-voice telemarketing call, and the consent-based exemptions from DNC lists.
 
 An AI voice is an "artificial voice" (FCC 24-17), so a telemarketing call needs PEWC to wireless
 numbers and residential lines alike (47 CFR 64.1200(a)(2), (a)(3)). PEWC (64.1200(f)(9); CP-2) must
 name the seller, identify the number called and authorise artificial/prerecorded-voice calls. Oral
-consent and an established business relationship do not suffice. Revocation and DNC requests are
-honoured immediately, and a DNC request revokes every earlier consent (64.1200(a)(10); CP-8).
+consent and an established business relationship never suffice for an AI voice. Revocation and DNC
+requests are honoured immediately, and a DNC request revokes every earlier consent: only a PEWC
+obtained after it restores calling (64.1200(a)(10); CP-8). A signed agreement naming the seller and
+the number exempts from the national and state DNC lists (64.1200(c)(2)(ii)); an EBR exempts from the
+national list only (64.1200(f)(5)).
 """
 
 from __future__ import annotations
@@ -12,34 +15,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import phonenumbers
+from dateutil.relativedelta import relativedelta
 
-from compliance.facts import ConsentFact
-from compliance.reasons import ReasonCode
+from compliance.facts import Consent, Ebr
+from compliance.reasons import ReasonCode, ordered
 
 _ENTITY_SUFFIXES = frozenset({"inc", "llc", "ltd", "corp", "corporation", "co", "company", "incorporated"})
 _SPACES = re.compile(r"\s+")
-
-
-@dataclass(frozen=True, slots=True)
-class ConsentResult:
-    """Outcome of ``check_consent``.
-
-    Attributes:
-        satisfied_by: index in ``consents`` of the first record that satisfies PEWC, or None.
-        reasons: why no record satisfies PEWC, in ``ReasonCode`` order; empty when satisfied.
-        details: one human-readable line per record (``"consents[0]: pewc ok"``), for the audit.
-        record_reasons: for each record, the reasons it fails (empty for a satisfying record).
-    """
-
-    satisfied_by: int | None
-    reasons: tuple[ReasonCode, ...]
-    details: list[str] = field(default_factory=list)
-    record_reasons: tuple[tuple[ReasonCode, ...], ...] = ()
-
 
 ATTESTATION_METHOD = "attestation"
 """Consent method of a recorded attestation (the importer's ``--consent-attestation``)."""
@@ -66,9 +52,7 @@ def normalize_seller_name(name: str | None) -> str:
         category = unicodedata.category(ch)
         if category == "Pd":
             chars.append(" ")
-        elif category.startswith("P"):
-            continue
-        else:
+        elif not category.startswith("P"):
             chars.append(ch)
     words = _SPACES.sub(" ", "".join(chars)).strip().split(" ")
     if len(words) > 1 and words[-1] in _ENTITY_SUFFIXES:
@@ -85,7 +69,9 @@ def same_seller(a: str | None, b: str | None) -> bool:
     return bool(na) and na == nb
 
 
-def _canonical_number(value: str) -> str:
+def _canonical_number(value: str | None) -> str:
+    if value is None:
+        return ""
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
@@ -95,105 +81,140 @@ def _canonical_number(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _pewc_failures(
-    record: ConsentFact, *, seller_name: str, phone_e164: str, now: datetime, latest_dnc_at: datetime | None
+@dataclass(frozen=True, slots=True)
+class ConsentAssessment:
+    """What the consent records allow for one call.
+
+    Attributes:
+        satisfied_by: index of the first record that is valid PEWC for an AI voice, or None.
+        dnc_exempt_by: index of the first signed agreement naming the seller and the number, in force
+            and obtained after any DNC request: it exempts from national and state DNC lists
+            (64.1200(c)(2)(ii)) and lifts the internal-list block (CP-8). None when there is none.
+        reasons: why no record is valid PEWC, in ``ReasonCode`` order; empty when satisfied.
+        details: one line per record, for the trace.
+    """
+
+    satisfied_by: int | None
+    dnc_exempt_by: int | None
+    reasons: tuple[ReasonCode, ...]
+    details: tuple[str, ...]
+
+
+def _record_failures(
+    record: Consent, *, seller: str | None, phone_e164: str | None, at: datetime, dnc_at: datetime | None
 ) -> tuple[set[ReasonCode], list[str]]:
     failures: set[ReasonCode] = set()
     why: list[str] = []
-    if not same_seller(record.seller_name, seller_name):
+    if not any(same_seller(name, seller) for name in record.sellers):
         failures.add(ReasonCode.CONSENT_SELLER_MISMATCH)
-        why.append(f"seller {record.seller_name!r} is not {seller_name!r}")
-    if _canonical_number(record.phone_e164) != _canonical_number(phone_e164):
+        why.append(f"sellers {list(record.sellers)} do not include {seller!r}")
+    if not phone_e164 or _canonical_number(record.phone_e164) != _canonical_number(phone_e164):
         failures.add(ReasonCode.CONSENT_NUMBER_MISMATCH)
         why.append(f"number {record.phone_e164} is not {phone_e164}")
-    if record.covers_artificial_voice is not True:
-        failures.add(ReasonCode.CONSENT_NO_ARTIFICIAL_VOICE)
-        why.append("does not cover artificial/AI voice")
-    if record.signed_at is None:
+    if record.obtained_at is None:
         if record.method.strip().casefold() != ATTESTATION_METHOD:
             failures.add(ReasonCode.CONSENT_MISSING)
-            why.append("undated (signed_at missing)")
-    elif record.signed_at > now:
+            why.append("undated (obtained_at missing) and not an attestation")
+    elif record.obtained_at > at:
         failures.add(ReasonCode.CONSENT_MISSING)
-        why.append(f"signed in the future ({record.signed_at.isoformat()})")
-    if record.revoked_at is not None and record.revoked_at <= now:
+        why.append(f"obtained in the future ({record.obtained_at.isoformat()})")
+    if record.revoked_at is not None and record.revoked_at <= at:
         failures.add(ReasonCode.CONSENT_REVOKED)
         why.append(f"revoked at {record.revoked_at.isoformat()}")
-    if latest_dnc_at is not None and (record.signed_at is None or record.signed_at <= latest_dnc_at):
+    if dnc_at is not None and (record.obtained_at is None or record.obtained_at <= dnc_at):
         failures.add(ReasonCode.CONSENT_REVOKED)
-        why.append(f"not signed after the DNC request of {latest_dnc_at.isoformat()}")
+        why.append(f"not obtained after the DNC request of {dnc_at.isoformat()}")
     return failures, why
 
 
-def _ordered(reasons: set[ReasonCode]) -> tuple[ReasonCode, ...]:
-    return tuple(r for r in ReasonCode if r in reasons)
-
-
-def check_consent(
-    consents: Sequence[ConsentFact],
+def assess_consent(
+    consents: Sequence[Consent],
     *,
-    seller_name: str,
-    phone_e164: str,
-    now: datetime,
-    latest_dnc_at: datetime | None,
-) -> ConsentResult:
-    """Whether some consent record is valid PEWC for this seller, number and instant.
+    seller: str | None,
+    phone_e164: str | None,
+    at: datetime,
+    dnc_requested_at: datetime | None,
+) -> ConsentAssessment:
+    """Whether some record is valid PEWC for this seller, number and instant (CP-2, CP-8).
 
-    A record satisfies PEWC (47 CFR 64.1200(a)(2),(a)(3),(f)(9); FCC 24-17; CP-2) when it is of type
-    ``"pewc"``; names the campaign's seller (``same_seller``); identifies the dialed number (same
-    E.164); covers artificial voice; was signed at or before ``now`` (an undated record counts only
-    when it is an ``attestation``: the seller's recorded statement that PEWC was captured elsewhere,
-    date unknown); is not revoked at ``now``
-    (``revoked_at <= now``; a future ``revoked_at`` does not revoke yet); and was signed strictly after
-    the latest DNC request (CP-8: a DNC request revokes earlier consent; an undated record cannot show
-    it came later).
+    A record is valid PEWC (47 CFR 64.1200(a)(2),(a)(3),(f)(9); FCC 24-17) when it is of type ``pewc``;
+    names the seller among its ``sellers``; identifies the dialed number; covers artificial voice; was
+    obtained at or before ``at`` (an undated record counts only as an ``attestation``); is not revoked
+    at ``at``; and was obtained strictly after the latest DNC request (an undated one cannot show that).
 
-    Reasons when none satisfies: no records or only ``"none"`` -> ``CONSENT_MISSING``; no PEWC but
-    oral/EBR -> ``CONSENT_NOT_WRITTEN``; otherwise the union of the PEWC records' failures (a future
-    ``signed_at``, or a missing one outside an attestation, counts as ``CONSENT_MISSING``).
+    Reasons when none is valid: no record or only ``none`` -> ``CONSENT_MISSING``; only ``oral`` ->
+    ``CONSENT_NOT_WRITTEN``; otherwise the union of the PEWC records' failures.
 
     Args:
-        consents: every consent record for the lead/number.
-        seller_name: the campaign's seller.
-        phone_e164: the number dialed, E.164.
-        now: the decision instant (aware).
-        latest_dnc_at: the latest internal DNC request at or before ``now``, or None.
+        consents: every consent record for the number.
+        seller: the campaign's seller, or None (nothing matches it).
+        phone_e164: the number dialed.
+        at: the decision instant (aware).
+        dnc_requested_at: the latest internal DNC request, or None.
 
     Returns:
-        The first satisfying record's index, or the reasons none does, plus per-record details.
+        The assessment (see ``ConsentAssessment``).
     """
     details: list[str] = []
-    per_record: list[tuple[ReasonCode, ...]] = []
     satisfied_by: int | None = None
-    pewc_failures: set[ReasonCode] = set()
-    kinds: set[str] = set()
+    exempt_by: int | None = None
+    failures_union: set[ReasonCode] = set()
+    kinds = {c.type for c in consents}
     for index, record in enumerate(consents):
-        kind = record.consent_type.strip().casefold()
-        kinds.add(kind)
-        if kind != "pewc":
-            code = ReasonCode.CONSENT_NOT_WRITTEN if kind in ("oral", "ebr") else ReasonCode.CONSENT_MISSING
-            per_record.append((code,))
-            details.append(f"consents[{index}]: type {record.consent_type!r} is not written consent")
+        if record.type != "pewc":
+            details.append(f"consent[{index}]: type {record.type!r} is not written consent")
             continue
-        failures, why = _pewc_failures(
-            record, seller_name=seller_name, phone_e164=phone_e164, now=now, latest_dnc_at=latest_dnc_at
-        )
-        per_record.append(_ordered(failures))
+        failures, why = _record_failures(record, seller=seller, phone_e164=phone_e164, at=at, dnc_at=dnc_requested_at)
+        ai_ok = record.covers_artificial_voice is True
+        if not ai_ok:
+            why.append("does not cover artificial/AI voice")
+        if not failures and exempt_by is None:
+            exempt_by = index
+        if not ai_ok:
+            failures.add(ReasonCode.CONSENT_NO_ARTIFICIAL_VOICE)
         if failures:
-            pewc_failures |= failures
-            details.append(f"consents[{index}]: pewc fails: " + "; ".join(why))
+            failures_union |= failures
+            details.append(f"consent[{index}]: pewc fails: " + "; ".join(why))
         else:
-            details.append(f"consents[{index}]: pewc ok")
+            details.append(f"consent[{index}]: valid pewc")
             if satisfied_by is None:
                 satisfied_by = index
     if satisfied_by is not None:
         reasons: tuple[ReasonCode, ...] = ()
     elif "pewc" in kinds:
-        reasons = _ordered(pewc_failures)
-    elif kinds & {"oral", "ebr"}:
+        reasons = ordered(failures_union)
+    elif "oral" in kinds:
         reasons = (ReasonCode.CONSENT_NOT_WRITTEN,)
     else:
         reasons = (ReasonCode.CONSENT_MISSING,)
     if not consents:
-        details.append("no consent records")
-    return ConsentResult(satisfied_by, reasons, details, tuple(per_record))
+        details.append("no consent record")
+    return ConsentAssessment(satisfied_by, exempt_by, reasons, tuple(details))
+
+
+EBR_PURCHASE_MONTHS = 18
+"""An EBR from a purchase or transaction lasts 18 months (47 CFR 64.1200(f)(5))."""
+EBR_INQUIRY_MONTHS = 3
+"""An EBR from an inquiry or application lasts 3 months (47 CFR 64.1200(f)(5))."""
+
+
+def ebr_in_force(ebr: Ebr | None, *, at: datetime, dnc_requested_at: datetime | None) -> tuple[bool, str]:
+    """Whether an EBR exempts the call from the national DNC registry at ``at`` (64.1200(f)(5)).
+
+    In force when formed at or before ``at``, within 18 months (purchase) or 3 months (inquiry) before
+    it, and not terminated by a seller-specific DNC request. CP-8 keeps DNC requests forever, so any
+    internal request on file terminates the EBR.
+
+    Returns:
+        ``(in_force, why)``.
+    """
+    if ebr is None:
+        return False, "no EBR"
+    months = EBR_PURCHASE_MONTHS if ebr.type == "purchase" else EBR_INQUIRY_MONTHS
+    if ebr.at > at:
+        return False, f"EBR dated in the future ({ebr.at.isoformat()})"
+    if ebr.at + relativedelta(months=months) <= at:
+        return False, f"{ebr.type} EBR of {ebr.at.isoformat()} expired after {months} months"
+    if dnc_requested_at is not None:
+        return False, f"terminated by the DNC request of {dnc_requested_at.isoformat()} (CP-8)"
+    return True, f"{ebr.type} EBR of {ebr.at.isoformat()} in force ({months} months)"

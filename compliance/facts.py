@@ -1,227 +1,559 @@
-"""The gate's input and output as plain, frozen data.
+"""The facts the gate decides on, as plain frozen data, and their JSON form.
 
-Adapters (the dial task) gather a ``GateInput`` from fresh database rows at dial time; the gate
-returns a ``GateDecision`` that carries everything an auditor needs to replay it. Every datetime is
-timezone-aware; the gate reports instants in UTC. ``to_dict``/``from_dict`` give a JSON-ready form
-(datetimes as ISO-8601 strings with offset) that round-trips exactly.
+The JSON form is the ``lead`` / ``campaign`` schema of ``dialer compliance check`` (README, "Compliance
+check"); the dial task builds the same objects from database rows, so both paths meet in one
+``evaluate``. ``parse_call_facts`` never raises on bad facts: every malformed or missing field becomes a
+``FactError`` (with its JSON path) carried on the facts, and the gate blocks on it (``FACTS_INVALID``,
+fail closed) while still evaluating everything else. Every instant is timezone-aware; JSON instants are
+ISO-8601 with ``Z`` or an offset. ``to_dict`` gives the JSON form back, so a stored decision replays.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
-from compliance.reasons import ReasonCode
+LINE_TYPES = frozenset({"wireless", "landline", "voip", "unknown"})
+CONSENT_TYPES = frozenset({"pewc", "oral", "none"})
+EBR_TYPES = frozenset({"purchase", "inquiry"})
+RND_RESULTS = frozenset({"yes", "no", "no_data"})
+PURPOSES = frozenset({"telemarketing", "informational", "debt_collection", "survey", "political", "other"})
+VOICES = frozenset({"ai", "artificial", "prerecorded", "live"})
+CHANNELS = frozenset({"voice", "sms", "mms", "rvm", "other"})
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+@dataclass(frozen=True, slots=True)
+class FactError:
+    """A fact that could not be used: ``path`` is its JSON path (``lead.consent.obtained_at``)."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
 
 
-def _parse_dt(value: object, name: str) -> datetime | None:
+@dataclass(frozen=True, slots=True)
+class Address:
+    """The lead's postal address, as far as it is known.
+
+    Attributes:
+        state: USPS code (``"IN"``), or None.
+        zip: ``"46320"`` / ``"46320-1234"``, or None.
+        tz: an IANA zone the lead said they are in (``"America/Chicago"``), or None.
+    """
+
+    state: str | None = None
+    zip: str | None = None
+    tz: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """One consent record (CP-2).
+
+    Attributes:
+        type: ``"pewc"`` (prior express written consent), ``"oral"`` or ``"none"``.
+        obtained_at: when it was given (aware), or None when undated.
+        sellers: the sellers the agreement names (multi-seller consent is lawful when each is named;
+            11th Cir. *Insurance Marketing Coalition v. FCC*, 2025).
+        covers_artificial_voice: the agreement authorises artificial/prerecorded (AI) voice calls.
+        phone_e164: the number the agreement identifies.
+        revoked_at: when it was revoked, from any channel (aware), or None.
+        method: how it was captured (``"web_form"``, ``"attestation"``...); an undated record counts
+            only as an ``attestation``.
+    """
+
+    type: str
+    obtained_at: datetime | None
+    sellers: tuple[str, ...]
+    covers_artificial_voice: bool
+    phone_e164: str | None
+    revoked_at: datetime | None = None
+    method: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Ebr:
+    """An established business relationship (47 CFR 64.1200(f)(5)): ``type`` purchase|inquiry, ``at``."""
+
+    type: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One earlier attempt to reach the number, on any channel, from any caller ID (CP-9).
+
+    Attributes:
+        at: when it was made (aware).
+        subject: what it was about (the campaign subject), or None (counted as every subject).
+        channel: ``voice``, ``sms``, ``mms``, ``rvm`` or ``other``.
+        caller_id: the number it came from, or None.
+        answered: whether it was answered, or None when unknown.
+    """
+
+    at: datetime
+    subject: str | None
+    channel: str
+    caller_id: str | None = None
+    answered: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RndResult:
+    """A Reassigned Numbers Database answer (47 CFR 64.1200(m)).
+
+    Attributes:
+        queried_at: when the RND was queried (aware).
+        consent_date: the date given to the query (the consent date).
+        result: ``yes`` (permanently disconnected since that date), ``no`` or ``no_data``.
+    """
+
+    queried_at: datetime
+    consent_date: date
+    result: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFacts:
+    """What is known about the person and number at decision time.
+
+    Attributes:
+        phone_e164: the number to dial (canonical E.164), or None when missing.
+        line_type: ``wireless``, ``landline``, ``voip`` or ``unknown``.
+        address: the postal address, or None.
+        consents: every consent record on file for the number (the JSON form has one, ``consent``).
+        ebr: the latest EBR with the seller, or None.
+        national_dnc: whether the number is on the national registry; None when unknown (blocks).
+        state_dnc: USPS codes of the state lists the number is on.
+        internal_dnc_requested_at: the latest company-specific DNC request, or None.
+        call_history: earlier attempts on any channel.
+        rnd: the latest RND result, or None.
+    """
+
+    phone_e164: str | None
+    line_type: str = "unknown"
+    address: Address | None = None
+    consents: tuple[Consent, ...] = ()
+    ebr: Ebr | None = None
+    national_dnc: bool | None = False
+    state_dnc: tuple[str, ...] = ()
+    internal_dnc_requested_at: datetime | None = None
+    call_history: tuple[HistoryEntry, ...] = ()
+    rnd: RndResult | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFacts:
+    """What is known about the campaign at decision time.
+
+    Attributes:
+        seller: the seller's name as consents name it, or None (blocks).
+        purpose: declared purpose; CP-1 treats every call as telemarketing.
+        voice: declared voice; CP-1 treats every call as AI/artificial voice.
+        subject: the subject the frequency caps group by, or None (every attempt counts).
+        dnc_data_age_days: age of the national DNC data used, in days; None when unknown (stale).
+        abandonment_rate_30d: abandoned / live-answered calls over 30 days, a fraction in [0, 1].
+        la_emergency_active: whether a Louisiana emergency ban is in force; None when unknown.
+    """
+
+    seller: str | None
+    purpose: str = "telemarketing"
+    voice: str = "ai"
+    subject: str | None = None
+    dnc_data_age_days: float | None = None
+    abandonment_rate_30d: float | None = 0.0
+    la_emergency_active: bool | None = False
+
+
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """Everything the gate looks at for one dial; ``errors`` lists facts that could not be used."""
+
+    lead: LeadFacts
+    campaign: CampaignFacts
+    errors: tuple[FactError, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (the check command's schema, plus ``consents`` and ``errors``)."""
+        return {
+            "lead": _lead_to_dict(self.lead),
+            "campaign": _campaign_to_dict(self.campaign),
+            "errors": [{"path": e.path, "message": e.message} for e in self.errors],
+        }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Serialisation
+
+
+def iso(value: datetime | None) -> str | None:
+    """An aware instant as ISO-8601 UTC with ``Z`` (``"2026-03-09T14:00:00Z"``); None stays None."""
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise ValueError(f"{name}: expected an ISO-8601 string or null, got {type(value).__name__}")
-    return datetime.fromisoformat(value)
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def _expect(value: object, kind: type | tuple[type, ...], name: str) -> Any:
-    if not isinstance(value, kind):
-        raise ValueError(f"{name}: expected {kind}, got {type(value).__name__}")
+def _consent_to_dict(c: Consent) -> dict[str, Any]:
+    return {
+        "type": c.type,
+        "obtained_at": iso(c.obtained_at),
+        "sellers": list(c.sellers),
+        "covers_artificial_voice": c.covers_artificial_voice,
+        "phone_e164": c.phone_e164,
+        "revoked_at": iso(c.revoked_at),
+        "method": c.method,
+    }
+
+
+def _lead_to_dict(lead: LeadFacts) -> dict[str, Any]:
+    a = lead.address
+    return {
+        "phone_e164": lead.phone_e164,
+        "line_type": lead.line_type,
+        "address": None if a is None else {"state": a.state, "zip": a.zip, "tz": a.tz},
+        "consents": [_consent_to_dict(c) for c in lead.consents],
+        "ebr": None if lead.ebr is None else {"type": lead.ebr.type, "at": iso(lead.ebr.at)},
+        "national_dnc": lead.national_dnc,
+        "state_dnc": list(lead.state_dnc),
+        "internal_dnc_requested_at": iso(lead.internal_dnc_requested_at),
+        "call_history": [
+            {"at": iso(h.at), "subject": h.subject, "channel": h.channel, "caller_id": h.caller_id}
+            | {"answered": h.answered}
+            for h in lead.call_history
+        ],
+        "rnd": None
+        if lead.rnd is None
+        else {
+            "queried_at": iso(lead.rnd.queried_at),
+            "consent_date": lead.rnd.consent_date.isoformat(),
+            "result": lead.rnd.result,
+        },
+    }
+
+
+def _campaign_to_dict(c: CampaignFacts) -> dict[str, Any]:
+    return {
+        "purpose": c.purpose,
+        "voice": c.voice,
+        "seller": c.seller,
+        "subject": c.subject,
+        "dnc_data_age_days": c.dnc_data_age_days,
+        "abandonment_rate_30d": c.abandonment_rate_30d,
+        "la_emergency_active": c.la_emergency_active,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Parsing (never raises on bad facts: errors are collected with their path)
+
+_MISSING = object()
+
+
+class _Reader:
+    """Reads typed values out of JSON objects, recording a ``FactError`` for each bad one."""
+
+    def __init__(self) -> None:
+        self.errors: list[FactError] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.errors.append(FactError(path, message))
+
+    def obj(self, value: object, path: str, keys: frozenset[str]) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.fail(path, f"expected an object, got {_kind(value)}")
+            return None
+        for key in sorted(set(value) - keys):
+            self.fail(f"{path}.{key}", "unknown field")
+        return value
+
+    def get(
+        self, d: dict[str, Any], key: str, path: str, conv: Callable[[object, str], Any], *, required: bool
+    ) -> Any:
+        value = d.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            if required:
+                self.fail(f"{path}.{key}", "required" if value is _MISSING else "must not be null")
+            return None
+        try:
+            return conv(value, f"{path}.{key}")
+        except ValueError as exc:
+            self.fail(f"{path}.{key}", str(exc))
+            return None
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _str(value: object, _path: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a non-empty string, got {_kind(value)} {value!r}")
+    return value.strip()
+
+
+def _enum(allowed: frozenset[str]) -> Callable[[object, str], str]:
+    def conv(value: object, path: str) -> str:
+        text = _str(value, path).casefold()
+        if text not in allowed:
+            raise ValueError(f"{value!r} is not one of {', '.join(sorted(allowed))}")
+        return text
+
+    return conv
+
+
+def _bool(value: object, _path: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {_kind(value)} {value!r}")
     return value
 
 
-def _check_keys(d: object, cls: type, name: str) -> dict[str, Any]:
-    if not isinstance(d, dict):
-        raise ValueError(f"{name}: expected an object, got {type(d).__name__}")
-    expected = {f.name for f in fields(cls)}
-    missing, unknown = expected - d.keys(), d.keys() - expected
-    if missing or unknown:
-        raise ValueError(f"{name}: missing keys {sorted(missing)}, unknown keys {sorted(unknown)}")
-    return d
+def _number(value: object, _path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise ValueError(f"expected a number, got {_kind(value)} {value!r}")
+    if value < 0:
+        raise ValueError(f"must not be negative, got {value!r}")
+    return float(value)
 
 
-@dataclass(frozen=True, slots=True)
-class ConsentFact:
-    """One consent record for the lead, as stored (CP-2).
+def _fraction(value: object, path: str) -> float:
+    number = _number(value, path)
+    if number > 1:
+        raise ValueError(f"expected a fraction between 0 and 1 (0.03 is 3 %), got {value!r}")
+    return number
 
-    Attributes:
-        consent_type: ``"pewc"`` (prior express written consent), ``"oral"``, ``"ebr"`` (established
-            business relationship) or ``"none"``.
-        phone_e164: the number the consent identifies, E.164 (``+13125550123``).
-        seller_name: the seller the consent names, or None when it names none.
-        covers_artificial_voice: True only when the agreement authorises calls using an artificial or
-            prerecorded (AI) voice (47 CFR 64.1200(f)(9); FCC 24-17).
-        signed_at: when it was signed (aware), or None when undated.
-        revoked_at: when it was revoked (aware), or None.
-        method: how it was captured (``"web_form"``, ``"esign"``, ...), for the audit.
-        evidence: a pointer to the evidence (URL, document id, hash), for the audit.
+
+def parse_instant(value: object, _path: str = "") -> datetime:
+    """An ISO-8601 instant with ``Z`` or an offset, as an aware datetime.
+
+    Raises:
+        ValueError: not a string, not ISO-8601, or without a UTC offset.
     """
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO-8601 string, got {_kind(value)} {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO-8601 date-time") from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError(f"{value!r} has no UTC offset (write 'Z' or '+00:00')")
+    return parsed
 
-    consent_type: str
-    phone_e164: str
-    seller_name: str | None
-    covers_artificial_voice: bool
-    signed_at: datetime | None
-    revoked_at: datetime | None
-    method: str
-    evidence: str
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict; datetimes as ISO-8601 strings with offset."""
-        return {
-            "consent_type": self.consent_type,
-            "phone_e164": self.phone_e164,
-            "seller_name": self.seller_name,
-            "covers_artificial_voice": self.covers_artificial_voice,
-            "signed_at": _iso(self.signed_at),
-            "revoked_at": _iso(self.revoked_at),
-            "method": self.method,
-            "evidence": self.evidence,
-        }
+def _date(value: object, path: str) -> date:
+    if isinstance(value, str) and len(value.strip()) == 10:
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO-8601 date") from None
+    return parse_instant(value, path).date()
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ConsentFact:
-        """Inverse of ``to_dict``; strict about keys and types (a string is never read as a bool).
 
-        Raises:
-            ValueError: a key is missing or unknown, or a value has the wrong type.
-        """
-        d = _check_keys(d, cls, "consent")
-        return cls(
-            consent_type=_expect(d["consent_type"], str, "consent_type"),
-            phone_e164=_expect(d["phone_e164"], str, "phone_e164"),
-            seller_name=_expect(d["seller_name"], (str, type(None)), "seller_name"),
-            covers_artificial_voice=_expect(d["covers_artificial_voice"], bool, "covers_artificial_voice"),
-            signed_at=_parse_dt(d["signed_at"], "signed_at"),
-            revoked_at=_parse_dt(d["revoked_at"], "revoked_at"),
-            method=_expect(d["method"], str, "method"),
-            evidence=_expect(d["evidence"], str, "evidence"),
+def _state(value: object, path: str) -> str:
+    text = _str(value, path).upper()
+    if len(text) != 2 or not text.isalpha():
+        raise ValueError(f"{value!r} is not a USPS state code")
+    return text
+
+
+def _zone(value: object, path: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    text = _str(value, path)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone") from None
+    return text
+
+
+def _sellers(value: object, path: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (_str(value, path),)
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"expected a non-empty list of seller names, got {_kind(value)}")
+    return tuple(_str(v, f"{path}[{i}]") for i, v in enumerate(value))
+
+
+_ADDRESS_KEYS = frozenset({"state", "zip", "tz"})
+_CONSENT_KEYS = frozenset(
+    {"type", "obtained_at", "sellers", "covers_artificial_voice", "phone_e164", "revoked_at", "method"}
+)
+_EBR_KEYS = frozenset({"type", "at"})
+_HISTORY_KEYS = frozenset({"at", "subject", "channel", "caller_id", "answered"})
+_RND_KEYS = frozenset({"queried_at", "consent_date", "result"})
+_LEAD_KEYS = frozenset(
+    {
+        "phone_e164",
+        "line_type",
+        "address",
+        "consent",
+        "consents",
+        "ebr",
+        "national_dnc",
+        "state_dnc",
+        "internal_dnc_requested_at",
+        "call_history",
+        "rnd",
+    }
+)
+_CAMPAIGN_KEYS = frozenset(
+    {"purpose", "voice", "seller", "subject", "dnc_data_age_days", "abandonment_rate_30d", "la_emergency_active"}
+)
+
+
+def _parse_consent(r: _Reader, raw: object, path: str) -> Consent | None:
+    d = r.obj(raw, path, _CONSENT_KEYS)
+    if d is None:
+        return None
+    kind = r.get(d, "type", path, _enum(CONSENT_TYPES), required=True)
+    if kind is None:
+        return None
+    return Consent(
+        type=kind,
+        obtained_at=r.get(d, "obtained_at", path, parse_instant, required=False),
+        sellers=r.get(d, "sellers", path, _sellers, required=kind == "pewc") or (),
+        covers_artificial_voice=bool(r.get(d, "covers_artificial_voice", path, _bool, required=kind == "pewc")),
+        phone_e164=r.get(d, "phone_e164", path, _str, required=kind == "pewc"),
+        revoked_at=r.get(d, "revoked_at", path, parse_instant, required=False),
+        method=r.get(d, "method", path, _str, required=False) or "",
+    )
+
+
+def _parse_history(r: _Reader, raw: object, path: str) -> tuple[HistoryEntry, ...]:
+    if not isinstance(raw, list):
+        r.fail(path, f"expected a list, got {_kind(raw)}")
+        return ()
+    entries = []
+    for i, item in enumerate(raw):
+        p = f"{path}[{i}]"
+        d = r.obj(item, p, _HISTORY_KEYS)
+        if d is None:
+            continue
+        at = r.get(d, "at", p, parse_instant, required=True)
+        if at is None:
+            continue
+        entries.append(
+            HistoryEntry(
+                at=at,
+                subject=r.get(d, "subject", p, _str, required=False),
+                channel=r.get(d, "channel", p, _enum(CHANNELS), required=False) or "voice",
+                caller_id=r.get(d, "caller_id", p, _str, required=False),
+                answered=r.get(d, "answered", p, _bool, required=False),
+            )
         )
+    return tuple(entries)
 
 
-@dataclass(frozen=True, slots=True)
-class DncFact:
-    """A do-not-call entry that matches the dialed number.
+def _parse_state_dnc(value: object, path: str) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(_state(v, f"{path}[{i}]") for i, v in enumerate(value))
+    return (_state(value, path),)
 
-    Attributes:
-        list_name: which list: ``"internal"`` (the seller's company-specific list, 47 CFR 64.1200(d)).
-            Other lists (national, state) are not evaluated by this rule set.
-        requested_at: when the request was made (aware); it applies from that instant (CP-8).
-        source: where it came from (``"call:123 honor_dnc"``, ``"import:file.csv"``), for the audit.
+
+def _parse_lead(r: _Reader, raw: object, path: str) -> LeadFacts:
+    d = r.obj(raw, path, _LEAD_KEYS)
+    if d is None:
+        return LeadFacts(phone_e164=None, national_dnc=None)
+    address = None
+    if d.get("address") is not None:
+        a = r.obj(d["address"], f"{path}.address", _ADDRESS_KEYS)
+        if a is not None:
+            p = f"{path}.address"
+            address = Address(
+                state=r.get(a, "state", p, _state, required=False),
+                zip=r.get(a, "zip", p, _str, required=False),
+                tz=r.get(a, "tz", p, _zone, required=False),
+            )
+    consents: list[Consent] = []
+    if d.get("consent") is not None:
+        consent = _parse_consent(r, d["consent"], f"{path}.consent")
+        consents += [consent] if consent else []
+    if d.get("consents") is not None:
+        if isinstance(d["consents"], list):
+            for i, item in enumerate(d["consents"]):
+                consent = _parse_consent(r, item, f"{path}.consents[{i}]")
+                consents += [consent] if consent else []
+        else:
+            r.fail(f"{path}.consents", f"expected a list, got {_kind(d['consents'])}")
+    ebr = None
+    if d.get("ebr") is not None:
+        e = r.obj(d["ebr"], f"{path}.ebr", _EBR_KEYS)
+        if e is not None:
+            kind = r.get(e, "type", f"{path}.ebr", _enum(EBR_TYPES), required=True)
+            at = r.get(e, "at", f"{path}.ebr", parse_instant, required=True)
+            ebr = Ebr(kind, at) if kind and at else None
+    rnd = None
+    if d.get("rnd") is not None:
+        q = r.obj(d["rnd"], f"{path}.rnd", _RND_KEYS)
+        if q is not None:
+            p = f"{path}.rnd"
+            queried = r.get(q, "queried_at", p, parse_instant, required=True)
+            consent_date = r.get(q, "consent_date", p, _date, required=True)
+            result = r.get(q, "result", p, _enum(RND_RESULTS), required=True)
+            if queried and consent_date and result:
+                rnd = RndResult(queried, consent_date, result)
+    return LeadFacts(
+        phone_e164=r.get(d, "phone_e164", path, _str, required=True),
+        line_type=r.get(d, "line_type", path, _enum(LINE_TYPES), required=False) or "unknown",
+        address=address,
+        consents=tuple(consents),
+        ebr=ebr,
+        national_dnc=r.get(d, "national_dnc", path, _bool, required=True),
+        state_dnc=r.get(d, "state_dnc", path, _parse_state_dnc, required=False) or (),
+        internal_dnc_requested_at=r.get(d, "internal_dnc_requested_at", path, parse_instant, required=False),
+        call_history=_parse_history(r, d["call_history"], f"{path}.call_history")
+        if d.get("call_history") is not None
+        else (),
+        rnd=rnd,
+    )
+
+
+def _parse_campaign(r: _Reader, raw: object, path: str) -> CampaignFacts:
+    d = r.obj(raw, path, _CAMPAIGN_KEYS)
+    if d is None:
+        return CampaignFacts(seller=None, abandonment_rate_30d=None, la_emergency_active=None)
+    return CampaignFacts(
+        seller=r.get(d, "seller", path, _str, required=True),
+        purpose=r.get(d, "purpose", path, _enum(PURPOSES), required=False) or "telemarketing",
+        voice=r.get(d, "voice", path, _enum(VOICES), required=False) or "ai",
+        subject=r.get(d, "subject", path, _str, required=False),
+        dnc_data_age_days=r.get(d, "dnc_data_age_days", path, _number, required=False),
+        abandonment_rate_30d=r.get(d, "abandonment_rate_30d", path, _fraction, required=True),
+        la_emergency_active=r.get(d, "la_emergency_active", path, _bool, required=False),
+    )
+
+
+def parse_call_facts(lead: object, campaign: object, *, path: str = "") -> CallFacts:
+    """Build ``CallFacts`` from the JSON ``lead`` and ``campaign`` objects; never raises on bad facts.
+
+    Required: ``lead.phone_e164``, ``lead.national_dnc``, ``campaign.seller``,
+    ``campaign.abandonment_rate_30d``, and for a ``pewc`` consent its ``sellers``, ``phone_e164`` and
+    ``covers_artificial_voice``. Absent optional facts take their defaults (no address, no EBR, empty
+    history, ``line_type`` unknown, ``la_emergency_active`` unknown). Unknown fields are errors too, so a
+    misspelt fact cannot pass unnoticed. ``consent`` (one record) and ``consents`` (a list) both work.
+
+    Args:
+        lead, campaign: the decoded JSON objects.
+        path: prefix for error paths (``"cases[3]."``).
+
+    Returns:
+        The facts, with every problem in ``errors`` (the gate blocks with ``FACTS_INVALID``).
     """
-
-    list_name: str
-    requested_at: datetime
-    source: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict; ``requested_at`` as an ISO-8601 string with offset."""
-        return {"list_name": self.list_name, "requested_at": _iso(self.requested_at), "source": self.source}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DncFact:
-        """Inverse of ``to_dict``.
-
-        Raises:
-            ValueError: a key is missing or unknown, or a value has the wrong type.
-        """
-        d = _check_keys(d, cls, "dnc")
-        requested_at = _parse_dt(d["requested_at"], "requested_at")
-        if requested_at is None:
-            raise ValueError("requested_at: required")
-        return cls(
-            list_name=_expect(d["list_name"], str, "list_name"),
-            requested_at=requested_at,
-            source=_expect(d["source"], str, "source"),
-        )
+    r = _Reader()
+    facts = CallFacts(
+        lead=_parse_lead(r, lead, f"{path}lead"),
+        campaign=_parse_campaign(r, campaign, f"{path}campaign"),
+    )
+    return CallFacts(facts.lead, facts.campaign, tuple(r.errors))
 
 
-@dataclass(frozen=True, slots=True)
-class GateInput:
-    """Everything the gate looks at for one dial, gathered at dial time.
-
-    Attributes:
-        phone_e164: the number about to be dialed, canonical E.164.
-        seller_name: the campaign's seller, as named in consents (e.g. ``"Northwind Analytics, Inc."``).
-        address_state: the lead's address state, USPS code (``"IN"``), or None.
-        address_zip: the lead's address ZIP (``"46320"`` or ``"46320-1234"``), or None.
-        consents: every consent record on file for the lead/number.
-        dnc: every DNC entry on file for the number.
-    """
-
-    phone_e164: str
-    seller_name: str
-    address_state: str | None
-    address_zip: str | None
-    consents: tuple[ConsentFact, ...] = ()
-    dnc: tuple[DncFact, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (tuples as lists, datetimes as ISO-8601); ``from_dict`` inverts it exactly."""
-        return {
-            "phone_e164": self.phone_e164,
-            "seller_name": self.seller_name,
-            "address_state": self.address_state,
-            "address_zip": self.address_zip,
-            "consents": [c.to_dict() for c in self.consents],
-            "dnc": [n.to_dict() for n in self.dnc],
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> GateInput:
-        """Rebuild an input from ``to_dict`` output (e.g. a stored decision's ``facts["input"]``).
-
-        Raises:
-            ValueError: a key is missing or unknown, or a value has the wrong type.
-        """
-        d = _check_keys(d, cls, "input")
-        return cls(
-            phone_e164=_expect(d["phone_e164"], str, "phone_e164"),
-            seller_name=_expect(d["seller_name"], str, "seller_name"),
-            address_state=_expect(d["address_state"], (str, type(None)), "address_state"),
-            address_zip=_expect(d["address_zip"], (str, type(None)), "address_zip"),
-            consents=tuple(ConsentFact.from_dict(c) for c in _expect(d["consents"], list, "consents")),
-            dnc=tuple(DncFact.from_dict(n) for n in _expect(d["dnc"], list, "dnc")),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class GateDecision:
-    """The gate's answer for one dial, with what an auditor needs to replay it.
-
-    Attributes:
-        allowed: True only when ``reasons`` is empty.
-        reasons: every reason that blocks the call, de-duplicated, in ``ReasonCode`` order.
-        notes: human-readable remarks that do not block (e.g. ``"pewc_exemption_ignored_by_policy"``).
-        candidate_zones: IANA zones the window was checked in (CP-3), sorted; empty when unresolved.
-        next_allowed_at: the earliest instant (UTC) the call could pass, set only when every reason is
-            transient (``TRANSIENT_REASONS``); else None.
-        decided_at: the instant decided for (UTC).
-        rule_versions: ``RULE_VERSIONS`` at decision time.
-        facts: ``{"input": GateInput.to_dict(), "derived": {...}}``, JSON-ready.
-    """
-
-    allowed: bool
-    reasons: tuple[ReasonCode, ...]
-    notes: tuple[str, ...]
-    candidate_zones: tuple[str, ...]
-    next_allowed_at: datetime | None
-    decided_at: datetime
-    rule_versions: dict[str, str]
-    facts: dict[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict for storage (reason codes as strings, datetimes as ISO-8601)."""
-        return {
-            "allowed": self.allowed,
-            "reasons": [str(r) for r in self.reasons],
-            "notes": list(self.notes),
-            "candidate_zones": list(self.candidate_zones),
-            "next_allowed_at": _iso(self.next_allowed_at),
-            "decided_at": _iso(self.decided_at),
-            "rule_versions": dict(self.rule_versions),
-            "facts": self.facts,
-        }
+def call_facts_from_dict(d: dict[str, Any]) -> CallFacts:
+    """Inverse of ``CallFacts.to_dict`` (for replaying a stored decision); stored errors are kept."""
+    facts = parse_call_facts(d.get("lead"), d.get("campaign"))
+    stored = tuple(FactError(e["path"], e["message"]) for e in d.get("errors", []))
+    return CallFacts(facts.lead, facts.campaign, tuple(dict.fromkeys(stored + facts.errors)))

@@ -1,255 +1,443 @@
-"""The compliance gate, first version: one pure decision per dial, evaluated at dial time.
+"""The compliance gate: one pure decision on whether an AI-voice sales call may be placed at an instant.
 
-``evaluate`` applies every rule of this rule set (number validity, US destination, time zones,
-federal calling window, internal DNC, PEWC) to a ``GateInput`` at an instant ``now`` and returns a
-``GateDecision`` listing every reason that blocks, with the facts it used so that ``replay`` can
-reproduce it. It fails closed (DESIGN.md rule 1): any exception while deciding becomes a block with
-``GATE_ERROR``, never a pass.
+``evaluate(facts, policy, at)`` applies every rule of the conservative policy (COMPLIANCE_RULES.md
+section 0.2, CP-1 .. CP-12) to plain facts and returns a ``Decision`` listing every reason that
+applies, the warnings, the earliest instant a time-only block lifts (``next_allowed_at``) and a trace
+of each rule checked with its inputs, result and citation. No database, network or clock is touched.
+It fails closed (DESIGN.md rule 1): malformed facts block (``FACTS_INVALID``), and an exception while
+deciding becomes a block with ``GATE_ERROR``. The dial task and ``dialer compliance check`` both call
+this function: there is no second implementation.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import phonenumbers
-import zipcodes
+from dateutil.relativedelta import relativedelta
 
-from compliance.consent import check_consent
-from compliance.facts import DncFact, GateDecision, GateInput
-from compliance.numbers import US_DESTINATION_REGIONS, destination_region, number_time_zones
-from compliance.reasons import RULE_VERSIONS, RULESET_VERSION, TRANSIENT_REASONS, ReasonCode
-from compliance.windows import in_window, local_times, next_window_opening
-from compliance.zones import candidate_time_zones, resolve_address_zones
+from compliance.consent import assess_consent, ebr_in_force
+from compliance.decision import Decision, RuleCheck
+from compliance.facts import CallFacts, call_facts_from_dict, iso, parse_instant
+from compliance.jurisdiction import Jurisdiction, resolve_jurisdiction
+from compliance.numbers import US_DESTINATION_REGIONS, destination_region
+from compliance.policy import Policy, conservative_policy
+from compliance.reasons import TRANSIENT_REASONS, ReasonCode, WarningCode, ordered
+from compliance.state_rules import Rule
+from compliance.time_rules import boundary_instants, check_frequency_caps, check_time_rules, time_rules_for
 
-PEWC_EXEMPTION_NOTE = "pewc_exemption_ignored_by_policy"
-"""Note on a call with valid PEWC blocked only by the calling window: the federal hours rule arguably
-exempts consented calls (47 CFR 64.1200(f)(15)), but CP-6 applies it anyway (COMPLIANCE_RULES 0.1 item 3,
-open question 2)."""
-
-INTERNAL_DNC_LIST = "internal"
-
-
-def _data_versions() -> dict[str, str]:
-    return {
-        "phonenumbers": str(getattr(phonenumbers, "__version__", "unknown")),
-        "zipcodes": str(getattr(zipcodes, "__version__", "unknown")),
+_WINDOW_REASONS = frozenset(
+    {
+        ReasonCode.OUTSIDE_CALLING_WINDOW,
+        ReasonCode.STATE_CALLING_WINDOW,
+        ReasonCode.STATE_DAY_PROHIBITED,
+        ReasonCode.STATE_HOLIDAY,
     }
+)
 
 
-def _require_aware(value: datetime | None, name: str) -> None:
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-        raise ValueError(f"{name} is a naive datetime; every instant must be timezone-aware")
+@dataclass(frozen=True, slots=True)
+class _Static:
+    """What does not depend on the instant: the number, its jurisdiction and the rules that apply."""
+
+    number_reasons: frozenset[ReasonCode]
+    number_check: RuleCheck
+    jurisdiction: Jurisdiction | None
+    time_rules: tuple[Rule, ...]
+    cap_rules: tuple[Rule, ...]
+    other_rules: tuple[Rule, ...]
 
 
-def _check_instants(gate_input: GateInput) -> None:
-    for i, consent in enumerate(gate_input.consents):
-        _require_aware(consent.signed_at, f"consents[{i}].signed_at")
-        _require_aware(consent.revoked_at, f"consents[{i}].revoked_at")
-    for i, entry in enumerate(gate_input.dnc):
-        _require_aware(entry.requested_at, f"dnc[{i}].requested_at")
+class _Findings:
+    def __init__(self) -> None:
+        self.reasons: set[ReasonCode] = set()
+        self.warnings: list[str] = []
+        self.trace: list[RuleCheck] = []
+
+    def check(
+        self,
+        rule: str,
+        citation: str,
+        inputs: dict[str, Any],
+        *,
+        block: tuple[ReasonCode, ...] = (),
+        warn: tuple[WarningCode, ...] = (),
+        detail: str = "",
+    ) -> None:
+        self.reasons.update(block)
+        self.warnings += [str(w) for w in warn if str(w) not in self.warnings]
+        result = "block" if block else "warn" if warn else "pass"
+        codes = tuple(str(c) for c in (block or warn))
+        self.trace.append(RuleCheck(rule, citation, inputs, result, codes, detail))
 
 
-def _canonical_e164(value: str) -> str | None:
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _ordered(reasons: set[ReasonCode]) -> tuple[ReasonCode, ...]:
-    return tuple(r for r in ReasonCode if r in reasons)
-
-
-def _number_rules(phone: str, reasons: set[ReasonCode], notes: list[str]) -> dict[str, Any]:
+def _number_rules(phone: str | None) -> tuple[frozenset[ReasonCode], RuleCheck]:
+    inputs: dict[str, Any] = {"phone_e164": phone}
+    citation = "CP-11; phonenumbers is_valid_number"
+    if phone is None:
+        return frozenset({ReasonCode.INVALID_NUMBER}), RuleCheck(
+            "number", citation, inputs, "block", ("INVALID_NUMBER",), "no number"
+        )
     region = destination_region(phone)
-    canonical = _canonical_e164(phone) if region is not None else None
+    inputs["region"] = region
     if region is None:
-        reasons.add(ReasonCode.INVALID_NUMBER)
-    elif canonical != phone:
-        reasons.add(ReasonCode.INVALID_NUMBER)
-        notes.append(f"number_not_canonical_e164:{canonical}")
-    elif region not in US_DESTINATION_REGIONS:
-        reasons.add(ReasonCode.NON_US_DESTINATION)
-    return {"valid": region is not None, "canonical_e164": canonical, "region": region}
+        return frozenset({ReasonCode.INVALID_NUMBER}), RuleCheck(
+            "number", citation, inputs, "block", ("INVALID_NUMBER",), "not a valid number"
+        )
+    canonical = phonenumbers.format_number(phonenumbers.parse(phone, None), phonenumbers.PhoneNumberFormat.E164)
+    if canonical != phone:
+        return frozenset({ReasonCode.INVALID_NUMBER}), RuleCheck(
+            "number", citation, inputs, "block", ("INVALID_NUMBER",), f"not canonical E.164 (is {canonical})"
+        )
+    if region not in US_DESTINATION_REGIONS:
+        return frozenset({ReasonCode.NON_US_DESTINATION}), RuleCheck(
+            "number", citation, inputs, "block", ("NON_US_DESTINATION",), f"{region} is not a US destination"
+        )
+    return frozenset(), RuleCheck("number", citation, inputs, "pass", (), f"valid {region} number")
 
 
-def _zone_rules(
-    gate_input: GateInput, now: datetime, reasons: set[ReasonCode], notes: list[str]
-) -> tuple[tuple[str, ...], dict[str, Any]]:
-    address = resolve_address_zones(gate_input.address_state, gate_input.address_zip)
-    notes.extend(address.notes)
-    number_zones = number_time_zones(gate_input.phone_e164)
-    candidates = candidate_time_zones(gate_input.phone_e164, gate_input.address_state, gate_input.address_zip)
-    derived: dict[str, Any] = {
-        "number_zones": None if number_zones is None else list(number_zones),
-        "address_zones": sorted(address.zones),
-        "address_zone_source": address.source,
-        "candidate_zones": None if candidates is None else list(candidates),
-        "local_times": {},
+def _static(facts: CallFacts, policy: Policy) -> _Static:
+    number_reasons, number_check = _number_rules(facts.lead.phone_e164)
+    jurisdiction = None
+    time_rules: tuple[Rule, ...] = ()
+    cap_rules: tuple[Rule, ...] = ()
+    other_rules: tuple[Rule, ...] = ()
+    if not number_reasons:
+        assert facts.lead.phone_e164 is not None
+        jurisdiction = resolve_jurisdiction(facts.lead.phone_e164, facts.lead.address)
+        states = jurisdiction.states
+        time_rules = tuple(time_rules_for(policy.rules, states))
+        state_rules = [r for s in states for r in policy.rules.rules_for(s)]
+        cap_rules = tuple(r for r in state_rules if r.kind == "frequency_cap")
+        other_rules = tuple(r for r in state_rules if r.kind in ("emergency_ban", "counsel_review"))
+    return _Static(frozenset(number_reasons), number_check, jurisdiction, time_rules, cap_rules, other_rules)
+
+
+def _location_rules(f: _Findings, st: _Static, facts: CallFacts, policy: Policy, at: datetime) -> None:
+    j = st.jurisdiction
+    if j is None:
+        return
+    inputs = {
+        "number_zones": None if j.number_zones is None else list(j.number_zones),
+        "address_zones": list(j.address_zones),
+        "address_source": j.address_source,
+        "candidate_zones": None if j.zones is None else list(j.zones),
+        "area_code_state": j.area_code_state,
+        "applicable_states": list(j.states),
+        "county": j.county,
+        "notes": list(j.notes),
     }
-    if candidates is None:
-        reasons.add(ReasonCode.TZ_UNRESOLVED)
-        return (), derived
-    for zone, local in local_times(now, candidates).items():
-        inside = in_window(local)
-        derived["local_times"][zone] = {"local": local.isoformat(), "in_window": inside}
-        if not inside:
-            notes.append(f"outside_window:{zone}@{local.strftime('%Y-%m-%dT%H:%M:%S')}")
-    if any(not v["in_window"] for v in derived["local_times"].values()):
-        reasons.add(ReasonCode.OUTSIDE_CALLING_WINDOW)
-    return candidates, derived
-
-
-def _evaluate(gate_input: GateInput, now: datetime) -> GateDecision:
-    _check_instants(gate_input)
-    reasons: set[ReasonCode] = set()
-    notes: list[str] = []
-    derived: dict[str, Any] = {"ruleset_version": RULESET_VERSION, "data_versions": _data_versions()}
-
-    derived["number"] = _number_rules(gate_input.phone_e164, reasons, notes)
-    candidates: tuple[str, ...] = ()
-    if derived["number"]["valid"]:
-        candidates, derived["zones"] = _zone_rules(gate_input, now, reasons, notes)
-    else:
-        derived["zones"] = {"not_evaluated": "invalid number"}
-
-    internal: list[DncFact] = []
-    for entry in gate_input.dnc:
-        if entry.list_name.strip().casefold() == INTERNAL_DNC_LIST:
-            internal.append(entry)
+    if j.zones is None:
+        f.check("zones", "CP-3; CP-4", inputs, block=(ReasonCode.TZ_UNRESOLVED,), detail="number zone unresolved")
+        return
+    f.check("zones", "CP-3; CP-4", inputs, detail=f"{len(j.zones)} zone(s), states {list(j.states)}")
+    for check in check_time_rules(
+        at, zones=j.zones, rules=st.time_rules, holidays=policy.holidays, county=j.county
+    ):
+        entry = check.to_trace()
+        f.check(
+            entry["rule"],
+            entry["citation"],
+            entry["inputs"],
+            block=() if check.reason is None else (check.reason,),
+            detail=entry["detail"],
+        )
+    local_dates = [at.astimezone(ZoneInfo(z)).date() for z in j.zones]
+    history = facts.lead.call_history
+    for check in check_frequency_caps(
+        at, history=history, subject=facts.campaign.subject, rules=st.cap_rules, local_dates=local_dates
+    ):
+        entry = check.to_trace()
+        entry["inputs"]["lifts_at"] = iso(check.lifts_at)
+        f.check(
+            entry["rule"],
+            entry["citation"],
+            entry["inputs"] | {"history_entries": len(history), "subject": facts.campaign.subject},
+            block=() if check.reason is None else (check.reason,),
+            detail=entry["detail"],
+        )
+    for rule in st.other_rules:
+        if not any(rule.effective_on(d) for d in local_dates):
+            continue
+        if rule.kind == "emergency_ban":
+            flag = facts.campaign.la_emergency_active
+            inputs = {"la_emergency_active": flag, **rule.describe()}
+            blocked = flag is not False
+            f.check(
+                rule.rule_id,
+                rule.citation,
+                inputs,
+                block=(ReasonCode.STATE_EMERGENCY_LA,) if blocked else (),
+                detail="emergency status unknown" if flag is None else f"emergency active: {flag}",
+            )
         else:
-            notes.append(f"dnc_list_not_evaluated:{entry.list_name}")
-    latest_dnc = max((d.requested_at for d in internal), default=None)
-    if latest_dnc is not None and latest_dnc > now:
-        notes.append(f"dnc_requested_after_now_honoured:{latest_dnc.astimezone(UTC).isoformat()}")
+            f.check(
+                rule.rule_id,
+                rule.citation,
+                rule.describe(),
+                warn=(WarningCode.STATE_AI_VOICE_COUNSEL_REVIEW,),
+                detail=rule.note,
+            )
 
-    consent = check_consent(
-        gate_input.consents,
-        seller_name=gate_input.seller_name,
-        phone_e164=gate_input.phone_e164,
-        now=now,
-        latest_dnc_at=latest_dnc,
+
+def _consent_and_dnc_rules(f: _Findings, facts: CallFacts, policy: Policy, at: datetime) -> int | None:
+    lead, campaign = facts.lead, facts.campaign
+    dnc_at = lead.internal_dnc_requested_at
+    assessed = assess_consent(
+        lead.consents, seller=campaign.seller, phone_e164=lead.phone_e164, at=at, dnc_requested_at=dnc_at
     )
-    reasons.update(consent.reasons)
-    satisfied = None if consent.satisfied_by is None else gate_input.consents[consent.satisfied_by]
-    if latest_dnc is not None:
-        signed = None if satisfied is None else satisfied.signed_at
-        if signed is None or signed <= latest_dnc:
-            reasons.add(ReasonCode.DNC_INTERNAL)
-    derived["dnc"] = {
-        "internal_entries": len(internal),
-        "latest_internal_requested_at": None if latest_dnc is None else latest_dnc.isoformat(),
-    }
-    derived["consent"] = {
-        "satisfied_by": consent.satisfied_by,
-        "reasons": [str(r) for r in consent.reasons],
-        "records": [
-            {"index": i, "reasons": [str(r) for r in rs], "detail": detail}
-            for i, (rs, detail) in enumerate(zip(consent.record_reasons, consent.details, strict=False))
-        ],
-    }
+    consent_inputs = {"records": len(lead.consents), "seller": campaign.seller, "details": list(assessed.details)}
+    f.check(
+        "consent.pewc",
+        "47 CFR 64.1200(a)(2),(a)(3),(f)(9); FCC 24-17; CP-2; CP-8",
+        consent_inputs,
+        block=assessed.reasons,
+        detail="valid PEWC" if assessed.satisfied_by is not None else "no valid PEWC",
+    )
+    satisfied = None if assessed.satisfied_by is None else lead.consents[assessed.satisfied_by]
+    exempt = assessed.dnc_exempt_by is not None
+    if satisfied is not None and satisfied.obtained_at is not None:
+        old = satisfied.obtained_at + relativedelta(months=policy.consent_warning_months) < at
+        if old:
+            f.check(
+                "consent.age",
+                "CP-2 (policy warning)",
+                {"obtained_at": iso(satisfied.obtained_at)},
+                warn=(WarningCode.CONSENT_OLDER_THAN_18_MONTHS,),
+            )
+    ebr_ok, ebr_why = ebr_in_force(lead.ebr, at=at, dnc_requested_at=dnc_at)
+    if lead.ebr is not None and satisfied is None:
+        f.check(
+            "consent.ebr",
+            "47 CFR 64.1200(a)(2); 64.1200(f)(5)",
+            {"ebr": {"type": lead.ebr.type, "at": iso(lead.ebr.at)}},
+            warn=(WarningCode.EBR_DOES_NOT_REPLACE_PEWC,),
+            detail=ebr_why,
+        )
+    internal_inputs = {"internal_dnc_requested_at": iso(dnc_at)}
+    if dnc_at is not None and not exempt:
+        f.check(
+            "dnc.internal",
+            "47 CFR 64.1200(d); 16 CFR 310.4(b)(1)(iii)(A); CP-8",
+            internal_inputs,
+            block=(ReasonCode.DNC_INTERNAL,),
+            detail="DNC request on file, no PEWC obtained after it",
+        )
+    else:
+        f.check("dnc.internal", "47 CFR 64.1200(d); CP-8", internal_inputs, detail="no request, or PEWC after it")
+    national_inputs = {"national_dnc": lead.national_dnc, "ebr_in_force": ebr_ok, "pewc_exemption": exempt}
+    citation = "47 CFR 64.1200(c)(2), (c)(2)(ii), (f)(5); 16 CFR 310.4(b)(1)(iii)(B)"
+    if lead.national_dnc is False:
+        f.check("dnc.national", citation, national_inputs, detail="not registered")
+    elif exempt:
+        f.check("dnc.national", citation, national_inputs, warn=(WarningCode.NATIONAL_DNC_EXEMPT_BY_PEWC,))
+    elif ebr_ok:
+        f.check(
+            "dnc.national", citation, national_inputs, warn=(WarningCode.NATIONAL_DNC_EXEMPT_BY_EBR,), detail=ebr_why
+        )
+    else:
+        detail = "registered" if lead.national_dnc else "registry membership unknown"
+        f.check("dnc.national", citation, national_inputs, block=(ReasonCode.DNC_NATIONAL,), detail=detail)
+    for state in lead.state_dnc:
+        inputs = {"state_list": state, "pewc_exemption": exempt}
+        rule = f"dnc.state.{state}"
+        if exempt:
+            f.check(rule, "state DNC statute; 47 CFR 64.1200(c)(2)(ii)", inputs, warn=(WarningCode.STATE_DNC_EXEMPT_BY_PEWC,))
+        else:
+            f.check(rule, "state DNC statute (e.g. Tex. Bus. & Com. Code 304.052)", inputs, block=(ReasonCode.DNC_STATE,))
+    _rnd_rule(f, facts, policy, at, satisfied.obtained_at if satisfied else None)
+    return assessed.satisfied_by
 
-    ordered = _ordered(reasons)
-    if ordered == (ReasonCode.OUTSIDE_CALLING_WINDOW,) and satisfied is not None:
-        notes.append(PEWC_EXEMPTION_NOTE)
+
+def _rnd_rule(f: _Findings, facts: CallFacts, policy: Policy, at: datetime, consent_at: datetime | None) -> None:
+    rnd = facts.lead.rnd
+    citation = "47 CFR 64.1200(m)"
+    if not facts.lead.consents:
+        return
+    if rnd is None:
+        f.check("rnd", citation, {"rnd": None}, warn=(WarningCode.RND_NOT_QUERIED,))
+        return
+    inputs = {"queried_at": iso(rnd.queried_at), "consent_date": rnd.consent_date.isoformat(), "result": rnd.result}
+    if rnd.result == "yes" and (consent_at is None or consent_at <= rnd.queried_at):
+        f.check(
+            "rnd",
+            citation,
+            inputs,
+            block=(ReasonCode.NUMBER_REASSIGNED,),
+            detail="permanently disconnected since the consent date: the consent is not this subscriber's",
+        )
+        return
+    warn: tuple[WarningCode, ...] = ()
+    if rnd.result == "no_data":
+        warn += (WarningCode.RND_NO_DATA,)
+    if rnd.queried_at < at - timedelta(days=policy.rnd_max_age_days):
+        warn += (WarningCode.RND_QUERY_STALE,)
+    f.check("rnd", citation, inputs, warn=warn, detail=f"result {rnd.result}")
+
+
+def _campaign_rules(f: _Findings, facts: CallFacts, policy: Policy) -> None:
+    c = facts.campaign
+    cp1 = {"purpose": c.purpose, "voice": c.voice}
+    warn: tuple[WarningCode, ...] = ()
+    if c.purpose != "telemarketing":
+        warn += (WarningCode.PURPOSE_TREATED_AS_TELEMARKETING,)
+    if c.voice == "live":
+        warn += (WarningCode.VOICE_TREATED_AS_ARTIFICIAL,)
+    f.check("cp1.call_treatment", "CP-1; FCC 24-17", cp1, warn=warn, detail="telemarketing, AI voice, named seller")
+    age = c.dnc_data_age_days
+    stale = age is None or age > policy.dnc_max_age_days
+    f.check(
+        "dnc.scrub_age",
+        "47 CFR 64.1200(c)(2)(i)(D); 16 CFR 310.4(b)(3)(iv); CP-10",
+        {"dnc_data_age_days": age, "max_days": policy.dnc_max_age_days},
+        block=(ReasonCode.DNC_SCRUB_STALE,) if stale else (),
+        detail="age unknown" if age is None else f"{age:g} days old",
+    )
+    rate = c.abandonment_rate_30d
+    if rate is not None:
+        f.check(
+            "campaign.abandonment",
+            "47 CFR 64.1200(a)(7); 16 CFR 310.4(b)(4)(i); CP-10",
+            {"abandonment_rate_30d": rate, "max_rate": policy.abandonment_max_rate},
+            block=(ReasonCode.ABANDONMENT_RATE_EXCEEDED,) if rate > policy.abandonment_max_rate else (),
+            detail=f"{rate:.2%} over 30 days",
+        )
+
+
+def _decide(facts: CallFacts, policy: Policy, st: _Static, at: datetime) -> tuple[_Findings, int | None]:
+    f = _Findings()
+    if facts.errors:
+        f.check(
+            "facts",
+            "DESIGN.md rule 1 (fail closed)",
+            {"errors": [str(e) for e in facts.errors]},
+            block=(ReasonCode.FACTS_INVALID,),
+            detail=f"{len(facts.errors)} fact(s) malformed or missing",
+        )
+    f.reasons.update(st.number_reasons)
+    f.trace.append(st.number_check)
+    _campaign_rules(f, facts, policy)
+    _location_rules(f, st, facts, policy, at)
+    satisfied = _consent_and_dnc_rules(f, facts, policy, at)
+    return f, satisfied
+
+
+def _next_allowed(facts: CallFacts, policy: Policy, st: _Static, at: datetime) -> datetime | None:
+    j = st.jurisdiction
+    if j is None or j.zones is None:
+        return None
+    candidates = set(boundary_instants(at, zones=j.zones, rules=st.time_rules, days=policy.lookahead_days))
+    horizon = at + timedelta(days=policy.lookahead_days)
+    for rule in st.cap_rules:
+        assert rule.hours is not None
+        for entry in facts.lead.call_history:
+            lift = entry.at + timedelta(hours=rule.hours)
+            if at < lift <= horizon:
+                candidates.add(lift)
+    for instant in sorted(candidates):
+        findings, _ = _decide(facts, policy, st, instant)
+        if not findings.reasons:
+            return instant.astimezone(UTC)
+    return None
+
+
+def _build(facts: CallFacts, policy: Policy, at: datetime) -> Decision:
+    st = _static(facts, policy)
+    f, satisfied = _decide(facts, policy, st, at)
+    reasons = ordered(f.reasons)
     next_allowed_at = None
-    if ordered and set(ordered) <= TRANSIENT_REASONS:
-        next_allowed_at = next_window_opening(now, candidates)
+    if reasons and set(reasons) <= TRANSIENT_REASONS:
+        next_allowed_at = _next_allowed(facts, policy, st, at)
         if next_allowed_at is None:
-            notes.append("no_common_window_within_lookahead")
-    return GateDecision(
-        allowed=not ordered,
-        reasons=ordered,
-        notes=tuple(dict.fromkeys(notes)),
-        candidate_zones=candidates,
+            f.warnings.append(str(WarningCode.NO_COMMON_WINDOW_IN_LOOKAHEAD))
+        if satisfied is not None and set(reasons) <= _WINDOW_REASONS:
+            f.warnings.append(str(WarningCode.PEWC_EXEMPTION_IGNORED_BY_POLICY))
+    j = st.jurisdiction
+    return Decision(
+        decision="block" if reasons else "allow",
+        reason_codes=reasons,
+        warnings=tuple(f.warnings),
         next_allowed_at=next_allowed_at,
-        decided_at=now,
-        rule_versions=dict(RULE_VERSIONS),
-        facts={"input": gate_input.to_dict(), "derived": derived},
+        trace=tuple(f.trace),
+        rule_data_version=policy.version,
+        evaluated_at=at,
+        zones=() if j is None or j.zones is None else j.zones,
+        states=() if j is None else j.states,
+        facts=facts.to_dict(),
     )
 
 
-def _error_decision(gate_input: object, now: datetime, exc: Exception) -> GateDecision:
+def _error_decision(facts: object, policy: Policy | None, at: datetime, exc: Exception) -> Decision:
     try:
-        recorded: Any = gate_input.to_dict()  # type: ignore[attr-defined]
-    except Exception:  # the input itself may be what is broken
-        recorded = {"unserializable": repr(gate_input)}
-    error = {"type": type(exc).__name__, "message": str(exc)}
-    return GateDecision(
-        allowed=False,
-        reasons=(ReasonCode.GATE_ERROR,),
-        notes=(f"gate_error:{error['type']}: {error['message']}",),
-        candidate_zones=(),
+        recorded: dict[str, Any] = facts.to_dict()  # type: ignore[attr-defined]
+    except Exception:  # the facts themselves may be what is broken
+        recorded = {"unserializable": repr(facts)}
+    error = f"{type(exc).__name__}: {exc}"
+    version = "unknown"
+    try:
+        version = policy.version if policy is not None else "unknown"
+    except Exception:  # pragma: no cover - a broken policy object
+        pass
+    return Decision(
+        decision="block",
+        reason_codes=(ReasonCode.GATE_ERROR,),
+        warnings=(),
         next_allowed_at=None,
-        decided_at=now,
-        rule_versions=dict(RULE_VERSIONS),
-        facts={
-            "input": recorded,
-            "derived": {
-                "ruleset_version": RULESET_VERSION,
-                "data_versions": _data_versions(),
-                "error": error,
-            },
-        },
+        trace=(RuleCheck("gate", "DESIGN.md rule 1 (fail closed)", {"error": error}, "block", ("GATE_ERROR",), error),),
+        rule_data_version=version,
+        evaluated_at=at,
+        zones=(),
+        states=(),
+        facts=recorded,
     )
 
 
-def evaluate(gate_input: GateInput, *, now: datetime) -> GateDecision:
-    """Decide whether the call described by ``gate_input`` may be placed at ``now``.
+def evaluate(facts: CallFacts, policy: Policy | None, at: datetime) -> Decision:
+    """Decide whether the call described by ``facts`` may be placed at ``at`` under ``policy``.
 
-    Rules, all evaluated so that every reason is listed (see ``ReasonCode`` for each source):
-    number validity and canonical E.164 (``INVALID_NUMBER``); US destination (CP-11,
-    ``NON_US_DESTINATION``); candidate zones (CP-3, ``TZ_UNRESOLVED``; not evaluated for an invalid
-    number); federal window ``[08:00, 21:00)`` in every zone, even with PEWC (47 CFR 64.1200(c)(1);
-    16 CFR 310.4(c); CP-5, CP-6; ``OUTSIDE_CALLING_WINDOW``); internal DNC (47 CFR 64.1200(d); CP-8,
-    ``DNC_INTERNAL`` unless a PEWC was signed strictly after the latest request; every internal entry
-    on file counts, even one dated after ``now``, since it can only mean clock skew); PEWC
-    (``check_consent``, CP-2). DNC lists other than ``"internal"`` are noted, not evaluated.
+    Rules, each evaluated so that every reason that applies is listed (``ReasonCode`` gives each
+    source): malformed or missing facts (``FACTS_INVALID``); valid canonical E.164 (``INVALID_NUMBER``);
+    US destination (CP-11); candidate zones and applicable states (CP-3, CP-4, ``TZ_UNRESOLVED``); the
+    federal window and every state window, banned day, holiday and half-holiday in every zone (CP-5 ..
+    CP-7, CP-12); frequency caps over every channel (CP-9); the Louisiana emergency flag, national DNC
+    data age and campaign abandonment rate (CP-10); PEWC for an AI voice (CP-2); the internal, national
+    and state DNC lists with their PEWC/EBR exemptions (CP-8; 47 CFR 64.1200(c)(2)(ii), (f)(5)); the
+    Reassigned Numbers Database (64.1200(m)).
 
     Args:
-        gate_input: facts gathered at dial time.
-        now: the decision instant; must be timezone-aware.
+        facts: the facts gathered at dial time (or read from a check document).
+        policy: the rule data and thresholds; None means ``conservative_policy()``.
+        at: the decision instant; must be timezone-aware.
 
     Returns:
-        The decision: ``allowed`` only when no reason applies; ``next_allowed_at`` (UTC) only when
-        every reason is transient; ``decided_at`` is ``now`` in UTC. If anything raises while deciding,
-        the decision is a block with reasons ``(GATE_ERROR,)`` and the exception in ``notes``.
+        The decision. ``next_allowed_at`` is set only when every reason is a time rule or a cap
+        (``TRANSIENT_REASONS``): the earliest instant within ``policy.lookahead_days`` at which the same
+        facts pass. Any exception while deciding yields a block with ``GATE_ERROR`` and the exception
+        in the trace.
 
     Raises:
-        ValueError: ``now`` is not an aware datetime (a programming error, not a decision).
+        ValueError: ``at`` is not an aware datetime (a programming error, not a decision).
     """
-    if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be a timezone-aware datetime")
-    decided_at = now.astimezone(UTC)
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("at must be a timezone-aware datetime")
+    instant = at.astimezone(UTC)
     try:
-        return _evaluate(gate_input, decided_at)
+        return _build(facts, policy or conservative_policy(), instant)
     except Exception as exc:  # fail closed: DESIGN.md rule 1
-        return _error_decision(gate_input, decided_at, exc)
+        return _error_decision(facts, policy, instant, exc)
 
 
-def replay(facts: dict[str, Any], *, decided_at: datetime) -> GateDecision:
-    """Re-evaluate a stored decision from its facts, under the current rule set.
+def replay(stored: dict[str, Any], policy: Policy | None = None) -> Decision:
+    """Re-evaluate a stored decision (``Decision.to_dict()`` or its ``facts`` + ``evaluated_at``).
 
-    With the same rule set and data versions the result equals the stored decision. When the stored
-    ``ruleset_version`` differs, a ``replayed_under_ruleset`` note says so.
-
-    Args:
-        facts: a decision's ``facts`` (``{"input": ..., "derived": ...}``), e.g. read back from JSON.
-        decided_at: the stored decision's ``decided_at`` (aware).
-
-    Returns:
-        The decision the current gate makes on those facts at that instant.
+    Under the same rule data the result equals the stored decision; compare ``rule_data_version`` to
+    see whether the rules changed since.
 
     Raises:
-        ValueError: ``decided_at`` is naive, or ``facts["input"]`` is not a valid ``GateInput`` dict.
-        KeyError: ``facts`` has no ``"input"``.
+        KeyError: ``stored`` has no ``facts`` or ``evaluated_at``.
+        ValueError: ``evaluated_at`` is not an ISO-8601 instant with offset.
     """
-    decision = evaluate(GateInput.from_dict(facts["input"]), now=decided_at)
-    stored = (facts.get("derived") or {}).get("ruleset_version")
-    if stored is not None and stored != RULESET_VERSION:
-        note = f"replayed_under_ruleset:{RULESET_VERSION} (decided under {stored})"
-        return dataclasses.replace(decision, notes=(*decision.notes, note))
-    return decision
+    return evaluate(call_facts_from_dict(stored["facts"]), policy, parse_instant(stored["evaluated_at"]))

@@ -81,6 +81,13 @@ def _tables() -> _Tables:
     )
 
 
+def zip_state(zip_code: str) -> str | None:
+    """USPS state code of a ZIP (``"36602"`` -> ``"AL"``), or None for an unknown or malformed ZIP."""
+    match = _ZIP_RE.match(zip_code.strip())
+    row = _tables().by_zip.get(match.group(1)) if match else None
+    return row.state or None if row else None
+
+
 def state_time_zones(state: str) -> frozenset[str]:
     """Every IANA zone seen for a state in the zipcodes data (e.g. ``"IN"`` -> Chicago, Indianapolis...).
 
