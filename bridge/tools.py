@@ -300,7 +300,7 @@ class ToolDispatcher:
             phone_e164=self._ctx.phone_e164,
             preferred_time=args.preferred_time,
             lead_timezone=self._ctx.lead_timezone,
-            candidate_zones=self._ctx.candidate_zones,
+            address=self._ctx.address,
             now=now,
         )
         return _ok(callback={"due_local": _local(callback.due_at, callback.lead_timezone)})

@@ -164,7 +164,9 @@ def assess_consent(
         if record.type != "pewc":
             details.append(f"consent[{index}]: type {record.type!r} is not written consent")
             continue
-        failures, why = _record_failures(record, seller=seller, phone_e164=phone_e164, at=at, dnc_at=dnc_requested_at)
+        failures, why = _record_failures(
+            record, seller=seller, phone_e164=phone_e164, at=at, dnc_at=dnc_requested_at
+        )
         ai_ok = record.covers_artificial_voice is True
         if not ai_ok:
             why.append("does not cover artificial/AI voice")

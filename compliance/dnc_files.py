@@ -25,8 +25,8 @@ The flag is ``A``/``add`` or ``D``/``delete`` in any case. The optional trailing
 change list is kept as an addition (fail closed: it stays on the list).
 
 Numbers must be ten-digit NANP numbers with area code and exchange starting 2-9. Full lists whose
-lines all have the same width (the FTC's case) are parsed with numpy over the raw bytes, at
-hundreds of MB/s; irregular lines fall back to a per-line parser, then the fast path resumes.
+lines all have the same width (the FTC's case) are parsed with numpy over the raw bytes (about
+200 MB/s here); irregular lines fall back to a per-line parser, then the fast path resumes.
 """
 
 from __future__ import annotations
@@ -278,7 +278,8 @@ def read_change_list(path: Path) -> ChangeList:
                 raise DncFileError(name, index, end, "missing add/delete flag (A or D) after the number")
             col, flag = rest[0]
             if flag.lower() not in _FLAGS:
-                raise DncFileError(name, index, col, f"{flag!r} is not an add/delete flag (A, D, add, delete)")
+                reason = f"{flag!r} is not an add/delete flag (A, D, add, delete)"
+                raise DncFileError(name, index, col, reason)
             if len(rest) >= 2:
                 col, date = rest[1]
                 if not _DATE.fullmatch(date):

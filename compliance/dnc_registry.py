@@ -62,7 +62,7 @@ _E7 = 10_000_000
 _MIN = 2_000_000_000  # NPA 200, NXX 000, line 0000
 _MAX = 10_000_000_000  # exclusive
 _REST_MIN = 2_000_000  # NXX 200
-_CHUNK = 1 << 16  # numbers per batch-lookup step (temporaries stay in cache)
+_CHUNK = 1 << 14  # numbers per batch-lookup step (temporaries stay in cache)
 _BUILD_CHUNK = 1 << 24
 _E164 = re.compile(r"\+1([2-9]\d{2}[2-9]\d{6})")
 
@@ -239,6 +239,7 @@ def build_registry(
                 sources=meta.sources,
             )
             blob = _meta_json(meta).ljust(meta_room)
+            out.truncate(data_offset + data_len)  # an empty list has no bitmaps to extend the file
             out.seek(0)
             out.write(_HEADER.pack(MAGIC, len(blob), data_offset, present.size, data_len))
             out.write(slots.tobytes())
@@ -279,7 +280,7 @@ class DncRegistry:
         self._offset = offset
         self._slot_list: list[int] = slots.tolist()
         # base bit index of each NPA's bitmap in the data block, -1 where the NPA is absent
-        self._base = np.where(slots >= 0, slots.astype(np.int64) * _NPA_BITS, -1)
+        self._base = np.append(np.where(slots >= 0, slots.astype(np.int64) * _NPA_BITS, -1), -1)
         self._data: np.ndarray | None = np.frombuffer(
             mm, dtype=np.uint8, count=int((slots >= 0).sum()) * _NPA_BYTES, offset=offset
         )
@@ -384,20 +385,21 @@ class DncRegistry:
         arr = np.asarray(numbers)
         _check_integer(arr)
         flat = arr.ravel()
-        out = np.empty(flat.size, dtype=np.bool_)
+        out = np.zeros(flat.size, dtype=np.bool_)
+        if data.size == 0:
+            return out.reshape(arr.shape)
         base = self._base
         for start in range(0, flat.size, _CHUNK):
-            x = _as_uint64(flat[start : start + _CHUNK]).astype(np.int64)  # wraps huge values < 0
+            x = _as_uint64(flat[start : start + _CHUNK]).astype(np.int64)  # values >= 2**63 turn < 0
             npa = x // _E7
             rest = x - npa * _E7 - _REST_MIN
-            ok = (x >= _MIN) & (x < _MAX) & (rest >= 0)
-            np.clip(npa, 0, 999, out=npa)
+            np.clip(npa, 0, 1000, out=npa)  # 0-199 and 1000 are absent (-1) in the base table
             bit = base[npa]
-            ok &= bit >= 0
+            ok = (bit >= 0) & (rest >= 0)
             bit += rest
-            bit[~ok] = 0
-            hit = (data[bit >> 3] >> (bit & 7).astype(np.uint8)) & 1
-            np.logical_and(hit, ok, out=out[start : start + _CHUNK])
+            bit *= ok
+            hit = data[bit >> 3] >> (bit & 7).astype(np.uint8)
+            np.logical_and(hit & np.uint8(1), ok, out=out[start : start + _CHUNK])
         return out.reshape(arr.shape)
 
     def numbers(self) -> np.ndarray:
@@ -426,9 +428,12 @@ class DncRegistry:
     def close(self) -> None:
         """Unmap the file. Idempotent."""
         self._data = None
-        if self._mm is not None:
-            self._mm.close()
-            self._mm = None
+        mm, self._mm = self._mm, None
+        if mm is not None:
+            try:
+                mm.close()
+            except BufferError:
+                pass  # a caller still holds a view (e.g. a traceback frame); unmapped when it goes
 
     def __enter__(self) -> DncRegistry:
         return self

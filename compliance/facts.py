@@ -402,7 +402,15 @@ _LEAD_KEYS = frozenset(
     }
 )
 _CAMPAIGN_KEYS = frozenset(
-    {"purpose", "voice", "seller", "subject", "dnc_data_age_days", "abandonment_rate_30d", "la_emergency_active"}
+    {
+        "purpose",
+        "voice",
+        "seller",
+        "subject",
+        "dnc_data_age_days",
+        "abandonment_rate_30d",
+        "la_emergency_active",
+    }
 )
 
 
@@ -417,7 +425,9 @@ def _parse_consent(r: _Reader, raw: object, path: str) -> Consent | None:
         type=kind,
         obtained_at=r.get(d, "obtained_at", path, parse_instant, required=False),
         sellers=r.get(d, "sellers", path, _sellers, required=kind == "pewc") or (),
-        covers_artificial_voice=bool(r.get(d, "covers_artificial_voice", path, _bool, required=kind == "pewc")),
+        covers_artificial_voice=bool(
+            r.get(d, "covers_artificial_voice", path, _bool, required=kind == "pewc")
+        ),
         phone_e164=r.get(d, "phone_e164", path, _str, required=kind == "pewc"),
         revoked_at=r.get(d, "revoked_at", path, parse_instant, required=False),
         method=r.get(d, "method", path, _str, required=False) or "",

@@ -21,7 +21,7 @@ from dateutil.relativedelta import relativedelta
 
 from compliance.consent import assess_consent, ebr_in_force
 from compliance.decision import Decision, RuleCheck
-from compliance.facts import CallFacts, call_facts_from_dict, iso, parse_instant
+from compliance.facts import Address, CallFacts, call_facts_from_dict, iso, parse_instant
 from compliance.jurisdiction import Jurisdiction, resolve_jurisdiction
 from compliance.numbers import US_DESTINATION_REGIONS, destination_region
 from compliance.policy import Policy, conservative_policy
@@ -87,7 +87,9 @@ def _number_rules(phone: str | None) -> tuple[frozenset[ReasonCode], RuleCheck]:
         return frozenset({ReasonCode.INVALID_NUMBER}), RuleCheck(
             "number", citation, inputs, "block", ("INVALID_NUMBER",), "not a valid number"
         )
-    canonical = phonenumbers.format_number(phonenumbers.parse(phone, None), phonenumbers.PhoneNumberFormat.E164)
+    canonical = phonenumbers.format_number(
+        phonenumbers.parse(phone, None), phonenumbers.PhoneNumberFormat.E164
+    )
     if canonical != phone:
         return frozenset({ReasonCode.INVALID_NUMBER}), RuleCheck(
             "number", citation, inputs, "block", ("INVALID_NUMBER",), f"not canonical E.164 (is {canonical})"
@@ -131,7 +133,9 @@ def _location_rules(f: _Findings, st: _Static, facts: CallFacts, policy: Policy,
         "notes": list(j.notes),
     }
     if j.zones is None:
-        f.check("zones", "CP-3; CP-4", inputs, block=(ReasonCode.TZ_UNRESOLVED,), detail="number zone unresolved")
+        f.check(
+            "zones", "CP-3; CP-4", inputs, block=(ReasonCode.TZ_UNRESOLVED,), detail="number zone unresolved"
+        )
         return
     f.check("zones", "CP-3; CP-4", inputs, detail=f"{len(j.zones)} zone(s), states {list(j.states)}")
     for check in check_time_rules(
@@ -189,7 +193,11 @@ def _consent_and_dnc_rules(f: _Findings, facts: CallFacts, policy: Policy, at: d
     assessed = assess_consent(
         lead.consents, seller=campaign.seller, phone_e164=lead.phone_e164, at=at, dnc_requested_at=dnc_at
     )
-    consent_inputs = {"records": len(lead.consents), "seller": campaign.seller, "details": list(assessed.details)}
+    consent_inputs = {
+        "records": len(lead.consents),
+        "seller": campaign.seller,
+        "details": list(assessed.details),
+    }
     f.check(
         "consent.pewc",
         "47 CFR 64.1200(a)(2),(a)(3),(f)(9); FCC 24-17; CP-2; CP-8",
@@ -227,7 +235,9 @@ def _consent_and_dnc_rules(f: _Findings, facts: CallFacts, policy: Policy, at: d
             detail="DNC request on file, no PEWC obtained after it",
         )
     else:
-        f.check("dnc.internal", "47 CFR 64.1200(d); CP-8", internal_inputs, detail="no request, or PEWC after it")
+        f.check(
+            "dnc.internal", "47 CFR 64.1200(d); CP-8", internal_inputs, detail="no request, or PEWC after it"
+        )
     national_inputs = {"national_dnc": lead.national_dnc, "ebr_in_force": ebr_ok, "pewc_exemption": exempt}
     citation = "47 CFR 64.1200(c)(2), (c)(2)(ii), (f)(5); 16 CFR 310.4(b)(1)(iii)(B)"
     if lead.national_dnc is False:
@@ -236,7 +246,11 @@ def _consent_and_dnc_rules(f: _Findings, facts: CallFacts, policy: Policy, at: d
         f.check("dnc.national", citation, national_inputs, warn=(WarningCode.NATIONAL_DNC_EXEMPT_BY_PEWC,))
     elif ebr_ok:
         f.check(
-            "dnc.national", citation, national_inputs, warn=(WarningCode.NATIONAL_DNC_EXEMPT_BY_EBR,), detail=ebr_why
+            "dnc.national",
+            citation,
+            national_inputs,
+            warn=(WarningCode.NATIONAL_DNC_EXEMPT_BY_EBR,),
+            detail=ebr_why,
         )
     else:
         detail = "registered" if lead.national_dnc else "registry membership unknown"
@@ -245,14 +259,26 @@ def _consent_and_dnc_rules(f: _Findings, facts: CallFacts, policy: Policy, at: d
         inputs = {"state_list": state, "pewc_exemption": exempt}
         rule = f"dnc.state.{state}"
         if exempt:
-            f.check(rule, "state DNC statute; 47 CFR 64.1200(c)(2)(ii)", inputs, warn=(WarningCode.STATE_DNC_EXEMPT_BY_PEWC,))
+            f.check(
+                rule,
+                "state DNC statute; 47 CFR 64.1200(c)(2)(ii)",
+                inputs,
+                warn=(WarningCode.STATE_DNC_EXEMPT_BY_PEWC,),
+            )
         else:
-            f.check(rule, "state DNC statute (e.g. Tex. Bus. & Com. Code 304.052)", inputs, block=(ReasonCode.DNC_STATE,))
+            f.check(
+                rule,
+                "state DNC statute (e.g. Tex. Bus. & Com. Code 304.052)",
+                inputs,
+                block=(ReasonCode.DNC_STATE,),
+            )
     _rnd_rule(f, facts, policy, at, satisfied.obtained_at if satisfied else None)
     return assessed.satisfied_by
 
 
-def _rnd_rule(f: _Findings, facts: CallFacts, policy: Policy, at: datetime, consent_at: datetime | None) -> None:
+def _rnd_rule(
+    f: _Findings, facts: CallFacts, policy: Policy, at: datetime, consent_at: datetime | None
+) -> None:
     rnd = facts.lead.rnd
     citation = "47 CFR 64.1200(m)"
     if not facts.lead.consents:
@@ -260,7 +286,11 @@ def _rnd_rule(f: _Findings, facts: CallFacts, policy: Policy, at: datetime, cons
     if rnd is None:
         f.check("rnd", citation, {"rnd": None}, warn=(WarningCode.RND_NOT_QUERIED,))
         return
-    inputs = {"queried_at": iso(rnd.queried_at), "consent_date": rnd.consent_date.isoformat(), "result": rnd.result}
+    inputs = {
+        "queried_at": iso(rnd.queried_at),
+        "consent_date": rnd.consent_date.isoformat(),
+        "result": rnd.result,
+    }
     if rnd.result == "yes" and (consent_at is None or consent_at <= rnd.queried_at):
         f.check(
             "rnd",
@@ -286,7 +316,13 @@ def _campaign_rules(f: _Findings, facts: CallFacts, policy: Policy) -> None:
         warn += (WarningCode.PURPOSE_TREATED_AS_TELEMARKETING,)
     if c.voice == "live":
         warn += (WarningCode.VOICE_TREATED_AS_ARTIFICIAL,)
-    f.check("cp1.call_treatment", "CP-1; FCC 24-17", cp1, warn=warn, detail="telemarketing, AI voice, named seller")
+    f.check(
+        "cp1.call_treatment",
+        "CP-1; FCC 24-17",
+        cp1,
+        warn=warn,
+        detail="telemarketing, AI voice, named seller",
+    )
     age = c.dnc_data_age_days
     stale = age is None or age > policy.dnc_max_age_days
     f.check(
@@ -370,23 +406,30 @@ def _build(facts: CallFacts, policy: Policy, at: datetime) -> Decision:
     )
 
 
-def _error_decision(facts: object, policy: Policy | None, at: datetime, exc: Exception) -> Decision:
+def error_decision(facts: CallFacts | None, policy: Policy | None, at: datetime, exc: Exception) -> Decision:
+    """The fail-closed block for a decision that raised: ``GATE_ERROR``, the error in the trace.
+
+    Also used by the dial task when the facts themselves cannot be gathered (DESIGN.md rule 1).
+    """
     try:
-        recorded: dict[str, Any] = facts.to_dict()  # type: ignore[attr-defined]
+        recorded: dict[str, Any] = {} if facts is None else facts.to_dict()
     except Exception:  # the facts themselves may be what is broken
         recorded = {"unserializable": repr(facts)}
     error = f"{type(exc).__name__}: {exc}"
-    version = "unknown"
     try:
-        version = policy.version if policy is not None else "unknown"
-    except Exception:  # pragma: no cover - a broken policy object
-        pass
+        version = (policy or conservative_policy()).version
+    except Exception:  # the rule data itself may be what is broken
+        version = "unknown"
     return Decision(
         decision="block",
         reason_codes=(ReasonCode.GATE_ERROR,),
         warnings=(),
         next_allowed_at=None,
-        trace=(RuleCheck("gate", "DESIGN.md rule 1 (fail closed)", {"error": error}, "block", ("GATE_ERROR",), error),),
+        trace=(
+            RuleCheck(
+                "gate", "DESIGN.md rule 1 (fail closed)", {"error": error}, "block", ("GATE_ERROR",), error
+            ),
+        ),
         rule_data_version=version,
         evaluated_at=at,
         zones=(),
@@ -427,7 +470,36 @@ def evaluate(facts: CallFacts, policy: Policy | None, at: datetime) -> Decision:
     try:
         return _build(facts, policy or conservative_policy(), instant)
     except Exception as exc:  # fail closed: DESIGN.md rule 1
-        return _error_decision(facts, policy, instant, exc)
+        return error_decision(facts, policy, instant, exc)
+
+
+def calling_time_blocks(
+    phone_e164: str, address: Address | None, at: datetime, policy: Policy | None = None
+) -> tuple[str, ...] | None:
+    """The time rules (windows, banned days, holidays) that would block a call to the number at ``at``.
+
+    The same rules ``evaluate`` applies (CP-3 .. CP-7, CP-12), for choosing a callback time while the
+    prospect is on the line; the gate still decides when the callback is dialed.
+
+    Returns:
+        One line per blocking rule (``"TX.window.1@America/Chicago: 08:30:00 mon outside [09:00, 21:00)
+        (Tex. Bus. & Com. Code 301.051)"``); empty when the time passes; None when the number's zone is
+        unresolved (no time passes).
+    """
+    policy = policy or conservative_policy()
+    jurisdiction = resolve_jurisdiction(phone_e164, address)
+    if jurisdiction.zones is None:
+        return None
+    checks = check_time_rules(
+        at,
+        zones=jurisdiction.zones,
+        rules=time_rules_for(policy.rules, jurisdiction.states),
+        holidays=policy.holidays,
+        county=jurisdiction.county,
+    )
+    return tuple(
+        f"{c.rule.rule_id}@{c.clock}: {c.detail} ({c.rule.citation})" for c in checks if c.reason is not None
+    )
 
 
 def replay(stored: dict[str, Any], policy: Policy | None = None) -> Decision:

@@ -124,4 +124,3 @@ def resolve_jurisdiction(phone_e164: str, address: Address | None) -> Jurisdicti
         county=county_for_zip(zip_code) if zip_code else None,
         notes=tuple(notes),
     )
-

@@ -48,8 +48,9 @@ class ReasonCode(StrEnum):
     half-holiday (44 P.S. 11) in an applicable state; CP-4."""
 
     FREQUENCY_CAP_EXCEEDED = "FREQUENCY_CAP_EXCEEDED"
-    """An applicable state's cap on attempts is reached (Fla. Stat. 501.616(6), 15 O.S. 775C.2, Md. Com. Law 14-4502: 3 per
-    rolling 24 h on the same subject; ME 10 MRSA 1498: 1 per 8 h); every channel counts (CP-9)."""
+    """An applicable state's cap on attempts is reached (Fla. Stat. 501.616(6), 15 O.S. 775C.2,
+    Md. Com. Law 14-4502: 3 per rolling 24 h on the same subject; 10 MRSA 1498: 1 per 8 h); every
+    channel counts (CP-9)."""
 
     STATE_EMERGENCY_LA = "STATE_EMERGENCY_LA"
     """Louisiana is applicable and a declared emergency bans telephonic solicitation (La. R.S. 45:844.31);

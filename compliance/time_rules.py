@@ -85,9 +85,13 @@ def _apply(
         assert rule.start is not None and rule.end is not None
         inside = rule.start <= local.time() < rule.end
         span = f"[{_hhmm(rule.start)}, {_hhmm(rule.end)})"
-        return (None, f"{local.strftime('%H:%M:%S')} inside {span}") if inside else (
-            window_reason,
-            f"{local.strftime('%H:%M:%S')} {day} outside {span}",
+        return (
+            (None, f"{local.strftime('%H:%M:%S')} inside {span}")
+            if inside
+            else (
+                window_reason,
+                f"{local.strftime('%H:%M:%S')} {day} outside {span}",
+            )
         )
     if rule.kind == "no_calls":
         if local.weekday() in rule.days:

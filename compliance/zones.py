@@ -17,8 +17,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import zipcodes
 
-from compliance.numbers import number_time_zones
-
 _ZIP_RE = re.compile(r"^(\d{5})(?:-?\d{4})?$")
 
 
@@ -158,26 +156,3 @@ def address_time_zones(state: str | None, zip_code: str | None) -> frozenset[str
         The zones; empty when neither the ZIP nor the state is known.
     """
     return resolve_address_zones(state, zip_code).zones
-
-
-def candidate_time_zones(phone_e164: str, state: str | None, zip_code: str | None) -> tuple[str, ...] | None:
-    """Every zone the called party may be in: the number's NXX zones union the address zones (CP-3).
-
-    The number's own zones must be resolvable: a non-geographic or unknown number (toll-free, VoIP,
-    ``Etc/Unknown``) gives None even when the address has a zone. The number may be ported or mobile
-    and the address may be stale, so neither is trusted alone; when the number's location is unknown
-    the set of plausible zones is unbounded and the most restrictive reading is to block
-    (``TZ_UNRESOLVED``).
-
-    Args:
-        phone_e164: the number dialed, E.164.
-        state: USPS code of the lead's address state, or None.
-        zip_code: the lead's address ZIP, or None.
-
-    Returns:
-        Sorted IANA zone names, or None when the number's zones are unresolved.
-    """
-    number_zones = number_time_zones(phone_e164)
-    if number_zones is None:
-        return None
-    return tuple(sorted(set(number_zones) | address_time_zones(state, zip_code)))

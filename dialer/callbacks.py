@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from compliance.windows import zones_outside_window
+from compliance import Address, calling_time_blocks
 from dialer.audit import record_event
 from dialer.errors import ToolArgumentError
 from dialer.models import Callback
@@ -24,7 +24,7 @@ def schedule_callback(
     phone_e164: str,
     preferred_time: str,
     lead_timezone: str,
-    candidate_zones: tuple[str, ...],
+    address: Address | None,
     now: datetime,
 ) -> Callback:
     """Schedule a callback at the time the prospect named, inside their calling window.
@@ -34,8 +34,9 @@ def schedule_callback(
 
     Args:
         preferred_time: the time as said ("tomorrow at 10am"), read in ``lead_timezone``.
-        candidate_zones: every zone the number may be in (CP-3); the time must be inside
-            08:00-21:00 in all of them (47 CFR 64.1200(c)(1), CP-5).
+        address: the lead's address: with the number it gives the candidate zones and applicable
+            states whose calling windows, banned days and holidays the time must pass (the gate's own
+            time rules, ``compliance.calling_time_blocks``).
 
     Raises:
         ToolArgumentError: unreadable time, a time in the past, or outside the calling window.
@@ -43,11 +44,13 @@ def schedule_callback(
     due_at = parse_time_phrase(preferred_time, zone=lead_timezone, now=now)
     if due_at < now + MIN_CALLBACK_DELAY:
         raise ToolArgumentError(f"{preferred_time!r} is not in the future; ask for a later time")
-    outside = zones_outside_window(due_at, candidate_zones)
-    if outside:
+    blocks = calling_time_blocks(phone_e164, address, due_at)
+    if blocks is None:
+        raise ToolArgumentError("this number's time zone is unknown, so no callback time can be checked")
+    if blocks:
         raise ToolArgumentError(
-            f"{preferred_time!r} is outside calling hours (8am to 9pm) for this number "
-            f"(time zones {', '.join(outside)}); ask for a time between 9am and 8pm their time"
+            f"{preferred_time!r} is outside the calling hours allowed for this number "
+            f"({'; '.join(blocks)}); ask for a weekday time between 10am and 5pm their time"
         )
     callback = Callback(
         campaign_id=campaign_id,

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from compliance import candidate_time_zones
-from compliance.zones import address_time_zones
+from compliance import Address
+from compliance.jurisdiction import resolve_jurisdiction
 from dialer.audit import record_attempt_event
 from dialer.db import lock_for_update
 from dialer.errors import InvalidStateError, NotFoundError
@@ -252,7 +252,8 @@ class CallContext:
         lead_fields: the lead's script fields (first_name, company, title, ... and imported extras).
         lead_timezone: IANA zone used to interpret times the prospect says (the address's zone when
             it names exactly one, else the number's first).
-        candidate_zones: every zone the lead may be in (CP-3), for checking callback times.
+        candidate_zones: every zone the lead may be in (CP-3).
+        address: the lead's address, for checking callback times against the gate's time rules.
     """
 
     attempt_id: int
@@ -270,6 +271,7 @@ class CallContext:
     lead_timezone: str
     candidate_zones: tuple[str, ...]
     answered_by: str | None
+    address: Address | None = None
 
 
 def load_call_context(session: Session, *, attempt_id: int) -> CallContext:
@@ -299,10 +301,12 @@ def load_call_context(session: Session, *, attempt_id: int) -> CallContext:
             if v
         }
     )
-    zones = candidate_time_zones(lead.phone_e164, lead.state, lead.zip)
+    address = Address(state=lead.state, zip=lead.zip) if lead.state or lead.zip else None
+    jurisdiction = resolve_jurisdiction(lead.phone_e164, address)
+    zones = jurisdiction.zones
     if not zones:
         raise InvalidStateError(f"lead {lead.id}: time zone unresolved")
-    address = sorted(address_time_zones(lead.state, lead.zip))
+    address_zones = list(jurisdiction.address_zones)
     return CallContext(
         attempt_id=attempt.id,
         lead_id=lead.id,
@@ -316,9 +320,10 @@ def load_call_context(session: Session, *, attempt_id: int) -> CallContext:
         script=campaign.script,
         record_calls=campaign.record_calls,
         lead_fields=fields,
-        lead_timezone=address[0] if len(address) == 1 else zones[0],
+        lead_timezone=address_zones[0] if len(address_zones) == 1 else zones[0],
         candidate_zones=zones,
         answered_by=attempt.answered_by,
+        address=address,
     )
 
 

@@ -46,6 +46,7 @@ from dialer.models import (
     LeadStatus,
 )
 from dialer.outcomes import lead_state_after, record_disposition, settle_lead
+from dialer.registry import registry_store
 from dialer.runtime import Runtime
 
 
@@ -192,7 +193,9 @@ def _prepare(session: Session, runtime: Runtime, *, lead_id: int) -> DialResult 
         _release(lead)
         return DialResult.AT_CAPACITY
     now = runtime.clock.now()
-    decision, record = decide_and_record(session, lead=lead, campaign=campaign, now=now)
+    decision, record = decide_and_record(
+        session, lead=lead, campaign=campaign, now=now, registry=registry_store(runtime.settings)
+    )
     if not decision.allowed:
         record_disposition(
             session,
@@ -200,7 +203,7 @@ def _prepare(session: Session, runtime: Runtime, *, lead_id: int) -> DialResult 
             name=DispositionName.SKIPPED_COMPLIANCE,
             source=DispositionSource.SYSTEM,
             now=now,
-            notes=", ".join(str(r) for r in decision.reasons),
+            notes=", ".join(str(r) for r in decision.reason_codes),
             gate_decision_id=record.id,
         )
         lead.status, lead.next_attempt_at = lead_state_after(

@@ -74,6 +74,12 @@ class ImportFileError(DialerError):
         self.column = column
 
 
+class InvalidInputError(DialerError):
+    """Input that cannot be used at all (an unreadable document or rule file); the message says where."""
+
+    status_code = 422
+
+
 class ToolArgumentError(DialerError):
     """A tool argument the model supplied is invalid; the message goes back to the model."""
 

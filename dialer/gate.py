@@ -1,71 +1,238 @@
-"""The gate at dial time: gather fresh facts from the database, evaluate, store the decision.
+"""The gate at dial time: gather fresh facts from the database and the registries, evaluate, store.
 
-The rules themselves are pure functions in :mod:`compliance`; this module is the adapter that
-reads the lead's consent records and the number's DNC entries inside the dial transaction (with
-the lead row locked), calls :func:`compliance.evaluate`, and stores every decision with its
-reasons, rule versions and facts so an auditor can replay it.
+The rules are pure functions in :mod:`compliance`; this module is the adapter. Inside the dial
+transaction, with the lead row locked (DESIGN rule 2), it reads the consent ledger (records and
+revocations from every channel), the internal DNC requests, the EBR, the number's attempts on every
+channel and campaign, the latest RND answer, the national and state registry files, the campaign's
+abandonment rate and the compliance flags; builds :class:`compliance.CallFacts` (the same schema as
+``dialer compliance check``); calls :func:`compliance.evaluate`; and stores the whole decision (reasons,
+warnings, trace, rule-data version, facts) so an auditor can replay it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from compliance import ConsentFact, DncFact, GateDecision, GateInput, evaluate
+from compliance import (
+    Address,
+    CallFacts,
+    CampaignFacts,
+    Consent,
+    Decision,
+    Ebr,
+    HistoryEntry,
+    LeadFacts,
+    RndResult,
+    error_decision,
+    evaluate,
+    same_seller,
+)
 from dialer.audit import record_event
-from dialer.dnc import internal_dnc_entries
-from dialer.models import Campaign, ConsentRecord, GateDecisionRecord, Lead
+from dialer.models import (
+    AttemptStatus,
+    CallAttempt,
+    Campaign,
+    ComplianceFlag,
+    ConsentRecord,
+    ConsentRevocation,
+    ContactAttempt,
+    DncEntry,
+    EbrRecord,
+    GateDecisionRecord,
+    Lead,
+)
+from dialer.models import RndResult as RndRow
+from dialer.registry import RegistryStore
+
+ABANDONMENT_WINDOW = timedelta(days=30)
+"""The abandonment rate is measured per campaign over 30 days (47 CFR 64.1200(a)(7))."""
+
+LA_EMERGENCY_FLAG = "la_emergency"
+"""Name of the compliance flag an operator sets while a Louisiana emergency ban is in force."""
+
+_HUMAN_ANSWERS = ("human", "unknown")
 
 
-def gather_gate_input(session: Session, *, lead: Lead, campaign: Campaign) -> GateInput:
-    """Read the facts the gate needs for ``lead`` now (consent records, internal DNC entries)."""
-    consents = session.scalars(
-        select(ConsentRecord).where(ConsentRecord.lead_id == lead.id).order_by(ConsentRecord.id)
+def _consents(session: Session, lead: Lead) -> tuple[Consent, ...]:
+    """Every consent record for the lead or its number, each with the earliest revocation that hits it."""
+    records = session.scalars(
+        select(ConsentRecord)
+        .where(or_(ConsentRecord.lead_id == lead.id, ConsentRecord.phone_e164 == lead.phone_e164))
+        .order_by(ConsentRecord.id)
     ).all()
-    return GateInput(
-        phone_e164=lead.phone_e164,
-        seller_name=campaign.seller_name,
-        address_state=lead.state,
-        address_zip=lead.zip,
-        consents=tuple(
-            ConsentFact(
-                consent_type=str(c.consent_type),
-                phone_e164=c.phone_e164,
-                seller_name=c.seller_name,
-                covers_artificial_voice=c.covers_artificial_voice,
-                signed_at=c.signed_at,
-                revoked_at=c.revoked_at,
-                method=str(c.method),
-                evidence=c.evidence,
+    revocations = session.scalars(
+        select(ConsentRevocation).where(ConsentRevocation.phone_e164 == lead.phone_e164)
+    ).all()
+    consents = []
+    for record in records:
+        hits = [
+            r.revoked_at
+            for r in revocations
+            if r.consent_record_id in (None, record.id)
+            and (record.signed_at is None or r.revoked_at >= record.signed_at)
+        ]
+        if record.revoked_at is not None:
+            hits.append(record.revoked_at)
+        consents.append(
+            Consent(
+                type="oral" if str(record.consent_type) == "ebr" else str(record.consent_type),
+                obtained_at=record.signed_at,
+                sellers=tuple(s for s in (record.seller_name, *record.other_sellers) if s),
+                covers_artificial_voice=record.covers_artificial_voice,
+                phone_e164=record.phone_e164,
+                revoked_at=min(hits, default=None),
+                method=str(record.method),
             )
-            for c in consents
+        )
+    return tuple(consents)
+
+
+def _history(session: Session, phone_e164: str) -> tuple[HistoryEntry, ...]:
+    """Every attempt to the number: this dialer's calls in every campaign, and outside contacts."""
+    calls = session.execute(
+        select(CallAttempt, Campaign.subject)
+        .join(Campaign, Campaign.id == CallAttempt.campaign_id)
+        .where(CallAttempt.to_e164 == phone_e164)
+    ).all()
+    entries = [
+        HistoryEntry(
+            at=attempt.requested_at or attempt.created_at,
+            subject=subject,
+            channel="voice",
+            caller_id=attempt.from_e164,
+            answered=attempt.answered_at is not None,
+        )
+        for attempt, subject in calls
+    ]
+    for contact in session.scalars(select(ContactAttempt).where(ContactAttempt.phone_e164 == phone_e164)):
+        entries.append(
+            HistoryEntry(
+                at=contact.attempted_at,
+                subject=contact.subject,
+                channel=contact.channel,
+                caller_id=contact.caller_id,
+                answered=contact.answered,
+            )
+        )
+    return tuple(sorted(entries, key=lambda e: e.at))
+
+
+def abandonment_rate(session: Session, *, campaign_id: int, now: datetime) -> float:
+    """Abandoned / live-answered calls of a campaign over the 30 days before ``now`` (0.0 when none).
+
+    A call is live-answered when it was answered and AMD said ``human`` or ``unknown`` (or gave no
+    verdict). It is abandoned when the agent's greeting never played to that person: the stream never
+    reached the agent or the disclosure's mark never echoed (47 CFR 64.1200(a)(7): not connected within
+    2 s of the greeting). Machines are not live answers.
+    """
+    since = now - ABANDONMENT_WINDOW
+    live = (
+        select(CallAttempt)
+        .where(
+            CallAttempt.campaign_id == campaign_id,
+            CallAttempt.answered_at.is_not(None),
+            CallAttempt.answered_at > since,
+            or_(CallAttempt.answered_by.is_(None), CallAttempt.answered_by.in_(_HUMAN_ANSWERS)),
+            CallAttempt.status != AttemptStatus.REQUESTING,
+        )
+        .subquery()
+    )
+    answered = session.scalar(select(func.count()).select_from(live)) or 0
+    if not answered:
+        return 0.0
+    abandoned = session.scalar(
+        select(func.count()).select_from(live).where(live.c.disclosure_played_at.is_(None))
+    )
+    return (abandoned or 0) / answered
+
+
+def _ebr(session: Session, phone_e164: str, seller: str) -> Ebr | None:
+    rows = session.scalars(
+        select(EbrRecord).where(EbrRecord.phone_e164 == phone_e164).order_by(EbrRecord.occurred_at.desc())
+    ).all()
+    for row in rows:
+        if same_seller(row.seller_name, seller):
+            return Ebr(type=row.kind, at=row.occurred_at)
+    return None
+
+
+def _rnd(session: Session, phone_e164: str) -> RndResult | None:
+    row = session.scalars(
+        select(RndRow).where(RndRow.phone_e164 == phone_e164).order_by(RndRow.queried_at.desc()).limit(1)
+    ).first()
+    return None if row is None else RndResult(row.queried_at, row.consent_date, row.result)
+
+
+def gather_call_facts(
+    session: Session, *, lead: Lead, campaign: Campaign, now: datetime, registry: RegistryStore
+) -> CallFacts:
+    """Read every fact the gate needs for ``lead`` now, from the database and the registry files.
+
+    Raises:
+        dialer.registry.RegistryError: a registry file is unreadable (the caller fails closed).
+    """
+    hits = registry.lookup(lead.phone_e164)
+    age = registry.national_age(now)
+    internal = session.scalar(
+        select(func.max(DncEntry.requested_at)).where(
+            DncEntry.phone_e164 == lead.phone_e164, DncEntry.list_name == "internal"
+        )
+    )
+    flag = session.get(ComplianceFlag, LA_EMERGENCY_FLAG)
+    address = None
+    if lead.state or lead.zip:
+        address = Address(state=lead.state, zip=lead.zip)
+    return CallFacts(
+        lead=LeadFacts(
+            phone_e164=lead.phone_e164,
+            address=address,
+            consents=_consents(session, lead),
+            ebr=_ebr(session, lead.phone_e164, campaign.seller_name),
+            national_dnc=hits.national if hits.national_present else None,
+            state_dnc=hits.state_lists,
+            internal_dnc_requested_at=internal,
+            call_history=_history(session, lead.phone_e164),
+            rnd=_rnd(session, lead.phone_e164),
         ),
-        dnc=tuple(
-            DncFact(list_name=e.list_name, requested_at=e.requested_at, source=e.source)
-            for e in internal_dnc_entries(session, phone_e164=lead.phone_e164)
+        campaign=CampaignFacts(
+            seller=campaign.seller_name,
+            subject=campaign.subject,
+            dnc_data_age_days=None if age is None else age.total_seconds() / 86400,
+            abandonment_rate_30d=abandonment_rate(session, campaign_id=campaign.id, now=now),
+            la_emergency_active=bool(flag and flag.active),
         ),
     )
 
 
 def decide_and_record(
-    session: Session, *, lead: Lead, campaign: Campaign, now: datetime
-) -> tuple[GateDecision, GateDecisionRecord]:
+    session: Session, *, lead: Lead, campaign: Campaign, now: datetime, registry: RegistryStore
+) -> tuple[Decision, GateDecisionRecord]:
     """Evaluate the gate for ``lead`` at ``now``, store the decision and its audit event.
+
+    A failure while gathering facts (an unreadable registry file, say) is itself a decision: the
+    gate's ``GATE_ERROR`` block, stored like any other (fail closed, DESIGN rule 1).
 
     Returns:
         The decision and its stored row (flushed, so it has an id).
     """
-    decision = evaluate(gather_gate_input(session, lead=lead, campaign=campaign), now=now)
+    try:
+        facts = gather_call_facts(session, lead=lead, campaign=campaign, now=now, registry=registry)
+    except Exception as exc:  # fail closed: DESIGN rule 1
+        decision = error_decision(None, None, now, exc)
+    else:
+        decision = evaluate(facts, None, now)
     record = GateDecisionRecord(
         campaign_id=campaign.id,
         lead_id=lead.id,
-        decided_at=decision.decided_at,
+        decided_at=decision.evaluated_at,
         allowed=decision.allowed,
-        reasons=[str(r) for r in decision.reasons],
-        notes=list(decision.notes),
-        rule_versions=dict(decision.rule_versions),
+        reasons=[str(r) for r in decision.reason_codes],
+        warnings=list(decision.warnings),
+        rule_data_version=decision.rule_data_version,
+        trace=[c.to_dict() for c in decision.trace],
         facts=decision.facts,
         next_allowed_at=decision.next_allowed_at,
     )
@@ -81,10 +248,11 @@ def decide_and_record(
             "gate_decision_id": record.id,
             "allowed": decision.allowed,
             "reasons": record.reasons,
-            "notes": record.notes,
-            "candidate_zones": list(decision.candidate_zones),
+            "warnings": record.warnings,
+            "zones": list(decision.zones),
+            "states": list(decision.states),
             "next_allowed_at": decision.next_allowed_at,
-            "rule_versions": record.rule_versions,
+            "rule_data_version": decision.rule_data_version,
             "phone_e164": lead.phone_e164,
         },
     )

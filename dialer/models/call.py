@@ -19,11 +19,13 @@ class GateDecisionRecord(Base):
     Attributes:
         decided_at: the ``now`` the gate was evaluated at (UTC).
         allowed: whether the call could be placed.
-        reasons: reason codes (COMPLIANCE_RULES.md), empty when allowed.
-        notes: policy notes, e.g. ``pewc_exemption_ignored_by_policy``.
-        rule_versions: rule id -> version, for the rules evaluated.
-        facts: the inputs the gate used (number, zones, consent, DNC), as plain JSON.
-        next_allowed_at: earliest UTC instant the call could be allowed, when only time rules block.
+        reasons: reason codes (``compliance.reasons.ReasonCode``), empty when allowed.
+        warnings: warning codes that did not block, e.g. ``CONSENT_OLDER_THAN_18_MONTHS``.
+        rule_data_version: ``Policy.version``: the policy, rule table and holiday data applied.
+        trace: every rule checked, with its inputs, result and citation (``RuleCheck.to_dict``).
+        facts: the facts the gate decided on (``CallFacts.to_dict``), so ``compliance.replay`` can
+            reproduce the decision.
+        next_allowed_at: earliest UTC instant the same facts pass, when only time rules or caps block.
     """
 
     __tablename__ = "gate_decisions"
@@ -34,8 +36,9 @@ class GateDecisionRecord(Base):
     decided_at: Mapped[datetime]
     allowed: Mapped[bool]
     reasons: Mapped[list[Any]] = mapped_column(default=list)
-    notes: Mapped[list[Any]] = mapped_column(default=list)
-    rule_versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    warnings: Mapped[list[Any]] = mapped_column(default=list)
+    rule_data_version: Mapped[str] = mapped_column(String(300), default="")
+    trace: Mapped[list[Any]] = mapped_column(default=list)
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     next_allowed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -18,6 +18,8 @@ class Campaign(Timestamped, Base):
             matched against consent records (PEWC must name the seller, 64.1200(f)(9)).
         agent_name: the name the AI agent introduces itself with.
         product: a short description of what is being sold (16 CFR 310.4(d)).
+        subject: the subject frequency caps group attempts by (FL, OK, MD: "same subject matter");
+            None counts every attempt to the number as the same subject.
         caller_id: E.164 ``From`` number (a Twilio number or verified caller ID).
         callback_number: E.164 number given to the callee for DNC requests (64.1200(b)(2)).
         script: the sales playbook; ``{first_name}``, ``{company}``, ``{title}`` and any imported
@@ -35,6 +37,7 @@ class Campaign(Timestamped, Base):
     seller_name: Mapped[str] = mapped_column(String(200))
     agent_name: Mapped[str] = mapped_column(String(80), default="Alex")
     product: Mapped[str] = mapped_column(String(500), default="")
+    subject: Mapped[str | None] = mapped_column(String(200))
     caller_id: Mapped[str] = mapped_column(String(20))
     callback_number: Mapped[str] = mapped_column(String(20))
     script: Mapped[str] = mapped_column(Text, default="")

@@ -62,6 +62,13 @@ class ConsentRecord(Base):
     Attributes:
         phone_e164: the number the consent names (PEWC must identify the number called).
         seller_name: the seller the consent names (PEWC must identify the seller).
+        other_sellers: further sellers the same agreement names (multi-seller consent is lawful when
+            each seller is identified; *Insurance Marketing Coalition v. FCC*, 11th Cir. 2025).
+        source: where the record came from (``"import:leads.csv row 7"``, ``"api"``).
+        evidence_text: the consent language shown to the person.
+        evidence_url: the page it was captured on.
+        evidence_ip: the person's IP address at capture.
+        evidence_form_sha256: hex sha256 of the signed form as stored.
         covers_artificial_voice: the agreement authorizes calls with an artificial or
             prerecorded voice (FCC 24-17: AI voices are artificial).
         signed_at: when the consumer gave consent, UTC, if known.
@@ -77,11 +84,17 @@ class ConsentRecord(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     phone_e164: Mapped[str] = mapped_column(String(20))
     seller_name: Mapped[str | None] = mapped_column(String(200))
+    other_sellers: Mapped[list[Any]] = mapped_column(default=list)
     consent_type: Mapped[ConsentType] = mapped_column(StrEnumColumn(ConsentType, 10))
     covers_artificial_voice: Mapped[bool] = mapped_column(default=False)
     signed_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     method: Mapped[ConsentMethod] = mapped_column(StrEnumColumn(ConsentMethod, 20))
     evidence: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(300), default="")
+    evidence_text: Mapped[str | None] = mapped_column(Text)
+    evidence_url: Mapped[str | None] = mapped_column(String(2000))
+    evidence_ip: Mapped[str | None] = mapped_column(String(45))
+    evidence_form_sha256: Mapped[str | None] = mapped_column(String(64))
     attested_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

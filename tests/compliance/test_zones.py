@@ -1,12 +1,18 @@
-"""Candidate zones: the number's NXX zones union the address zones (CP-3)."""
+"""Candidate zones (the number's NXX zones union the address zones, CP-3) and applicable states (CP-4)."""
 
 from __future__ import annotations
 
 import pytest
 
-from compliance import candidate_time_zones
+from compliance import Address
+from compliance.jurisdiction import resolve_jurisdiction
 from compliance.zones import address_time_zones, resolve_address_zones, state_time_zones
-from tests.compliance.factories import ADAK, ANCHORAGE, CHICAGO, LOS_ANGELES, NEW_YORK
+
+CHICAGO = "America/Chicago"
+NEW_YORK = "America/New_York"
+LOS_ANGELES = "America/Los_Angeles"
+ADAK = "America/Adak"
+ANCHORAGE = "America/Anchorage"
 
 INDIANAPOLIS = "America/Indiana/Indianapolis"
 
@@ -72,9 +78,35 @@ def test_nothing_known_gives_no_address_zone():
     ],
 )
 def test_candidate_zones(phone, state, zip_code, expected):
-    assert candidate_time_zones(phone, state, zip_code) == expected
+    address = Address(state=state, zip=zip_code) if state or zip_code else None
+    assert resolve_jurisdiction(phone, address).zones == expected
 
 
 @pytest.mark.parametrize("phone", ["+18005550123", "+18885550123", "+1312555012", "+15555550123"])
 def test_unresolved_number_zone_is_none_even_with_an_address(phone):
-    assert candidate_time_zones(phone, "IL", "60601") is None
+    assert resolve_jurisdiction(phone, Address(state="IL", zip="60601")).zones is None
+
+
+@pytest.mark.parametrize(
+    ("phone", "address", "states"),
+    [
+        ("+13125550123", None, ("IL",)),  # "Chicago, IL"
+        ("+18502000123", None, ("FL",)),  # "Florida"
+        ("+12025550123", None, ("DC",)),  # "Washington D.C."
+        ("+12065550123", None, ("WA",)),  # "Washington State"
+        ("+13125550123", Address(state="TX"), ("IL", "TX")),  # CP-4: area code state and address state
+        ("+13125550123", Address(zip="36602"), ("AL", "IL")),  # the ZIP's state counts too
+        ("+17875550123", Address(state="PR"), ("PR",)),  # a territory: no area-code state
+    ],
+)
+def test_applicable_states_are_area_code_state_and_address_state(phone, address, states):
+    assert resolve_jurisdiction(phone, address).states == states
+
+
+def test_zone_given_by_the_lead_is_a_candidate_too():
+    j = resolve_jurisdiction("+13125550123", Address(tz="America/New_York"))
+    assert j.zones == (CHICAGO, NEW_YORK) and j.address_source == "none+tz"
+
+
+def test_county_comes_from_the_zip():
+    assert resolve_jurisdiction("+12515550123", Address(zip="36602")).county == "Mobile County"
