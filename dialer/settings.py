@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./.dialer/dialer.db"
     broker_url: str = "localfs://"
     broker_dir: Path = Path("./.dialer/broker")
+    dnc_dir: Path = Path("./.dialer/dnc")  # national/state DNC registry files (dialer.registry)
     redis_url: str | None = None
     tick_interval_seconds: float = Field(default=2.0, gt=0)
     requeue_after_seconds: float = Field(default=120.0, gt=0)

@@ -10,16 +10,18 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import psycopg
 import pytest
 import redis
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from compliance.dnc_registry import build_registry, ten_digit
 from dialer.db import make_engine, session_factory
 from dialer.migrate import upgrade
 from dialer.runtime import Runtime
@@ -84,7 +86,8 @@ def db(pg_engine: Engine) -> Iterator[Session]:
 
 TABLES = (
     "transcript_turns, dispositions, meetings, callbacks, call_attempts, gate_decisions, "
-    "consent_records, leads, dnc_entries, campaigns, audit_events"
+    "consent_records, leads, dnc_entries, campaigns, audit_events, consent_revocations, ebr_records, "
+    "contact_attempts, compliance_flags, dnc_sources, rnd_results"
 )
 
 
@@ -134,6 +137,28 @@ def make_settings(**overrides: object) -> Settings:
 
 MONDAY_11_CHICAGO = datetime(2026, 11, 23, 11, 0, tzinfo=ZoneInfo("America/Chicago"))
 
+NATIONAL_DNC_NUMBER = "+13125550177"
+"""A number on the tests' national DNC registry (see ``dnc_dir``)."""
+
+
+def build_test_registry(directory: Path, *, downloaded_at: datetime, numbers: tuple[str, ...]) -> Path:
+    """A national registry file in ``directory`` listing ``numbers`` (E.164), downloaded at ``downloaded_at``."""
+    path = directory / "national.dncr"
+    values = np.array([ten_digit(n) for n in numbers], dtype=np.uint64)
+    build_registry(path, values, list_name="national", downloaded_at=downloaded_at, built_at=downloaded_at)
+    return path
+
+
+@pytest.fixture
+def dnc_dir(tmp_path: Path) -> Path:
+    """A registry directory with a national list downloaded a day before the tests' clock."""
+    directory = tmp_path / "dnc"
+    directory.mkdir()
+    build_test_registry(
+        directory, downloaded_at=MONDAY_11_CHICAGO - timedelta(days=1), numbers=(NATIONAL_DNC_NUMBER,)
+    )
+    return directory
+
 
 @pytest.fixture
 def clock() -> FixedClock:
@@ -146,10 +171,11 @@ def carrier() -> FakeCarrier:
 
 
 @pytest.fixture
-def runtime(committed_pg: Engine, clock: FixedClock, carrier: FakeCarrier) -> Runtime:
+def runtime(committed_pg: Engine, clock: FixedClock, carrier: FakeCarrier, dnc_dir: Path) -> Runtime:
     settings = make_settings(
         database_url=str(committed_pg.url.render_as_string(hide_password=False)),
         public_url="https://dialer.example.com",
+        dnc_dir=dnc_dir,
     )
     return Runtime(
         settings=settings,

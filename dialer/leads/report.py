@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from dialer.leads.schemas import RejectedRow
+from dialer.registry import ScrubCounts
 
 REPORT_COLUMNS: tuple[str, ...] = ("row", "column", "value", "reason")
 
@@ -43,3 +44,16 @@ def write_rejected_report(rejected: Iterable[RejectedRow], destination: Path) ->
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return destination
+
+
+def format_registry_scrub(counts: ScrubCounts) -> str:
+    """One line for the import report: imported leads on the national list and on each state list.
+
+    Listed leads are imported all the same (PEWC can exempt them; the gate decides at dial time).
+    """
+    if not counts.national_present:
+        national = "the national DNC list is missing (import it: the gate blocks until it is current)"
+    else:
+        national = f"{counts.national} of {counts.checked} imported leads are on the national DNC list"
+    states = ", ".join(f"{code} {n}" for code, n in sorted(counts.states.items()))
+    return national + (f"; on state lists: {states}" if states else "; no state list present")

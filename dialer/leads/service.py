@@ -48,6 +48,7 @@ from dialer.leads.parser import parse_leads
 from dialer.leads.report import rejected_report_path, write_rejected_report
 from dialer.leads.schemas import ConsentDraft, FoldedRow, ImportResult, LeadDraft, ParsedFile, RowWarning
 from dialer.models import Campaign, ConsentMethod, ConsentRecord, ConsentType, Lead, LeadStatus
+from dialer.registry import RegistryStore
 
 ATTESTATION_LIMIT = 2000
 ATTESTED_BY_LIMIT = 200
@@ -132,6 +133,7 @@ def import_leads(
     attested_by: str,
     default_region: str = "US",
     now: datetime,
+    registry: RegistryStore | None = None,
 ) -> ImportResult:
     """Import the lead file at ``path`` into the campaign called ``campaign_name``.
 
@@ -145,6 +147,10 @@ def import_leads(
         attested_by: who runs the import (OS user); the audit actor and the attesting person.
         default_region: region assumed for numbers written without a country code.
         now: the product's clock (aware), for the audit events.
+        registry: the DNC registry files; when given, the new leads are scrubbed against the
+            national and state lists and the counts (:class:`dialer.registry.ScrubCounts`) are
+            stored as ``registry_scrub`` in the ``leads.imported`` event. Listed leads are still
+            imported: PEWC can exempt them, and the gate decides at dial time.
 
     Returns:
         What was imported, rejected, folded and warned about.
@@ -196,6 +202,7 @@ def import_leads(
 
     report_path, report_error = _write_report(parsed, path)
     leads = _insert_leads(session, campaign_id=campaign.id, drafts=drafts, source_file=path.name)
+    scrub = registry.scrub_counts([lead.phone_e164 for lead in leads]) if registry is not None else None
     actor = f"user:{attested_by}"
     record_event(
         session,
@@ -220,6 +227,7 @@ def import_leads(
             "attestation": text,
             "rejected_report": str(report_path) if report_path else None,
             "report_error": report_error,
+            "registry_scrub": scrub.as_dict() if scrub is not None else None,
         },
     )
     consents = _insert_consents(session, leads=leads, drafts=drafts, now=now, actor=actor)

@@ -3,6 +3,13 @@
 from dialer.models.audit import AuditChainHead, AuditEvent
 from dialer.models.call import CallAttempt, GateDecisionRecord, TranscriptTurn
 from dialer.models.campaign import Campaign
+from dialer.models.compliance import (
+    REVOCATION_CHANNELS,
+    ComplianceFlag,
+    ConsentRevocation,
+    ContactAttempt,
+    EbrRecord,
+)
 from dialer.models.dnc import DncEntry
 from dialer.models.enums import (
     ACTIVE_ATTEMPT_STATUSES,
@@ -22,12 +29,14 @@ from dialer.models.enums import (
 )
 from dialer.models.lead import ConsentRecord, Lead
 from dialer.models.outcome import Callback, Disposition, Meeting
+from dialer.models.registry import DncSource, RndResult
 
 __all__ = [
     "ACTIVE_ATTEMPT_STATUSES",
     "AGENT_SETTABLE_DISPOSITIONS",
     "FINAL_ATTEMPT_STATUSES",
     "FINAL_LEAD_STATUSES",
+    "REVOCATION_CHANNELS",
     "AttemptStatus",
     "AuditChainHead",
     "AuditEvent",
@@ -36,18 +45,24 @@ __all__ = [
     "CallbackStatus",
     "Campaign",
     "CampaignStatus",
+    "ComplianceFlag",
     "ConsentMethod",
     "ConsentRecord",
+    "ConsentRevocation",
+    "ContactAttempt",
     "ConsentType",
     "Disposition",
     "DispositionName",
     "DispositionSource",
     "DncEntry",
+    "DncSource",
+    "EbrRecord",
     "GateDecisionRecord",
     "Lead",
     "LeadStatus",
     "Meeting",
     "MeetingStatus",
+    "RndResult",
     "Speaker",
     "TranscriptTurn",
 ]

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from compliance import Address
 from dialer.callbacks import schedule_callback
 from dialer.errors import ToolArgumentError
 from dialer.timeparse import parse_time_phrase
@@ -50,10 +51,30 @@ def test_callback_must_be_inside_every_candidate_zones_window(db):
         attempt_id=attempt.id,
         phone_e164=lead.phone_e164,
         lead_timezone="America/Anchorage",
-        candidate_zones=("America/Adak", "America/Anchorage"),
+        address=Address(state="AK", zip="99501"),
         now=MONDAY_11_CHICAGO,
     )
-    with pytest.raises(ToolArgumentError, match="outside calling hours"):
+    with pytest.raises(ToolArgumentError, match="outside the calling hours.*America/Adak"):
         schedule_callback(db, preferred_time="tomorrow at 8:30am", **kwargs)  # 07:30 in Adak
     callback = schedule_callback(db, preferred_time="tomorrow at 10am", **kwargs)
     assert callback.due_at.astimezone(ZoneInfo("America/Anchorage")).hour == 10
+
+
+def test_callback_must_pass_the_states_own_rules(db):
+    """A Texas number on a Sunday: Tex. Bus. & Com. Code 301.051 allows only 12:00-21:00."""
+    campaign = create_campaign(db)
+    lead = create_lead(db, campaign, phone="+12145550122", state="TX", zip="75201")
+    attempt = create_attempt(db, campaign, lead)
+    kwargs = dict(
+        campaign_id=campaign.id,
+        lead_id=lead.id,
+        attempt_id=attempt.id,
+        phone_e164=lead.phone_e164,
+        lead_timezone="America/Chicago",
+        address=Address(state="TX", zip="75201"),
+        now=MONDAY_11_CHICAGO,
+    )
+    with pytest.raises(ToolArgumentError, match="301.051"):
+        schedule_callback(db, preferred_time="Sunday at 10am", **kwargs)
+    callback = schedule_callback(db, preferred_time="Sunday at 1pm", **kwargs)
+    assert callback.due_at.astimezone(ZoneInfo("America/Chicago")).hour == 13

@@ -54,7 +54,7 @@ def test_claimed_lead_is_gated_and_dialed_once(runtime, carrier):
         assert attempt.call_sid == carrier.existing[0].sid and attempt.status == AttemptStatus.QUEUED
         decision = s.get(GateDecisionRecord, attempt.gate_decision_id)
         assert decision.allowed and decision.reasons == []
-        assert decision.facts["input"]["phone_e164"] == "+13125550101"
+        assert decision.facts["lead"]["phone_e164"] == "+13125550101"
         assert s.get(Lead, lead_id).status == LeadStatus.IN_PROGRESS
         kinds = s.scalars(select(AuditEvent.kind).order_by(AuditEvent.id)).all()
         assert kinds == ["gate.decision", "call.attempt_created", "call.placed"]
@@ -113,8 +113,10 @@ def test_before_eight_local_the_lead_waits_for_the_window(runtime, carrier, cloc
     with runtime.sessions() as s:
         lead = s.get(Lead, lead_id)
         assert lead.status == LeadStatus.WAITING
-        assert lead.next_attempt_at == clock.at.replace(hour=14, minute=0)  # 08:00 Chicago
-    clock.at = clock.at.replace(hour=14, minute=0)
+        # The federal window opens at 08:00, but Illinois' ADAD hours (815 ILCS 305, applied to AI
+        # voice by CP-7) only at 09:00 Chicago.
+        assert lead.next_attempt_at == clock.at.replace(hour=15, minute=0)
+    clock.at = clock.at.replace(hour=15, minute=0)
     assert _claim(runtime) == [lead_id]
     assert dial_lead(runtime, lead_id=lead_id) == DialResult.PLACED
 
