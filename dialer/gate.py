@@ -32,7 +32,6 @@ from compliance import (
 )
 from dialer.audit import record_event
 from dialer.models import (
-    AttemptStatus,
     CallAttempt,
     Campaign,
     ComplianceFlag,
@@ -123,10 +122,11 @@ def _history(session: Session, phone_e164: str) -> tuple[HistoryEntry, ...]:
 def abandonment_rate(session: Session, *, campaign_id: int, now: datetime) -> float:
     """Abandoned / live-answered calls of a campaign over the 30 days before ``now`` (0.0 when none).
 
-    A call is live-answered when it was answered and AMD said ``human`` or ``unknown`` (or gave no
-    verdict). It is abandoned when the agent's greeting never played to that person: the stream never
-    reached the agent or the disclosure's mark never echoed (47 CFR 64.1200(a)(7): not connected within
-    2 s of the greeting). Machines are not live answers.
+    A call counts once it has ended. It is live-answered when it was answered and AMD said ``human``
+    or ``unknown`` (or gave no verdict); machines are not live answers. It is abandoned when the
+    person answered and the media stream never reached the agent, so nobody spoke to them (47 CFR
+    64.1200(a)(7): not connected to a representative within 2 s of the greeting). A prospect who
+    hangs up during the agent's greeting has not been abandoned.
     """
     since = now - ABANDONMENT_WINDOW
     live = (
@@ -136,7 +136,7 @@ def abandonment_rate(session: Session, *, campaign_id: int, now: datetime) -> fl
             CallAttempt.answered_at.is_not(None),
             CallAttempt.answered_at > since,
             or_(CallAttempt.answered_by.is_(None), CallAttempt.answered_by.in_(_HUMAN_ANSWERS)),
-            CallAttempt.status != AttemptStatus.REQUESTING,
+            CallAttempt.ended_at.is_not(None),
         )
         .subquery()
     )
@@ -144,7 +144,7 @@ def abandonment_rate(session: Session, *, campaign_id: int, now: datetime) -> fl
     if not answered:
         return 0.0
     abandoned = session.scalar(
-        select(func.count()).select_from(live).where(live.c.disclosure_played_at.is_(None))
+        select(func.count()).select_from(live).where(live.c.stream_started_at.is_(None))
     )
     return (abandoned or 0) / answered
 

@@ -10,7 +10,9 @@ from rich.table import Table
 from dialer.cli._common import actor, console, runtime
 from dialer.db import transaction
 from dialer.errors import InvalidStateError
+from dialer.leads.report import format_registry_scrub
 from dialer.leads.service import import_leads
+from dialer.registry import registry_store
 
 app = typer.Typer(no_args_is_help=True, help="Leads.")
 
@@ -53,6 +55,7 @@ def import_command(
             attested_by=actor().removeprefix("user:"),
             default_region=region,
             now=rt.clock.now(),
+            registry=registry_store(rt.settings),
         )
     mapping = Table("column", "field", title="columns")
     for column, field in result.mapping.items():
@@ -72,3 +75,5 @@ def import_command(
             console.print(f"... and {len(result.rejected) - 50} more")
     if result.rejected_report_path:
         console.print(f"rejected rows written to {result.rejected_report_path}")
+    if result.registry_scrub is not None:
+        console.print(format_registry_scrub(result.registry_scrub))

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.orm import Session
 
 from compliance import normalize_phone
 from dialer.campaigns import create_campaign, set_status
@@ -32,6 +33,7 @@ from dialer.dnc import add_internal_dnc
 from dialer.leads.service import import_leads
 from dialer.migrate import upgrade
 from dialer.models import CampaignStatus
+from dialer.registry import RegistryStore, import_registry, registry_store
 from dialer.runtime import build_runtime
 from dialer.settings import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_OPENAI_KEY, Settings
 
@@ -39,6 +41,12 @@ CLOCK_ZONE = "America/Chicago"
 EXAMPLE_LEADS = Path("leads.example.csv")
 EXAMPLE_EARLIER_OPT_OUTS = ("+18165550123",)
 """In the example file, Ryan Hughes asked by email not to be called before the campaign started."""
+SANDBOX_NATIONAL_DNC = ("2145550115", "3125550177", "4045550190")
+"""The sandbox's national DNC list, in the FTC's flat format; Henry Scott (no consent) is on it."""
+SANDBOX_STATE_DNC = {"TX": ("214,5550115",)}
+"""State lists in the sandbox (``area code,number`` lines, as some state files are)."""
+SANDBOX_REGISTRY_AGE = timedelta(days=2)
+"""The sandbox registry files count as downloaded this long before the sandbox clock."""
 SELLER = "Northwind Analytics, Inc."
 CALLER_ID = "+13125550199"
 PRODUCT = "a data-quality monitoring platform"
@@ -91,6 +99,7 @@ def _environment(
         "DIALER_DATABASE_URL": f"sqlite:///{workdir / 'demo.db'}",
         "DIALER_BROKER_URL": "localfs://",
         "DIALER_BROKER_DIR": str(workdir / "broker"),
+        "DIALER_DNC_DIR": str(workdir / "dnc"),
         "DIALER_PUBLIC_URL": f"http://127.0.0.1:{ports['api']}",
         "DIALER_TWILIO_ACCOUNT_SID": SANDBOX_ACCOUNT_SID,
         "DIALER_TWILIO_AUTH_TOKEN": SANDBOX_AUTH_TOKEN,
@@ -110,6 +119,33 @@ def _environment(
 def _settings_from(env: dict[str, str]) -> Settings:
     fields = {key.removeprefix("DIALER_").lower(): value for key, value in env.items() if "__" not in key}
     return Settings(_env_file=None, **fields)  # type: ignore[call-arg]
+
+
+def _import_sandbox_registries(
+    session: Session, store: RegistryStore, workdir: Path, *, now: datetime
+) -> None:
+    """Import the sandbox's national and state DNC files through the real import path.
+
+    The files are written in the FTC's flat formats and imported as if downloaded
+    ``SANDBOX_REGISTRY_AGE`` before the sandbox clock, so the gate's 31-day rule (CP-10) passes and
+    the registry lookups at dial time are the real ones.
+    """
+    source = workdir / "registry-downloads"
+    source.mkdir(parents=True, exist_ok=True)
+    lists = {"national": SANDBOX_NATIONAL_DNC, **SANDBOX_STATE_DNC}
+    for list_name, numbers in lists.items():
+        path = source / f"{list_name.lower()}-sandbox.txt"
+        path.write_text("\n".join(numbers) + "\n", encoding="utf-8")
+        import_registry(
+            session,
+            store,
+            list_name=list_name,
+            files=[path],
+            kind="full",
+            downloaded_at=now - SANDBOX_REGISTRY_AGE,
+            now=now,
+            actor="user:demo",
+        )
 
 
 def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
@@ -156,6 +192,7 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
                 actor="user:demo",
                 reason="asked by email not to be called (before this campaign)",
             )
+        _import_sandbox_registries(session, registry_store(settings), options.workdir, now=now)
         result = import_leads(
             session,
             campaign_name="demo",
@@ -163,6 +200,7 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
             attestation=options.consent_attestation,
             attested_by="demo",
             now=now,
+            registry=registry_store(settings),
         )
         set_status(session, campaign=campaign, status=CampaignStatus.RUNNING, now=now, actor="user:demo")
         campaign_id = campaign.id
@@ -173,6 +211,7 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
         "folded": len(result.folded),
         "warnings": len(result.warnings),
         "rejected_report": str(result.rejected_report_path) if result.rejected_report_path else None,
+        "registry_scrub": result.registry_scrub.as_dict() if result.registry_scrub else None,
     }
     console.print(
         f"imported {result.leads_created} leads ({len(result.rejected)} rejected, "

@@ -13,6 +13,7 @@ from typing import Any
 
 from dialer.leads.columns import ColumnMapping
 from dialer.models import ConsentMethod, ConsentType
+from dialer.registry import ScrubCounts
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,8 @@ class ImportResult:
         file_sha256: hex digest of the file's bytes (also in the audit event).
         report_error: why the rejected-rows report could not be written, if it could not.
         notes: mapping decisions worth telling the user.
+        registry_scrub: how many new leads are on the national and state DNC lists (the import-time
+            batch scrub); None when no registry was given.
     """
 
     campaign_id: int
@@ -193,3 +196,4 @@ class ImportResult:
     file_sha256: str = ""
     report_error: str | None = None
     notes: tuple[str, ...] = ()
+    registry_scrub: ScrubCounts | None = None

@@ -246,6 +246,7 @@ def import_leads(
         file_sha256=parsed.sha256,
         report_error=report_error,
         notes=parsed.mapping.notes,
+        registry_scrub=scrub,
     )
 
 

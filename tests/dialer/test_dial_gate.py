@@ -180,7 +180,7 @@ def test_frequency_cap_counts_calls_from_other_campaigns_and_other_channels(runt
         assert lead.status == LeadStatus.WAITING and lead.next_attempt_at == record.next_allowed_at
 
 
-def test_abandonment_rate_counts_live_answers_whose_greeting_never_played(db):
+def test_abandonment_rate_counts_ended_live_answers_the_agent_never_reached(db):
     campaign = create_campaign(db)
     lead = create_lead(db, campaign)
     for i, (answered_by, played) in enumerate([("human", True), ("human", False), ("machine_start", False)]):
@@ -189,7 +189,8 @@ def test_abandonment_rate_counts_live_answers_whose_greeting_never_played(db):
         attempt.status = AttemptStatus.COMPLETED
         attempt.answered_at = MONDAY_11_CHICAGO - timedelta(days=1)
         attempt.answered_by = answered_by
-        attempt.disclosure_played_at = attempt.answered_at if played else None
+        attempt.ended_at = attempt.answered_at + timedelta(minutes=1)
+        attempt.stream_started_at = attempt.answered_at if played else None
         db.flush()
     assert abandonment_rate(db, campaign_id=campaign.id, now=MONDAY_11_CHICAGO) == 0.5
     assert abandonment_rate(db, campaign_id=campaign.id, now=MONDAY_11_CHICAGO + timedelta(days=31)) == 0.0
@@ -203,6 +204,7 @@ def test_campaign_over_the_abandonment_limit_is_blocked(runtime):
         attempt = create_attempt(s, campaign, other)
         attempt.status = AttemptStatus.COMPLETED
         attempt.answered_at = MONDAY_11_CHICAGO - timedelta(hours=2)
+        attempt.ended_at = MONDAY_11_CHICAGO - timedelta(hours=1)
         attempt.answered_by = "human"
     _, record = _run(runtime, lead_id)
     assert record.reasons == ["ABANDONMENT_RATE_EXCEEDED"]
