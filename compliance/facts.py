@@ -222,8 +222,13 @@ def _lead_to_dict(lead: LeadFacts) -> dict[str, Any]:
         "state_dnc": list(lead.state_dnc),
         "internal_dnc_requested_at": iso(lead.internal_dnc_requested_at),
         "call_history": [
-            {"at": iso(h.at), "subject": h.subject, "channel": h.channel, "caller_id": h.caller_id}
-            | {"answered": h.answered}
+            {
+                "at": iso(h.at),
+                "subject": h.subject,
+                "channel": h.channel,
+                "caller_id": h.caller_id,
+                "answered": h.answered,
+            }
             for h in lead.call_history
         ],
         "rnd": None

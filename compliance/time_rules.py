@@ -75,13 +75,13 @@ def _hhmm(value: time) -> str:
 def _apply(
     rule: Rule, local: datetime, holidays: HolidayCalendars, county: str | None
 ) -> tuple[ReasonCode | None, str]:
-    day = DAY = local.strftime("%a").lower()
+    day = local.strftime("%a").lower()
     window_reason = _FEDERAL_REASON if rule.jurisdiction == "federal" else ReasonCode.STATE_CALLING_WINDOW
     if not rule.effective_on(local.date()):
         return None, f"not in force on {local.date().isoformat()}"
     if rule.kind == "window":
         if local.weekday() not in rule.days:
-            return None, f"does not cover {DAY}"
+            return None, f"does not cover {day}"
         assert rule.start is not None and rule.end is not None
         inside = rule.start <= local.time() < rule.end
         span = f"[{_hhmm(rule.start)}, {_hhmm(rule.end)})"

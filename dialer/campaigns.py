@@ -30,6 +30,9 @@ Rules:
 - If now is a bad time but they name another time, call mark_callback with that time.
 """
 
+SUBJECT_LIMIT = 200
+"""Longest campaign subject (the column's size)."""
+
 _TRANSITIONS: dict[CampaignStatus, set[CampaignStatus]] = {
     CampaignStatus.DRAFT: {CampaignStatus.RUNNING, CampaignStatus.STOPPED},
     CampaignStatus.RUNNING: {CampaignStatus.PAUSED, CampaignStatus.STOPPED, CampaignStatus.COMPLETED},
@@ -62,6 +65,7 @@ def create_campaign(
     max_attempts: int = 3,
     retry_delay_seconds: int = 3600,
     record_calls: bool = False,
+    subject: str | None = None,
 ) -> Campaign:
     """Create a campaign in ``draft``.
 
@@ -72,9 +76,13 @@ def create_campaign(
         max_concurrent_calls: live-call cap (>= 1).
         max_attempts: calls per lead at most (>= 1).
         retry_delay_seconds: wait before retrying a no-answer/busy/machine/failed attempt.
+        subject: what the calls are about, at most 200 characters; frequency caps count attempts with
+            the same subject (FL 501.616(6), OK, MD: "same subject matter", 3 per rolling 24 h, CP-9).
+            None or blank: every attempt to the number counts, whatever its subject.
 
     Raises:
-        InvalidStateError: a campaign with that name exists, a number is invalid, or a limit is < 1.
+        InvalidStateError: a campaign with that name exists, a number is invalid, a limit is < 1, or
+            the subject is longer than 200 characters.
     """
     if session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
         raise InvalidStateError(f"campaign {name!r} already exists")
@@ -82,11 +90,15 @@ def create_campaign(
         raise InvalidStateError("the seller's legal name is required (it is spoken in the disclosure)")
     if max_concurrent_calls < 1 or max_attempts < 1 or retry_delay_seconds < 0:
         raise InvalidStateError("max_concurrent_calls and max_attempts must be >= 1, retry delay >= 0")
+    subject = (subject or "").strip() or None
+    if subject is not None and len(subject) > SUBJECT_LIMIT:
+        raise InvalidStateError(f"the subject is {len(subject)} characters; the limit is {SUBJECT_LIMIT}")
     campaign = Campaign(
         name=name,
         seller_name=seller_name.strip(),
         agent_name=agent_name,
         product=product,
+        subject=subject,
         caller_id=_e164(caller_id, "caller ID"),
         callback_number=_e164(callback_number or caller_id, "callback number"),
         script=script,
@@ -111,6 +123,7 @@ def create_campaign(
             "max_concurrent_calls": max_concurrent_calls,
             "max_attempts": max_attempts,
             "record_calls": record_calls,
+            "subject": subject,
         },
     )
     return campaign

@@ -2,8 +2,9 @@
 
 Adding an entry, in the caller's transaction: writes the entry; moves every lead with that number,
 in every campaign, to ``dnc`` (a lead already claimed by the scheduler is then skipped by its dial
-task, which re-reads the lead under a row lock); cancels the number's pending callbacks; and
-audits all of it. 47 CFR 64.1200(d)(3) allows up to 10 business days; the product does it before
+task, which re-reads the lead under a row lock); cancels the number's pending callbacks; records
+the consent revocation the request also is (CP-8: only a PEWC dated after it restores calling);
+and audits all of it. 47 CFR 64.1200(d)(3) allows up to 10 business days; the product does it before
 the agent says goodbye.
 """
 
@@ -15,7 +16,18 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dialer.audit import record_event
+from dialer.consent import record_revocation
 from dialer.models import Callback, CallbackStatus, DncEntry, Lead, LeadStatus
+
+REVOCATION_CHANNEL_BY_SOURCE: dict[str, str] = {
+    "honor_dnc": "honor_dnc",
+    "phrase_check": "transcript",
+    "dtmf": "dtmf",
+    "cli": "cli",
+    "import": "import",
+    "api": "api",
+}
+"""DNC entry source -> the channel of the consent revocation written with it."""
 
 
 def add_internal_dnc(
@@ -31,14 +43,27 @@ def add_internal_dnc(
 ) -> DncEntry:
     """Put ``phone_e164`` on the internal DNC list and apply it everywhere.
 
+    A DNC request also revokes every consent for the number obtained up to ``now`` (CP-8;
+    47 CFR 64.1200(a)(10), (d)(3)): a :class:`~dialer.models.ConsentRevocation` with ``dnc_entry_id``
+    is written with the entry, its channel mapped from ``source`` by
+    :data:`REVOCATION_CHANNEL_BY_SOURCE` (``phrase_check`` -> ``transcript``, the others keep their name).
+
     Args:
         source: ``honor_dnc`` (agent tool), ``phrase_check`` (bridge safety net), ``dtmf``
-            (key-press opt-out), ``cli`` or ``import``.
+            (key-press opt-out), ``cli``, ``import`` or ``api``.
+        now: the product's clock (aware): when the request is honoured.
         actor: who asked, for the audit log (``agent``, ``system``, ``user:<name>``).
 
     Returns:
         The new entry (flushed). Repeated requests add repeated entries: each request is evidence.
+        Audit: ``dnc.added`` and ``consent.revoked``.
+
+    Raises:
+        ValueError: ``source`` is not one of :data:`REVOCATION_CHANNEL_BY_SOURCE` (nothing written).
     """
+    channel = REVOCATION_CHANNEL_BY_SOURCE.get(source)
+    if channel is None:
+        raise ValueError(f"DNC source {source!r} is not one of {', '.join(REVOCATION_CHANNEL_BY_SOURCE)}")
     entry = DncEntry(
         phone_e164=phone_e164,
         list_name="internal",
@@ -80,6 +105,19 @@ def add_internal_dnc(
             "leads_suppressed": sorted(lead_ids),
             "callbacks_canceled": sorted(canceled),
         },
+    )
+    where = f"call:{attempt_id}" if attempt_id is not None else f"dnc:{entry.id}"
+    record_revocation(
+        session,
+        phone_e164=phone_e164,
+        revoked_at=now,
+        channel=channel,
+        source=f"{where} {source}",
+        actor=actor,
+        attempt_id=attempt_id,
+        dnc_entry_id=entry.id,
+        now=now,
+        reason=reason,
     )
     return entry
 

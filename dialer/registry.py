@@ -66,6 +66,7 @@ from compliance.dnc_registry import (
     build_registry,
     ten_digit,
 )
+from compliance.policy import conservative_policy
 from dialer.audit import record_event
 from dialer.db import lock_for_update
 from dialer.dnc import add_internal_dnc
@@ -83,8 +84,9 @@ STATE_LISTS: frozenset[str] = frozenset(
 """States with their own DNC list (COMPLIANCE_RULES 2.1 notes; MS is uncertain but kept: fail closed)."""
 SUFFIX = ".dncr"
 """File name suffix of a registry file (``national.dncr``)."""
-STALE_AFTER = timedelta(days=31)
-"""National data older than this is stale (CP-10 ``DNC_SCRUB_STALE``; 16 CFR 310.4(b)(3)(iv))."""
+STALE_AFTER = timedelta(days=conservative_policy().dnc_max_age_days)
+"""National data older than this is stale: the gate's own threshold (``Policy.dnc_max_age_days``,
+CP-10 ``DNC_SCRUB_STALE``; 16 CFR 310.4(b)(3)(iv)), shown by ``dialer dnc status``."""
 
 RegistryKind = Literal["full", "change"]
 RndAnswer = Literal["yes", "no", "no_data"]

@@ -12,7 +12,7 @@ import sys
 import typer
 from rich.console import Console
 
-from dialer.cli import audit, campaigns, compliance, db, demo, dnc, leads, services
+from dialer.cli import audit, campaigns, compliance, consent, db, demo, dnc, leads, services
 from dialer.errors import DialerError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Outbound AI campaign dialer.")
@@ -22,6 +22,7 @@ app.add_typer(leads.app, name="leads")
 app.add_typer(dnc.app, name="dnc")
 app.add_typer(audit.app, name="audit")
 app.add_typer(compliance.app, name="compliance")
+app.add_typer(consent.app, name="consent")
 services.register(app)
 demo.register(app)
 

@@ -33,6 +33,12 @@ def create(
     max_attempts: int = typer.Option(3, help="Calls per lead at most."),
     retry_delay: int = typer.Option(3600, help="Seconds before retrying a no-answer/busy/machine attempt."),
     record: bool = typer.Option(False, "--record/--no-record", help="Ask Twilio to record calls."),
+    subject: str | None = typer.Option(
+        None,
+        "--subject",
+        help="What the calls are about; FL/OK/MD frequency caps count attempts with the same subject "
+        "(default: every attempt to the number counts).",
+    ),
 ) -> None:
     """Create a campaign (in draft; start it with `dialer campaigns start`)."""
     text = service.DEFAULT_SCRIPT if script is None else script.read_text(encoding="utf-8")
@@ -57,6 +63,7 @@ def create(
             max_attempts=max_attempts,
             retry_delay_seconds=retry_delay,
             record_calls=record,
+            subject=subject,
         )
         console.print(f"created campaign {campaign.name!r} (id {campaign.id}, draft)")
 
@@ -120,6 +127,7 @@ def show(name: str) -> None:
         "seller_name",
         "agent_name",
         "product",
+        "subject",
         "caller_id",
         "callback_number",
         "max_concurrent_calls",
@@ -127,7 +135,10 @@ def show(name: str) -> None:
         "retry_delay_seconds",
         "record_calls",
     ):
-        table.add_row(field, str(getattr(campaign, field)))
+        value = getattr(campaign, field)
+        if field == "subject" and value is None:
+            value = "(none: caps count every attempt to the number)"
+        table.add_row(field, str(value))
     for status, count in sorted(progress.by_status.items()):
         table.add_row(f"leads {status}", str(count))
     console.print(table)

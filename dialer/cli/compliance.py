@@ -1,4 +1,4 @@
-"""``dialer compliance``: the gate as a command, for auditors and integrations."""
+"""``dialer compliance``: the gate as a command, compliance flags, and the outside contact history."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.table import Table
 
 from compliance.check import CheckDocumentError, check_cases, load_document
 from compliance.policy import conservative_policy, policy_from_files
 from compliance.state_rules import RuleDataError
+from dialer.cli._common import actor, console, runtime
+from dialer.consent import compliance_flags, import_contact_history_csv, set_compliance_flag
+from dialer.db import transaction
 from dialer.errors import InvalidInputError
 
 app = typer.Typer(no_args_is_help=True, help="Ask the compliance gate about calls.")
@@ -45,3 +49,62 @@ def check(
     finally:
         if out:
             sink.close()
+
+
+@app.command("flag")
+def flag(
+    name: str = typer.Argument(..., help="The flag: la_emergency (La. R.S. 45:844.31)."),
+    value: str = typer.Argument(..., help="on or off."),
+    note: str = typer.Option("", "--note", help="Why: the notice it follows (required to turn a flag on)."),
+) -> None:
+    """Turn a compliance flag on or off; the gate reads it at dial time (CP-10); every change is audited."""
+    state = value.strip().casefold()
+    if state not in ("on", "off"):
+        raise InvalidInputError(f"{value!r}: expected on or off")
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        row = set_compliance_flag(
+            session, name=name, active=state == "on", note=note, actor=actor(), now=rt.clock.now()
+        )
+        console.print(f"{row.name} is {'on' if row.active else 'off'}")
+
+
+@app.command("flags")
+def flags() -> None:
+    """List the compliance flags, their value, who set them and when (UTC)."""
+    rt = runtime()
+    table = Table("flag", "value", "note", "updated at (UTC)", "updated by", "meaning")
+    with rt.sessions() as session:
+        for name, meaning, row in compliance_flags(session):
+            if row is None:
+                table.add_row(name, "off (never set)", "", "", "", meaning)
+            else:
+                table.add_row(
+                    name,
+                    "on" if row.active else "off",
+                    row.note,
+                    row.updated_at.isoformat(timespec="seconds"),
+                    row.updated_by,
+                    meaning,
+                )
+    console.print(table)
+
+
+@app.command("import-history")
+def import_history(
+    file: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help="CSV: phone,attempted_at,channel[,subject][,caller_id][,answered]",
+    ),
+) -> None:
+    """Import contacts made outside this dialer (SMS, other dialers); frequency caps count them (CP-9).
+
+    A bad row writes nothing.
+    """
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        rows = import_contact_history_csv(session, file, now=rt.clock.now(), actor=actor())
+        channels = sorted({r.channel for r in rows})
+    console.print(f"{len(rows)} contact attempts imported from {file.name} ({', '.join(channels)})")

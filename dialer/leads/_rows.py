@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from compliance.numbers import (
     US_DESTINATION_REGIONS,
@@ -18,7 +18,11 @@ from dialer.leads._values import (
     parse_consent_type,
     parse_email,
     parse_instant,
+    parse_ip,
+    parse_sellers,
+    parse_sha256,
     parse_state,
+    parse_url,
     parse_yes_no,
     parse_zip,
 )
@@ -33,10 +37,13 @@ LENGTH_LIMITS: dict[str, int] = {
     "company": 300,
     "title": 300,
     "consent_seller": 200,
+    "consent_url": 2000,
     "phone_raw": 64,
     "phone_extension": 20,
 }
 """Column sizes of the tables the values go into; a longer value rejects the row."""
+
+_T = TypeVar("_T")
 
 
 class _Reject(Exception):
@@ -312,6 +319,7 @@ def _consents(row: _Row, phone_e164: str) -> tuple[ConsentDraft, ...]:
         assert voice_column is not None
         raise _Reject(voice_column.header, voice or "", str(problem)) from None
     _, evidence = row.text("consent_evidence")
+    _, evidence_text = row.text("consent_text")
     return (
         ConsentDraft(
             consent_type=consent_type,
@@ -322,5 +330,21 @@ def _consents(row: _Row, phone_e164: str) -> tuple[ConsentDraft, ...]:
             signed_at=signed_at,
             revoked_at=revoked_at,
             evidence=evidence or "",
+            other_sellers=_checked(row, "consent_sellers", lambda v: parse_sellers(v, limit=200)) or (),
+            evidence_text=evidence_text,
+            evidence_url=_checked(row, "consent_url", lambda v: parse_url(v, limit=2000)),
+            evidence_ip=_checked(row, "consent_ip", parse_ip),
+            evidence_form_sha256=_checked(row, "consent_form_sha256", parse_sha256),
         ),
     )
+
+
+def _checked(row: _Row, field: str, parse: Callable[[str], _T]) -> _T | None:
+    """The parsed value of a consent evidence cell, None when empty; a bad value rejects the row."""
+    column, value = row.text(field)
+    if column is None or value is None:
+        return None
+    try:
+        return parse(value)
+    except ValueProblem as problem:
+        raise _Reject(column.header, value, str(problem)) from None

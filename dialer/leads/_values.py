@@ -1,4 +1,4 @@
-"""Parsers for single cell values: email, state, ZIP, consent type, yes/no, instants.
+"""Parsers for single cell values: email, state, ZIP, consent type, yes/no, instants, consent evidence.
 
 Each returns the clean value; a value that cannot be used raises :class:`ValueProblem` with a
 human reason. A value that is used but was changed on the way returns a note (a warning text).
@@ -6,6 +6,7 @@ human reason. A value that is used but was changed on the way returns a note (a 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import warnings
 from datetime import UTC, datetime, timedelta, timezone
@@ -142,3 +143,50 @@ def _parse_loose(text: str) -> datetime:
     if first.date() != second.date():
         raise ValueProblem("incomplete date (year, month and day are needed); use ISO-8601")
     return first
+
+
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+
+
+def parse_sellers(text: str, *, limit: int) -> tuple[str, ...]:
+    """Seller names separated by ``;`` (names may contain commas: ``Northwind Analytics, Inc.``).
+
+    Blank entries are dropped and repeats (case-insensitive) kept once; a name longer than ``limit``
+    characters is refused.
+    """
+    sellers: dict[str, str] = {}
+    for part in text.split(";"):
+        name = " ".join(part.split())
+        if not name:
+            continue
+        if len(name) > limit:
+            raise ValueProblem(f"seller {name[:40]!r}... is {len(name)} characters; the limit is {limit}")
+        sellers.setdefault(name.casefold(), name)
+    return tuple(sellers.values())
+
+
+def parse_ip(text: str) -> str:
+    """An IPv4 or IPv6 address in its compressed form (``ipaddress``)."""
+    try:
+        return ipaddress.ip_address(text.strip()).compressed
+    except ValueError:
+        raise ValueProblem("not an IP address (IPv4 such as 203.0.113.7, or IPv6)") from None
+
+
+def parse_sha256(text: str) -> str:
+    """A sha256 hex digest (64 hex characters), lowercased."""
+    value = text.strip()
+    if not _SHA256.fullmatch(value):
+        raise ValueProblem(f"not a sha256 hex digest ({len(value)} characters; expected 64 hex characters)")
+    return value.lower()
+
+
+def parse_url(text: str, *, limit: int) -> str:
+    """An ``http(s)://`` URL of at most ``limit`` characters."""
+    value = text.strip()
+    if not _URL.fullmatch(value):
+        raise ValueProblem("not an http(s) URL (e.g. https://example.com/optin/a1f3)")
+    if len(value) > limit:
+        raise ValueProblem(f"{len(value)} characters; the limit is {limit}")
+    return value

@@ -43,7 +43,13 @@ CONSENT_FIELDS: tuple[str, ...] = (
     "consent_artificial_voice",
     "consent_evidence",
     "consent_revoked_at",
+    "consent_sellers",
+    "consent_text",
+    "consent_url",
+    "consent_ip",
+    "consent_form_sha256",
 )
+"""Consent columns; ``consent_type`` first (the others need it)."""
 
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "phone": ("phone", "phone_number", "telephone", "tel", "primary_phone", "contact_phone"),
@@ -79,8 +85,13 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "consent_at": ("consent_at", "consent_date", "consent_timestamp", "opt_in_date", "opted_in_at"),
     "consent_seller": ("consent_seller", "consent_brand"),
     "consent_artificial_voice": ("consent_artificial_voice", "consent_ai_voice", "ai_voice_consent"),
-    "consent_evidence": ("consent_evidence", "consent_url", "consent_source", "consent_proof"),
+    "consent_evidence": ("consent_evidence", "consent_source", "consent_proof"),
     "consent_revoked_at": ("consent_revoked_at", "revoked_at", "opt_out_date"),
+    "consent_sellers": ("consent_sellers", "consent_other_sellers", "other_sellers"),
+    "consent_text": ("consent_text", "consent_language", "consent_disclosure"),
+    "consent_url": ("consent_url", "consent_page_url", "opt_in_url"),
+    "consent_ip": ("consent_ip", "consent_ip_address", "opt_in_ip"),
+    "consent_form_sha256": ("consent_form_sha256", "consent_sha256", "consent_form_hash"),
 }
 """Canonical field -> normalised header names that mean it, most specific first."""
 

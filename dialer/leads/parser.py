@@ -45,6 +45,10 @@ Rules, including the choices made where the brief is silent:
   date, is taken as UTC with a warning; a value missing its year, month or day rejects the row.
   An empty seller is stored as none, an empty evidence as "". With consent type ``none``, filled
   consent cells are warnings (nothing is recorded).
+- Consent evidence: ``consent_sellers`` is a ``;``-separated list of further sellers the same
+  agreement names (each at most 200 characters); ``consent_url`` an ``http(s)://`` URL (at most
+  2000); ``consent_ip`` an IPv4 or IPv6 address (stored compressed); ``consent_form_sha256`` 64 hex
+  characters (stored lowercase); ``consent_text`` any text. A bad value rejects the row.
 - Every warning of an accepted row is also stored on the lead in ``fields["import_warnings"]``,
   so a value that could not be used is never lost.
 - Duplicates: a row whose number an earlier accepted row already has is folded into that row and

@@ -30,6 +30,11 @@ class ConsentDraft:
         revoked_at: when it was revoked (UTC), if it was.
         evidence: URL, reference or attestation text.
         attested_by: who attested it (``attestation`` only).
+        other_sellers: further sellers the same agreement names (``consent_sellers``, ``;``-separated).
+        evidence_text: the consent language shown to the person (``consent_text``).
+        evidence_url: the page it was captured on (``consent_url``).
+        evidence_ip: the person's IP address at capture (``consent_ip``), in compressed form.
+        evidence_form_sha256: lowercase hex sha256 of the signed form (``consent_form_sha256``).
     """
 
     consent_type: ConsentType
@@ -41,6 +46,11 @@ class ConsentDraft:
     revoked_at: datetime | None = None
     evidence: str = ""
     attested_by: str | None = None
+    other_sellers: tuple[str, ...] = ()
+    evidence_text: str | None = None
+    evidence_url: str | None = None
+    evidence_ip: str | None = None
+    evidence_form_sha256: str | None = None
 
 
 @dataclass(frozen=True)

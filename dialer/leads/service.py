@@ -20,7 +20,9 @@ Choices where the brief is silent:
   included).
 - A PEWC consent column naming a seller other than the campaign's (compared with
   :func:`compliance.consent.same_seller`, as the gate does), or no seller, is imported with a
-  warning: the gate will not count it for this campaign.
+  warning: the gate will not count it for this campaign. A seller named in ``consent_sellers``
+  (the same agreement naming further sellers) counts like ``consent_seller``.
+- Every consent record's ``source`` is ``import:<file name> row <n>`` (attestation records too).
 - ``attested_by`` is required (1-200 characters) even without an attestation: it is the audit
   actor. An attestation that is given but blank, or longer than 2000 characters, refuses the
   import before anything is read or written.
@@ -264,13 +266,15 @@ def _check_sellers(
                 draft.row,
                 header,
                 c.seller_name or "",
-                f"the consent names {c.seller_name!r}, not the campaign's seller {seller_name!r}: "
-                "the gate will not count it as consent for this campaign"
-                if c.seller_name
+                f"the consent names {', '.join(repr(n) for n in (c.seller_name, *c.other_sellers) if n)}, "
+                f"not the campaign's seller {seller_name!r}: the gate will not count it as consent for "
+                "this campaign"
+                if c.seller_name or c.other_sellers
                 else "the consent names no seller: the gate will not count it as consent for this campaign",
             )
             for c in draft.consents
-            if c.consent_type is ConsentType.PEWC and not same_seller(c.seller_name, seller_name)
+            if c.consent_type is ConsentType.PEWC
+            and not any(same_seller(s, seller_name) for s in (c.seller_name, *c.other_sellers) if s)
         ]
         if found:
             stored = [*draft.fields.get("import_warnings", []), *(_as_json(w) for w in found)]
@@ -339,6 +343,12 @@ def _insert_consents(
             method=c.method,
             evidence=c.evidence,
             attested_by=c.attested_by,
+            other_sellers=list(c.other_sellers),
+            source=f"import:{lead.source_file} row {lead.source_row}"[:300],
+            evidence_text=c.evidence_text,
+            evidence_url=c.evidence_url,
+            evidence_ip=c.evidence_ip,
+            evidence_form_sha256=c.evidence_form_sha256,
         )
         for lead, c in pairs
     ]
@@ -363,6 +373,12 @@ def _insert_consents(
                 "signed_at": record.signed_at,
                 "revoked_at": record.revoked_at,
                 "evidence": record.evidence,
+                "other_sellers": record.other_sellers,
+                "source": record.source,
+                "evidence_text": record.evidence_text,
+                "evidence_url": record.evidence_url,
+                "evidence_ip": record.evidence_ip,
+                "evidence_form_sha256": record.evidence_form_sha256,
                 "attested_by": record.attested_by,
                 "source_row": lead.source_row,
             },

@@ -196,7 +196,13 @@ def attempt(
     answered: bool | None = True,
 ) -> dict[str, Any]:
     """One call-history entry (JSON form)."""
-    return {"at": iso_z(at), "subject": subject, "channel": channel, "caller_id": caller_id, "answered": answered}
+    return {
+        "at": iso_z(at),
+        "subject": subject,
+        "channel": channel,
+        "caller_id": caller_id,
+        "answered": answered,
+    }
 
 
 def attempts_before(at: datetime, *hours_ago: float, **kwargs: Any) -> list[dict[str, Any]]:
@@ -223,6 +229,9 @@ def assert_blocked_by(decision: Decision, expected: set[ReasonCode], citation: s
 
 
 def assert_allowed(decision: Decision) -> None:
-    assert decision.decision == "allow", (decision.summary(), [c for c in decision.trace if c.result == "block"])
+    assert decision.decision == "allow", (
+        decision.summary(),
+        [c for c in decision.trace if c.result == "block"],
+    )
     assert decision.reason_codes == ()
     assert decision.next_allowed_at is None

@@ -14,6 +14,7 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -41,8 +42,9 @@ YEAR_END = datetime(2026, 12, 31, 23, 59, 59)
 # Instants over 2026, with extra weight on the DST transition days and on round wall-clock minutes.
 any_instant = st.datetimes(min_value=YEAR_START, max_value=YEAR_END, timezones=st.just(UTC))
 dst_day_instant = st.builds(
-    lambda day, minutes: datetime(2026, 3 if day == 0 else 11, 8 if day == 0 else 1, tzinfo=UTC)
-    + timedelta(minutes=minutes),
+    lambda day, minutes: (
+        datetime(2026, 3 if day == 0 else 11, 8 if day == 0 else 1, tzinfo=UTC) + timedelta(minutes=minutes)
+    ),
     st.integers(0, 1),
     st.integers(0, 2 * 24 * 60),
 )
@@ -221,20 +223,47 @@ def _county_limited_holiday(lead_dict: dict[str, Any], at: datetime) -> bool:
 OPTIONAL_FACTS = ["address", "ebr", "rnd", "call_history", "line_type", "state_dnc"]
 
 
-@SETTINGS
-@given(scenarios(), st.sampled_from(OPTIONAL_FACTS), st.sampled_from([None, "no", "yes", "no_data"]))
-def test_removing_an_optional_fact_never_turns_allow_into_block(scenario, fact, rnd_result):
-    lead_dict, camp, at = scenario
-    if rnd_result is not None:
-        lead_dict = dict(lead_dict, rnd={"queried_at": iso_z(at - timedelta(days=2)), "consent_date": "2025-12-01",
-                                         "result": rnd_result})  # fmt: skip
-    before = decide(lead_dict, camp, at=at)
+@st.composite
+def allowable_scenarios(draw) -> tuple[dict[str, Any], datetime]:
+    """Valid PEWC at a random local daytime instant, with random optional facts: mostly allowed."""
+    state = draw(states)
+    day = (YEAR_START + timedelta(days=draw(st.integers(0, 364)))).date()
+    at = local(LOCS[state].zone, day, draw(st.integers(10, 15)), draw(st.integers(0, 59))).astimezone(UTC)
+    overrides: dict[str, Any] = {
+        "address": draw(addresses(state)),
+        "call_history": draw(histories(at)),
+        "national_dnc": draw(st.booleans()),
+        "state_dnc": draw(st.sampled_from([None, [state], ["FL", "PA"]])),
+        "line_type": draw(st.sampled_from(["wireless", "landline", "voip", "unknown"])),
+        "consent_obtained_at": "2025-12-01T00:00:00Z",
+    }
+    if draw(st.booleans()):
+        overrides["ebr"] = {
+            "type": draw(st.sampled_from(["purchase", "inquiry"])),
+            "at": iso_z(at - timedelta(days=draw(st.integers(1, 700)))),
+        }
+    result = draw(st.sampled_from([None, "no", "no_data", "yes"]))
+    if result is not None:
+        queried = "2025-11-01T00:00:00Z" if result == "yes" else iso_z(at - timedelta(days=2))
+        overrides["rnd"] = {"queried_at": queried, "consent_date": "2025-11-01", "result": result}
+    return lead_in(state, **overrides), at
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
+@given(allowable_scenarios(), st.sampled_from(OPTIONAL_FACTS))
+def test_removing_an_optional_fact_never_turns_allow_into_block(scenario, fact):
+    lead_dict, at = scenario
+    before = decide(lead_dict, at=at)
     assume(before.decision == "allow")
     if fact == "address":
-        assume(len(before.zones) == 1 or lead_dict.get("address") is not None)
         assume(not _county_limited_holiday(lead_dict, at))
-    after = decide(without(lead_dict, fact), camp, at=at)
+    after = decide(without(lead_dict, fact), at=at)
     assert after.decision == "allow", (fact, after.summary())
+    if fact == "address":
+        assert set(after.zones) <= set(before.zones)
+        assert set(after.states) <= set(before.states)
 
 
 @example(at=datetime(2026, 2, 17, 18, tzinfo=UTC))
@@ -283,7 +312,11 @@ def test_adding_dnc_or_revocation_never_turns_block_into_allow(scenario, additio
     if before.decision == "block":
         assert after.decision == "block", (addition, before.summary(), after.summary())
         # Nothing that blocked before stops blocking.
-        assert set(before.reason_codes) <= set(after.reason_codes), (addition, before.summary(), after.summary())
+        assert set(before.reason_codes) <= set(after.reason_codes), (
+            addition,
+            before.summary(),
+            after.summary(),
+        )
 
 
 @SETTINGS
@@ -299,13 +332,24 @@ def test_dnc_request_or_revocation_after_the_only_consent_always_blocks(scenario
 # (d) next_allowed_at is exact.
 
 
+DST_ADJACENT = [
+    (datetime(2026, 2, 20, tzinfo=UTC), datetime(2026, 3, 10, tzinfo=UTC)),
+    (datetime(2026, 10, 15, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)),
+]
+
+
+def _near_dst(at: datetime) -> bool:
+    """Within the 14-day lookahead (plus a day) before a DST change, or on it."""
+    return any(lo <= at <= hi for lo, hi in DST_ADJACENT)
+
+
 @st.composite
-def timing_scenarios(draw) -> tuple[dict[str, Any], datetime]:
-    """A valid lead (only time rules and caps can block), at a random instant, with a random history."""
+def timing_scenarios(draw, *, with_history: bool) -> tuple[dict[str, Any], datetime]:
+    """A valid lead (only time rules and caps can block), at a random instant, optionally a history."""
     state = draw(states)
     at = draw(instants)
     address = draw(st.sampled_from(["own", "none", "other"]))
-    overrides: dict[str, Any] = {"call_history": draw(histories(at))}
+    overrides: dict[str, Any] = {"call_history": draw(histories(at)) if with_history else []}
     if address == "none":
         overrides["address"] = None
     elif address == "other":
@@ -315,15 +359,7 @@ def timing_scenarios(draw) -> tuple[dict[str, Any], datetime]:
     return lead_dict, at
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(timing_scenarios())
-@example((lead_in("MS", consent_obtained_at="2025-12-01T00:00:00Z"), datetime(2026, 3, 8, 13, 30, tzinfo=UTC)))
-@example((lead_in("TX", consent_obtained_at="2025-12-01T00:00:00Z"), datetime(2026, 11, 1, 6, 30, tzinfo=UTC)))
-@example((lead_in("ME", consent_obtained_at="2025-12-01T00:00:00Z"), datetime(2026, 7, 3, 20, 0, tzinfo=UTC)))
-@example((lead_in("PA", consent_obtained_at="2025-12-01T00:00:00Z"), datetime(2026, 7, 4, 13, 0, tzinfo=UTC)))
-@example((lead_in("UT", consent_obtained_at="2025-12-01T00:00:00Z"), datetime(2026, 7, 3, 15, 0, tzinfo=UTC)))
-def test_next_allowed_at_is_the_earliest_allowed_instant(scenario):
-    lead_dict, at = scenario
+def _check_next_allowed(lead_dict: dict[str, Any], at: datetime) -> None:
     decision = decide(lead_dict, at=at)
     if decision.decision == "allow":
         assert decision.next_allowed_at is None
@@ -344,6 +380,51 @@ def test_next_allowed_at_is_the_earliest_allowed_instant(scenario):
     assert decide(lead_dict, at=nxt - timedelta(seconds=1)).decision == "block", (nxt, decision.summary())
 
 
+def _valid(state: str, **overrides: Any) -> dict[str, Any]:
+    return lead_in(state, consent_obtained_at="2025-12-01T00:00:00Z", **overrides)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(timing_scenarios(with_history=False))
+@example((_valid("MS"), datetime(2026, 3, 8, 13, 30, tzinfo=UTC)))
+@example((_valid("TX"), datetime(2026, 11, 1, 6, 30, tzinfo=UTC)))
+@example((_valid("ME"), datetime(2026, 7, 3, 20, 0, tzinfo=UTC)))
+@example((_valid("PA"), datetime(2026, 7, 4, 13, 0, tzinfo=UTC)))
+@example((_valid("UT"), datetime(2026, 7, 3, 15, 0, tzinfo=UTC)))
+@example((_valid("NE", address=None), datetime(2026, 3, 8, 17, 59, tzinfo=UTC)))
+def test_next_allowed_at_is_exact_for_time_rules(scenario):
+    """Windows, banned days, holidays, half-holidays, over all of 2026 including the DST days."""
+    _check_next_allowed(*scenario)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
+@given(timing_scenarios(with_history=True))
+def test_next_allowed_at_is_exact_with_frequency_caps_away_from_dst(scenario):
+    """Windows plus caps (random histories); instants near a DST change are in the test below."""
+    lead_dict, at = scenario
+    assume(not _near_dst(at))
+    _check_next_allowed(lead_dict, at)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: next_allowed_at with a frequency cap across a DST change uses a 23/25 h rolling window "
+    "(gate._next_allowed passes local-zone candidates to the cap check; see test_gate_state_rules)",
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(timing_scenarios(with_history=True))
+@example(
+    (
+        _valid("FL", call_history=[attempt(datetime(2026, 3, 7, 13, tzinfo=UTC))] * 3),
+        datetime(2026, 3, 7, 14, tzinfo=UTC),
+    )
+)
+def test_next_allowed_at_is_exact_with_frequency_caps_near_dst(scenario):
+    _check_next_allowed(*scenario)
+
+
 # --------------------------------------------------------------------------------------------------
 # Parsing and evaluating arbitrary JSON never raises.
 
@@ -357,7 +438,9 @@ json_scalars = st.one_of(
 )
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=10), inner, max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 LEAD_KEYS = sorted(lead()) + ["consents"]

@@ -117,7 +117,9 @@ WINDOW_CASES = [
     case("Minn 325E.26 20:59:59 allowed", "MN", MON, (20, 59, 59)),
     # MS literal "Central Standard Time" (fixed UTC-6) and local time, both applied.
     case("Miss 77-3-723 CST dst 08:30 CDT blocked", "MS", MON, (8, 30, 0), {WIN}, "Central Standard Time"),
-    case("Miss 77-3-723 CST dst 08:59:59 CDT blocked", "MS", MON, (8, 59, 59), {WIN}, "Central Standard Time"),
+    case(
+        "Miss 77-3-723 CST dst 08:59:59 CDT blocked", "MS", MON, (8, 59, 59), {WIN}, "Central Standard Time"
+    ),
     case("Miss 77-3-723 CST dst 09:00 CDT allowed", "MS", MON, (9, 0, 0)),
     case("Miss 77-3-723 CST dst 19:59 CDT allowed", "MS", MON, (19, 59, 0)),
     case("Miss 77-3-723 CST dst 20:00 CDT blocked", "MS", MON, (20, 0, 0), {WIN}, "Miss. Code 77-3-723"),
@@ -220,13 +222,26 @@ def d(y: int, m: int, dd: int) -> date:
 HOLIDAY_CASES = [
     # AL (Ala. Code 1-3-8: Sat -> Fri, Sun -> Mon)
     case("Ala Code 1-3-8 2026-01-19 MLK/Lee blocked", "AL", d(2026, 1, 19), (12, 0, 0), {HOL}, "1-3-8"),
-    case("Ala Code 1-3-8 2026-04-27 Confederate Memorial blocked", "AL", d(2026, 4, 27), (12, 0, 0), {HOL}, "1-3-8"),
-    case("Ala Code 1-3-8 2026-06-01 Jefferson Davis blocked", "AL", d(2026, 6, 1), (12, 0, 0), {HOL}, "1-3-8"),
+    case(
+        "Ala Code 1-3-8 2026-04-27 Confederate Memorial blocked",
+        "AL",
+        d(2026, 4, 27),
+        (12, 0, 0),
+        {HOL},
+        "1-3-8",
+    ),
+    case(
+        "Ala Code 1-3-8 2026-06-01 Jefferson Davis blocked", "AL", d(2026, 6, 1), (12, 0, 0), {HOL}, "1-3-8"
+    ),
     case("Ala Code 1-3-8 2026-07-03 observed blocked", "AL", d(2026, 7, 3), (12, 0, 0), {HOL}, "1-3-8"),
     case("Ala Code 1-3-8 2026-07-04 actual sat blocked", "AL", d(2026, 7, 4), (12, 0, 0), {HOL}, "1-3-8"),
     case("Ala Code 1-3-8 2026-07-06 mon allowed", "AL", d(2026, 7, 6), (12, 0, 0)),
     case("Ala Code 1-3-8 2026-12-25 blocked", "AL", d(2026, 12, 25), (12, 0, 0), {HOL}, "1-3-8"),
     case("Ala Code 1-3-8 2027-12-24 observed christmas blocked", "AL", d(2027, 12, 24), (12, 0, 0), {HOL}),
+    case(
+        "Ala Code 1-3-8 2027-12-31 new year 2028 observed blocked", "AL", d(2027, 12, 31), (12, 0, 0), {HOL}
+    ),
+    case("Ala Code 1-3-8 2027-07-05 sunday holiday observed mon", "AL", d(2027, 7, 5), (12, 0, 0), {HOL}),
     # LA (LPSC subset; Sat holiday blocks Fri before and Mon after)
     case("La RS 45:811 2026-01-19 MLK blocked", "LA", d(2026, 1, 19), (12, 0, 0), {HOL}, "R-29617"),
     case("La RS 45:811 2026-02-16 washington not LPSC allowed", "LA", d(2026, 2, 16), (12, 0, 0)),
@@ -235,29 +250,70 @@ HOLIDAY_CASES = [
     case("La RS 45:811 2026-07-03 observed fri blocked", "LA", d(2026, 7, 3), (12, 0, 0), {HOL}, "R-29617"),
     case("La RS 45:811 2026-07-04 actual sat blocked", "LA", d(2026, 7, 4), (12, 0, 0), {HOL}, "R-29617"),
     case("La RS 45:811 2026-07-06 observed mon blocked", "LA", d(2026, 7, 6), (12, 0, 0), {HOL}, "R-29617"),
+    case("La RS 45:811 2027-12-24 christmas fri before blocked", "LA", d(2027, 12, 24), (12, 0, 0), {HOL}),
+    case("La RS 45:811 2027-12-27 christmas mon after blocked", "LA", d(2027, 12, 27), (12, 0, 0), {HOL}),
     case("La RS 45:811 2026-11-26 thanksgiving blocked", "LA", d(2026, 11, 26), (12, 0, 0), {HOL}, "R-29617"),
     # MS: no holiday ban since 2024
     case("Miss 77-3-723 no holiday ban 2026-01-19 allowed", "MS", d(2026, 1, 19), (12, 0, 0)),
     case("Miss 77-3-723 no holiday ban 2026-12-25 allowed", "MS", d(2026, 12, 25), (12, 0, 0)),
     case("Miss 77-3-723 no holiday ban 2026-07-03 allowed", "MS", d(2026, 7, 3), (12, 0, 0)),
     # NE holiday window 13-21 (Neb. Rev. Stat. 25-2221 holidays)
-    case("Neb 25-2221 2026-04-24 arbor day 12:59:59 blocked", "NE", d(2026, 4, 24), (12, 59, 59), {HOL}, "25-2221"),
+    case(
+        "Neb 25-2221 2026-04-24 arbor day 12:59:59 blocked",
+        "NE",
+        d(2026, 4, 24),
+        (12, 59, 59),
+        {HOL},
+        "25-2221",
+    ),
     case("Neb 25-2221 2026-04-24 arbor day 13:00 allowed", "NE", d(2026, 4, 24), (13, 0, 0)),
     case("Neb 25-2221 2026-07-03 observed 12:00 blocked", "NE", d(2026, 7, 3), (12, 0, 0), {HOL}, "25-2221"),
     case("Neb 25-2221 2026-07-03 observed 13:00 allowed", "NE", d(2026, 7, 3), (13, 0, 0)),
     case("Neb 25-2221 2026-07-04 actual 12:59 blocked", "NE", d(2026, 7, 4), (12, 59, 0), {HOL}, "25-2221"),
     case("Neb 25-2221 2026-11-27 day after thanksgiving blocked", "NE", d(2026, 11, 27), (9, 0, 0), {HOL}),
+    case(
+        "Neb 25-2221 2027-12-31 new year 2028 observed 12:00 blocked",
+        "NE",
+        d(2027, 12, 31),
+        (12, 0, 0),
+        {HOL},
+    ),
     case("Neb 25-2221 2026-11-27 20:59:59 allowed", "NE", d(2026, 11, 27), (20, 59, 59)),
     # PA (44 P.S. 11: Sunday -> Monday)
-    case("73 PS 2245(a)(10) 2026-02-16 presidents day blocked", "PA", d(2026, 2, 16), (12, 0, 0), {HOL}, "2245(a)(10)"),
-    case("73 PS 2245(a)(10) 2026-04-03 good friday blocked", "PA", d(2026, 4, 3), (12, 0, 0), {HOL}, "2245(a)(10)"),
+    case(
+        "73 PS 2245(a)(10) 2026-02-16 presidents day blocked",
+        "PA",
+        d(2026, 2, 16),
+        (12, 0, 0),
+        {HOL},
+        "2245(a)(10)",
+    ),
+    case(
+        "73 PS 2245(a)(10) 2026-04-03 good friday blocked",
+        "PA",
+        d(2026, 4, 3),
+        (12, 0, 0),
+        {HOL},
+        "2245(a)(10)",
+    ),
     case("73 PS 2245(a)(10) 2026-06-14 flag day sunday blocked", "PA", d(2026, 6, 14), (12, 0, 0), {HOL}),
     case("73 PS 2245(a)(10) 2026-06-15 flag day observed blocked", "PA", d(2026, 6, 15), (12, 0, 0), {HOL}),
-    case("73 PS 2245(a)(10) 2026-07-04 sat morning blocked", "PA", d(2026, 7, 4), (11, 0, 0), {HOL}, "2245(a)(10)"),
+    case(
+        "73 PS 2245(a)(10) 2026-07-04 sat morning blocked",
+        "PA",
+        d(2026, 7, 4),
+        (11, 0, 0),
+        {HOL},
+        "2245(a)(10)",
+    ),
     case("73 PS 2245(a)(10) 2026-07-03 fri allowed", "PA", d(2026, 7, 3), (12, 0, 0)),
+    case("73 PS 2245(a)(10) 2027-07-05 sunday holiday observed mon", "PA", d(2027, 7, 5), (12, 0, 0), {HOL}),
+    case("73 PS 2245(a)(10) 2028-01-03 saturday holiday not moved", "PA", d(2028, 1, 3), (12, 0, 0)),
     case("73 PS 2245(a)(10) 2026-11-03 election day blocked", "PA", d(2026, 11, 3), (12, 0, 0), {HOL}),
     # RI (state 25-1-1 and federal holidays)
-    case("RI 5-61-2 2026-02-16 federal washington blocked", "RI", d(2026, 2, 16), (12, 0, 0), {HOL}, "5-61-2"),
+    case(
+        "RI 5-61-2 2026-02-16 federal washington blocked", "RI", d(2026, 2, 16), (12, 0, 0), {HOL}, "5-61-2"
+    ),
     case("RI 5-61-2 2026-05-04 RI independence blocked", "RI", d(2026, 5, 4), (12, 0, 0), {HOL}, "25-1-1"),
     case("RI 5-61-2 2026-06-19 juneteenth blocked", "RI", d(2026, 6, 19), (12, 0, 0), {HOL}, "5-61-2"),
     case("RI 5-61-2 2026-07-03 federal observed blocked", "RI", d(2026, 7, 3), (12, 0, 0), {HOL}, "5-61-2"),
@@ -265,16 +321,47 @@ HOLIDAY_CASES = [
     case("RI 25-1-1 2026-07-06 state observed blocked", "RI", d(2026, 7, 6), (12, 0, 0), {HOL}, "25-1-1"),
     case("RI 25-1-1 2026-08-10 victory day blocked", "RI", d(2026, 8, 10), (12, 0, 0), {HOL}, "25-1-1"),
     case("RI 25-1-1 2026-11-03 election day blocked", "RI", d(2026, 11, 3), (12, 0, 0), {HOL}, "25-1-1"),
+    case(
+        "RI 5-61-2 2027-12-31 new year 2028 federal observed blocked",
+        "RI",
+        d(2027, 12, 31),
+        (12, 0, 0),
+        {HOL},
+    ),
+    case("RI 25-1-1 2028-01-03 new year 2028 state observed blocked", "RI", d(2028, 1, 3), (12, 0, 0), {HOL}),
     case("RI 25-1-1 2027-11-02 odd-year election allowed", "RI", d(2027, 11, 2), (12, 0, 0)),
     # UT (63G-1-301)
-    case("Utah 63G-1-301 2026-06-15 juneteenth observed blocked", "UT", d(2026, 6, 15), (12, 0, 0), {HOL}, "63G-1-301"),
-    case("Utah 63G-1-301 2026-06-19 juneteenth actual blocked", "UT", d(2026, 6, 19), (12, 0, 0), {HOL}, "63G-1-301"),
+    case(
+        "Utah 63G-1-301 2026-06-15 juneteenth observed blocked",
+        "UT",
+        d(2026, 6, 15),
+        (12, 0, 0),
+        {HOL},
+        "63G-1-301",
+    ),
+    case(
+        "Utah 63G-1-301 2026-06-19 juneteenth actual blocked",
+        "UT",
+        d(2026, 6, 19),
+        (12, 0, 0),
+        {HOL},
+        "63G-1-301",
+    ),
     case("Utah 63G-1-301 2026-07-03 observed blocked", "UT", d(2026, 7, 3), (12, 0, 0), {HOL}, "63G-1-301"),
     case("Utah 63G-1-301 2026-07-04 actual sat blocked", "UT", d(2026, 7, 4), (12, 0, 0), {HOL}, "63G-1-301"),
-    case("Utah 63G-1-301 2026-07-24 pioneer day blocked", "UT", d(2026, 7, 24), (12, 0, 0), {HOL}, "63G-1-301"),
+    case(
+        "Utah 63G-1-301 2026-07-24 pioneer day blocked", "UT", d(2026, 7, 24), (12, 0, 0), {HOL}, "63G-1-301"
+    ),
+    case(
+        "Utah 63G-1-301 2027-12-31 new year 2028 observed blocked", "UT", d(2027, 12, 31), (12, 0, 0), {HOL}
+    ),
+    case("Utah 63G-1-301 2028-06-19 juneteenth monday blocked", "UT", d(2028, 6, 19), (12, 0, 0), {HOL}),
+    case("Utah 63G-1-301 2027-06-21 juneteenth sat observed mon", "UT", d(2027, 6, 21), (12, 0, 0), {HOL}),
     case("Utah 63G-1-301 2026-04-05 easter sunday blocked", "UT", d(2026, 4, 5), (12, 0, 0), {DAY, HOL}),
     case("Utah 63G-1-301 good friday 2026-04-03 not yet allowed", "UT", d(2026, 4, 3), (12, 0, 0)),
-    case("Utah 63G-1-301 good friday 2027-03-26 blocked", "UT", d(2027, 3, 26), (12, 0, 0), {HOL}, "63G-1-301"),
+    case(
+        "Utah 63G-1-301 good friday 2027-03-26 blocked", "UT", d(2027, 3, 26), (12, 0, 0), {HOL}, "63G-1-301"
+    ),
 ]
 
 
@@ -301,7 +388,9 @@ def test_holiday_trace_names_the_holiday_and_observance():
     ("phone", "zip_code", "expected"),
     [
         pytest.param("+12515550101", "36602", {HOL}, id="Ala Code 1-3-8(a) mardi gras Mobile County blocked"),
-        pytest.param("+12055550101", "35203", set(), id="Ala Code 1-3-8(a) mardi gras Jefferson County allowed"),
+        pytest.param(
+            "+12055550101", "35203", set(), id="Ala Code 1-3-8(a) mardi gras Jefferson County allowed"
+        ),
         pytest.param("+12515550101", None, {HOL}, id="Ala Code 1-3-8(a) mardi gras county unknown blocked"),
     ],
 )
@@ -330,9 +419,12 @@ def test_time_only_block_with_pewc_carries_policy_warning():
 
 @pytest.mark.parametrize(
     "state",
-    [pytest.param("CA", id="Cal PUC 2873-2874 counsel review"), pytest.param("WA", id="RCW 80.36.400 counsel review"),
-     pytest.param("WY", id="Wyo 40-12-303 counsel review")],
-)  # fmt: skip
+    [
+        pytest.param("CA", id="Cal PUC 2873-2874 counsel review"),
+        pytest.param("WA", id="RCW 80.36.400 counsel review"),
+        pytest.param("WY", id="Wyo 40-12-303 counsel review"),
+    ],
+)
 def test_counsel_review_states_warn_but_allow(state):
     loc = LOCS[state]
     decision = decide(lead_in(state), at=local(loc.zone, MON, 12))
@@ -461,9 +553,46 @@ def test_cap_follows_the_area_code_state():
 
 def test_cap_follows_the_address_state():
     at = local("America/New_York", MON, 12)
-    lead_dict = lead(address={"state": "MD", "zip": "21201", "tz": None}, call_history=attempts_before(at, 1, 2, 3))
+    lead_dict = lead(
+        address={"state": "MD", "zip": "21201", "tz": None}, call_history=attempts_before(at, 1, 2, 3)
+    )
     decision = decide(lead_dict, at=at)
     assert_blocked_by(decision, {R.FREQUENCY_CAP_EXCEEDED}, "14-4502")
+
+
+_DST_CAP_BUG = (
+    "BUG: gate._next_allowed evaluates boundary_instants' candidates as local-zone datetimes without "
+    "converting to UTC, so check_frequency_caps' `at - timedelta(hours=24)` is wall-clock arithmetic and the "
+    "rolling window is 23 h / 25 h across a DST change: next_allowed_at is too early (spring) or a day "
+    "late (fall)"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=_DST_CAP_BUG)
+def test_cap_next_allowed_across_dst_start_is_not_too_early():
+    # Three FL attempts at 2026-03-07 13:00Z; the cap lifts 2026-03-08 13:00Z (09:00 EDT).
+    history = [attempt(utc(2026, 3, 7, 13))] * 3
+    decision = decide(lead_in("FL", call_history=history), at=utc(2026, 3, 7, 14))
+    assert decision.reason_codes == (R.FREQUENCY_CAP_EXCEEDED,)
+    assert decision.next_allowed_at == utc(2026, 3, 8, 13)  # gate says 12:00Z, where it still blocks
+
+
+@pytest.mark.xfail(strict=True, reason=_DST_CAP_BUG)
+def test_cap_next_allowed_across_dst_end_is_not_a_day_late():
+    # Three FL attempts at 2026-10-31 13:00Z; the cap lifts 2026-11-01 13:00Z (08:00 EST), which is allowed.
+    history = [attempt(utc(2026, 10, 31, 13))] * 3
+    assert_allowed(decide(lead_in("FL", call_history=history), at=utc(2026, 11, 1, 13)))
+    decision = decide(lead_in("FL", call_history=history), at=utc(2026, 10, 31, 14))
+    assert decision.next_allowed_at == utc(2026, 11, 1, 13)  # gate says 2026-11-02T13:00Z
+
+
+def test_cap_itself_is_a_true_24_hours_across_dst():
+    # Evaluated directly (UTC instants), the rolling window is 24 real hours on DST days.
+    history = [attempt(utc(2026, 3, 7, 13))] * 3
+    assert decide(lead_in("FL", call_history=history), at=utc(2026, 3, 8, 12, 59)).reason_codes == (
+        R.FREQUENCY_CAP_EXCEEDED,
+    )
+    assert_allowed(decide(lead_in("FL", call_history=history), at=utc(2026, 3, 8, 13)))
 
 
 def test_future_dated_attempts_count():
@@ -475,9 +604,15 @@ def test_future_dated_attempts_count():
 @pytest.mark.parametrize(
     ("state", "before", "after", "citation"),
     [
-        pytest.param("FL", d(2021, 6, 30), d(2021, 7, 1), "501.616(6)", id="Fla 501.616(6) cap effective 2021-07-01"),
-        pytest.param("MD", d(2023, 12, 31), d(2024, 1, 1), "14-4502", id="Md 14-4502 cap effective 2024-01-01"),
-        pytest.param("OK", d(2022, 10, 31), d(2022, 11, 1), "775C.2", id="15 OS 775C.2 cap effective 2022-11-01"),
+        pytest.param(
+            "FL", d(2021, 6, 30), d(2021, 7, 1), "501.616(6)", id="Fla 501.616(6) cap effective 2021-07-01"
+        ),
+        pytest.param(
+            "MD", d(2023, 12, 31), d(2024, 1, 1), "14-4502", id="Md 14-4502 cap effective 2024-01-01"
+        ),
+        pytest.param(
+            "OK", d(2022, 10, 31), d(2022, 11, 1), "775C.2", id="15 OS 775C.2 cap effective 2022-11-01"
+        ),
     ],
 )
 def test_cap_effective_dates(state, before, after, citation):
@@ -503,7 +638,9 @@ def test_pennsylvania_holiday_rules_effective_2019_12_03():
     old_consent = {"consent_obtained_at": "2019-01-01T00:00:00Z"}
     ny = "America/New_York"
     assert_allowed(decide(lead_in("PA", **old_consent), at=local(ny, d(2019, 11, 30), 12, 30)))  # Saturday
-    assert_blocked_by(decide(lead_in("PA", **old_consent), at=local(ny, d(2019, 12, 7), 12, 30)), {HOL}, "44 P.S. 11")
+    assert_blocked_by(
+        decide(lead_in("PA", **old_consent), at=local(ny, d(2019, 12, 7), 12, 30)), {HOL}, "44 P.S. 11"
+    )
     assert_allowed(decide(lead_in("PA", **old_consent), at=local(ny, d(2019, 11, 28), 12)))  # Thanksgiving
     assert_blocked_by(decide(lead_in("PA", **old_consent), at=local(ny, d(2019, 12, 25), 12)), {HOL})
 
@@ -620,7 +757,9 @@ def test_abandonment_rate(rate, blocked):
         assert_allowed(decision)
 
 
-@pytest.mark.parametrize("rate", [None, 3, -0.01, "0.01"], ids=["null", "3 (percent, not fraction)", "negative", "string"])
+@pytest.mark.parametrize(
+    "rate", [None, 3, -0.01, "0.01"], ids=["null", "3 (percent, not fraction)", "negative", "string"]
+)
 def test_abandonment_rate_malformed_is_facts_invalid(rate):
     decision = decide(lead(), campaign(abandonment_rate_30d=rate), at=NOON)
     assert decision.decision == "block"

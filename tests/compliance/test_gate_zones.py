@@ -28,7 +28,6 @@ from tests.compliance.gate_cases import (
     assert_blocked_by,
     decide,
     lead,
-    local,
     utc,
 )
 
@@ -39,7 +38,9 @@ JULY = date(2026, 7, 14)  # Tuesday
 JANUARY = date(2026, 1, 13)  # Tuesday
 
 
-def edges(zones: tuple[str, ...], day: date, start: time = time(8), end: time = time(21)) -> tuple[datetime, datetime]:
+def edges(
+    zones: tuple[str, ...], day: date, start: time = time(8), end: time = time(21)
+) -> tuple[datetime, datetime]:
     """[start, end) in UTC at which local ``day`` is inside [start, end) in every zone."""
     starts = [datetime.combine(day, start, tzinfo=ZoneInfo(z)) for z in zones]
     ends = [datetime.combine(day, end, tzinfo=ZoneInfo(z)) for z in zones]
@@ -75,7 +76,9 @@ def test_dst_start_new_york_window_edges_by_hand():
     # 08:00 EDT on Mar 8 is 12:00Z; the day before, 08:00 EST is 13:00Z.
     assert edges((NEW_YORK,), DST_START)[0] == utc(2026, 3, 8, 12)
     assert edges((NEW_YORK,), DST_START - timedelta(days=1))[0] == utc(2026, 3, 7, 13)
-    assert decide(number_lead(phone), at=utc(2026, 3, 8, 11, 59, 59)).reason_codes == (R.OUTSIDE_CALLING_WINDOW,)
+    assert decide(number_lead(phone), at=utc(2026, 3, 8, 11, 59, 59)).reason_codes == (
+        R.OUTSIDE_CALLING_WINDOW,
+    )
     assert_allowed(decide(number_lead(phone), at=utc(2026, 3, 8, 12)))
     assert decide(number_lead(phone), at=utc(2026, 3, 7, 12, 30)).reason_codes == (R.OUTSIDE_CALLING_WINDOW,)
     assert_allowed(decide(number_lead(phone), at=utc(2026, 3, 7, 13)))
@@ -131,9 +134,15 @@ def test_texas_sunday_noon_on_dst_start_day():
         pytest.param(utc(2026, 3, 8, 6, 0), utc(2026, 3, 8, 12, 0), id="01:00 EST on Mar 8 -> 08:00 EDT"),
         pytest.param(utc(2026, 3, 8, 7, 30), utc(2026, 3, 8, 12, 0), id="03:30 EDT just after the gap"),
         pytest.param(utc(2026, 3, 8, 2, 0), utc(2026, 3, 8, 12, 0), id="21:00 EST Mar 7 -> 08:00 EDT Mar 8"),
-        pytest.param(utc(2026, 11, 1, 5, 30), utc(2026, 11, 1, 13, 0), id="01:30 EDT (first pass) -> 08:00 EST"),
-        pytest.param(utc(2026, 11, 1, 6, 30), utc(2026, 11, 1, 13, 0), id="01:30 EST (second pass) -> 08:00 EST"),
-        pytest.param(utc(2026, 11, 1, 1, 0), utc(2026, 11, 1, 13, 0), id="21:00 EDT Oct 31 -> 08:00 EST Nov 1"),
+        pytest.param(
+            utc(2026, 11, 1, 5, 30), utc(2026, 11, 1, 13, 0), id="01:30 EDT (first pass) -> 08:00 EST"
+        ),
+        pytest.param(
+            utc(2026, 11, 1, 6, 30), utc(2026, 11, 1, 13, 0), id="01:30 EST (second pass) -> 08:00 EST"
+        ),
+        pytest.param(
+            utc(2026, 11, 1, 1, 0), utc(2026, 11, 1, 13, 0), id="21:00 EDT Oct 31 -> 08:00 EST Nov 1"
+        ),
     ],
 )
 def test_next_allowed_across_dst_transitions(at, expected):

@@ -72,6 +72,8 @@ def test_every_lead_gets_the_outcome_its_prospect_and_the_gate_call_for(demo):
         "CONSENT_REVOKED": 2,
         "CONSENT_SELLER_MISMATCH": 1,
         "DNC_INTERNAL": 1,
+        "DNC_NATIONAL": 1,  # Henry Scott is on the sandbox's national and Texas lists, without consent
+        "DNC_STATE": 1,
         "NON_US_DESTINATION": 1,
         "OUTSIDE_CALLING_WINDOW": 1,
         "TZ_UNRESOLVED": 1,

@@ -87,6 +87,7 @@ def test_task_delivered_three_times_places_one_call(runtime, pg_url, redis_url, 
         "DIALER_BROKER_URL": broker,
         "DIALER_REDIS_URL": broker,
         "DIALER_BROKER_DIR": str(tmp_path / "broker"),
+        "DIALER_DNC_DIR": str(runtime.settings.dnc_dir),  # the national list the gate needs (CP-10)
         "DIALER_TWILIO_ACCOUNT_SID": SANDBOX_ACCOUNT_SID,
         "DIALER_TWILIO_AUTH_TOKEN": SANDBOX_AUTH_TOKEN,
         "DIALER_TWILIO_API_BASE_URL": sandbox_carrier,
