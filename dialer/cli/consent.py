@@ -40,22 +40,10 @@ def show(number: str = typer.Argument(..., help="The number (any common format).
             "signed at",
             "revoked at",
             "source",
-            "evidence",
             title="consent records",
         )
+        evidence: list[tuple[int, list[str]]] = []
         for r in ledger.consents:
-            evidence = [
-                line
-                for line in (
-                    r.evidence,
-                    f"text: {r.evidence_text}" if r.evidence_text else "",
-                    f"url: {r.evidence_url}" if r.evidence_url else "",
-                    f"ip: {r.evidence_ip}" if r.evidence_ip else "",
-                    f"form sha256: {r.evidence_form_sha256}" if r.evidence_form_sha256 else "",
-                    f"attested by: {r.attested_by}" if r.attested_by else "",
-                )
-                if line
-            ]
             records.add_row(
                 str(r.id),
                 str(r.lead_id),
@@ -66,9 +54,26 @@ def show(number: str = typer.Argument(..., help="The number (any common format).
                 _at(r.signed_at),
                 _at(ledger.revoked_at(r)),
                 r.source,
-                "\n".join(evidence),
             )
+            lines = [
+                f"{label}: {value}"
+                for label, value in (
+                    ("evidence", r.evidence),
+                    ("text", r.evidence_text),
+                    ("url", r.evidence_url),
+                    ("ip", r.evidence_ip),
+                    ("form sha256", r.evidence_form_sha256),
+                    ("attested by", r.attested_by),
+                )
+                if value
+            ]
+            evidence.append((r.id, lines))
         console.print(records)
+        for record_id, lines in evidence:
+            if lines:
+                console.print(f"record {record_id}:", soft_wrap=True)
+                for line in lines:
+                    console.print(f"  {line}", soft_wrap=True)
         revocations = Table(
             "id", "revoked at", "channel", "source", "record", "DNC entry", title="revocations"
         )

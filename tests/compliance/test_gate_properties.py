@@ -294,7 +294,9 @@ def _add(lead_dict: dict[str, Any], addition: str, at: datetime, seconds_before:
     elif addition == "state_dnc_other":
         d["state_dnc"] = ["FL", "PA"]
     elif addition == "internal_dnc":
-        d["internal_dnc_requested_at"] = when
+        # The facts hold the latest request: adding one never moves it earlier.
+        existing = d.get("internal_dnc_requested_at")
+        d["internal_dnc_requested_at"] = max(when, existing) if existing else when
     elif isinstance(d.get("consent"), dict):
         d["consent"]["revoked_at"] = when
     return d

@@ -41,19 +41,23 @@ def test_phrases_without_a_time_are_refused(said):
         parse_time_phrase(said, zone="America/New_York", now=MONDAY_11_CHICAGO)
 
 
-def test_callback_must_be_inside_every_candidate_zones_window(db):
+def _callback_kwargs(db, phone: str, address: Address, zone: str) -> dict:
     campaign = create_campaign(db)
-    lead = create_lead(db, campaign, phone="+19075550122", state="AK", zip="99501")
+    lead = create_lead(db, campaign, phone=phone, state=address.state, zip=address.zip)
     attempt = create_attempt(db, campaign, lead)
-    kwargs = dict(
+    return dict(
         campaign_id=campaign.id,
         lead_id=lead.id,
         attempt_id=attempt.id,
         phone_e164=lead.phone_e164,
-        lead_timezone="America/Anchorage",
-        address=Address(state="AK", zip="99501"),
+        lead_timezone=zone,
+        address=address,
         now=MONDAY_11_CHICAGO,
     )
+
+
+def test_callback_must_be_inside_every_candidate_zones_window(db):
+    kwargs = _callback_kwargs(db, "+19075550122", Address(state="AK", zip="99501"), "America/Anchorage")
     with pytest.raises(ToolArgumentError, match="outside the calling hours.*America/Adak"):
         schedule_callback(db, preferred_time="tomorrow at 8:30am", **kwargs)  # 07:30 in Adak
     callback = schedule_callback(db, preferred_time="tomorrow at 10am", **kwargs)
@@ -62,18 +66,7 @@ def test_callback_must_be_inside_every_candidate_zones_window(db):
 
 def test_callback_must_pass_the_states_own_rules(db):
     """A Texas number on a Sunday: Tex. Bus. & Com. Code 301.051 allows only 12:00-21:00."""
-    campaign = create_campaign(db)
-    lead = create_lead(db, campaign, phone="+12145550122", state="TX", zip="75201")
-    attempt = create_attempt(db, campaign, lead)
-    kwargs = dict(
-        campaign_id=campaign.id,
-        lead_id=lead.id,
-        attempt_id=attempt.id,
-        phone_e164=lead.phone_e164,
-        lead_timezone="America/Chicago",
-        address=Address(state="TX", zip="75201"),
-        now=MONDAY_11_CHICAGO,
-    )
+    kwargs = _callback_kwargs(db, "+12145550122", Address(state="TX", zip="75201"), "America/Chicago")
     with pytest.raises(ToolArgumentError, match="301.051"):
         schedule_callback(db, preferred_time="Sunday at 10am", **kwargs)
     callback = schedule_callback(db, preferred_time="Sunday at 1pm", **kwargs)

@@ -59,7 +59,7 @@ def test_aliases_map_to_canonical_fields():
         "Opt-in Date": "consent_at",
         "Consent Brand": "consent_seller",
         "AI Voice Consent": "consent_artificial_voice",
-        "Consent URL": "consent_evidence",
+        "Consent URL": "consent_url",
         "Opt-out Date": "consent_revoked_at",
         "Industry": "fields.industry",
     }
