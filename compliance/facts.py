@@ -10,10 +10,12 @@ ISO-8601 with ``Z`` or an offset. ``to_dict`` gives the JSON form back, so a sto
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LINE_TYPES = frozenset({"wireless", "landline", "voip", "unknown"})
 CONSENT_TYPES = frozenset({"pewc", "oral", "none"})
@@ -318,11 +320,17 @@ def _bool(value: object, _path: str) -> bool:
 
 
 def _number(value: object, _path: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        raise ValueError(f"expected a number, got {_kind(value)} {value!r}")
-    if value < 0:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {_kind(value)} {str(value)[:40]!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError("number too large") from None
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    if number < 0:
         raise ValueError(f"must not be negative, got {value!r}")
-    return float(value)
+    return number
 
 
 def _fraction(value: object, path: str) -> float:
@@ -358,20 +366,25 @@ def _date(value: object, path: str) -> date:
     return parse_instant(value, path).date()
 
 
+USPS_CODES = frozenset(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY "
+    "NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP AA AE AP".split()
+)
+"""USPS codes of the states, DC, the territories and the military "states" (AA, AE, AP)."""
+
+
 def _state(value: object, path: str) -> str:
     text = _str(value, path).upper()
-    if len(text) != 2 or not text.isalpha():
-        raise ValueError(f"{value!r} is not a USPS state code")
+    if text not in USPS_CODES:
+        raise ValueError(f"{value!r} is not a USPS state or territory code")
     return text
 
 
 def _zone(value: object, path: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     text = _str(value, path)
     try:
         ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory, not a zone
         raise ValueError(f"{value!r} is not an IANA time zone") from None
     return text
 

@@ -373,10 +373,12 @@ def _next_allowed(facts: CallFacts, policy: Policy, st: _Static, at: datetime) -
             lift = entry.at + timedelta(hours=rule.hours)
             if at < lift <= horizon:
                 candidates.add(lift)
-    for instant in sorted(candidates):
+    # In UTC: arithmetic on a local aware datetime is wall-clock arithmetic, which would make a
+    # rolling 24 h window 23 or 25 real hours long on a DST day.
+    for instant in sorted({c.astimezone(UTC) for c in candidates}):
         findings, _ = _decide(facts, policy, st, instant)
         if not findings.reasons:
-            return instant.astimezone(UTC)
+            return instant
     return None
 
 

@@ -142,7 +142,7 @@ NATIONAL_DNC_NUMBER = "+13125550177"
 
 
 def build_test_registry(directory: Path, *, downloaded_at: datetime, numbers: tuple[str, ...]) -> Path:
-    """A national registry file in ``directory`` listing ``numbers`` (E.164), downloaded at ``downloaded_at``."""
+    """A national registry file in ``directory`` listing ``numbers`` (E.164), downloaded then."""
     path = directory / "national.dncr"
     values = np.array([ten_digit(n) for n in numbers], dtype=np.uint64)
     build_registry(path, values, list_name="national", downloaded_at=downloaded_at, built_at=downloaded_at)

@@ -14,7 +14,6 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -410,11 +409,6 @@ def test_next_allowed_at_is_exact_with_frequency_caps_away_from_dst(scenario):
     _check_next_allowed(lead_dict, at)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: next_allowed_at with a frequency cap across a DST change uses a 23/25 h rolling window "
-    "(gate._next_allowed passes local-zone candidates to the cap check; see test_gate_state_rules)",
-)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(timing_scenarios(with_history=True))
 @example(

@@ -560,30 +560,20 @@ def test_cap_follows_the_address_state():
     assert_blocked_by(decision, {R.FREQUENCY_CAP_EXCEEDED}, "14-4502")
 
 
-_DST_CAP_BUG = (
-    "BUG: gate._next_allowed evaluates boundary_instants' candidates as local-zone datetimes without "
-    "converting to UTC, so check_frequency_caps' `at - timedelta(hours=24)` is wall-clock arithmetic and the "
-    "rolling window is 23 h / 25 h across a DST change: next_allowed_at is too early (spring) or a day "
-    "late (fall)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=_DST_CAP_BUG)
 def test_cap_next_allowed_across_dst_start_is_not_too_early():
     # Three FL attempts at 2026-03-07 13:00Z; the cap lifts 2026-03-08 13:00Z (09:00 EDT).
     history = [attempt(utc(2026, 3, 7, 13))] * 3
     decision = decide(lead_in("FL", call_history=history), at=utc(2026, 3, 7, 14))
     assert decision.reason_codes == (R.FREQUENCY_CAP_EXCEEDED,)
-    assert decision.next_allowed_at == utc(2026, 3, 8, 13)  # gate says 12:00Z, where it still blocks
+    assert decision.next_allowed_at == utc(2026, 3, 8, 13)
 
 
-@pytest.mark.xfail(strict=True, reason=_DST_CAP_BUG)
 def test_cap_next_allowed_across_dst_end_is_not_a_day_late():
     # Three FL attempts at 2026-10-31 13:00Z; the cap lifts 2026-11-01 13:00Z (08:00 EST), which is allowed.
     history = [attempt(utc(2026, 10, 31, 13))] * 3
     assert_allowed(decide(lead_in("FL", call_history=history), at=utc(2026, 11, 1, 13)))
     decision = decide(lead_in("FL", call_history=history), at=utc(2026, 10, 31, 14))
-    assert decision.next_allowed_at == utc(2026, 11, 1, 13)  # gate says 2026-11-02T13:00Z
+    assert decision.next_allowed_at == utc(2026, 11, 1, 13)
 
 
 def test_cap_itself_is_a_true_24_hours_across_dst():

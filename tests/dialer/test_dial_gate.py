@@ -44,7 +44,9 @@ def _run(runtime, lead_id):
     result = dial_lead(runtime, lead_id=lead_id)
     with runtime.sessions() as s:
         record = s.scalars(
-            select(GateDecisionRecord).where(GateDecisionRecord.lead_id == lead_id).order_by(GateDecisionRecord.id)
+            select(GateDecisionRecord)
+            .where(GateDecisionRecord.lead_id == lead_id)
+            .order_by(GateDecisionRecord.id)
         ).all()[-1]
         s.expunge(record)
     return result, record
@@ -134,7 +136,10 @@ def test_revocation_before_the_consent_does_not_revoke_it(runtime):
     with transaction(runtime.sessions) as s:
         s.add(
             ConsentRevocation(
-                phone_e164="+13125550101", revoked_at=SIGNED - timedelta(days=1), channel="import", source="test"
+                phone_e164="+13125550101",
+                revoked_at=SIGNED - timedelta(days=1),
+                channel="import",
+                source="test",
             )
         )
     result, _ = _run(runtime, lead_id)
@@ -143,7 +148,9 @@ def test_revocation_before_the_consent_does_not_revoke_it(runtime):
 
 def test_louisiana_emergency_flag_blocks_louisiana_numbers_only(runtime):
     with transaction(runtime.sessions) as s:
-        s.add(ComplianceFlag(name=LA_EMERGENCY_FLAG, active=True, updated_at=MONDAY_11_CHICAGO, updated_by="t"))
+        s.add(
+            ComplianceFlag(name=LA_EMERGENCY_FLAG, active=True, updated_at=MONDAY_11_CHICAGO, updated_by="t")
+        )
     _, la_lead = _dial(runtime, "+15045550101", state="LA", zip="70112")
     _, il_lead = _dial(runtime, "+13125550102")
     assert _run(runtime, la_lead)[1].reasons == ["STATE_EMERGENCY_LA"]
