@@ -31,9 +31,8 @@ from compliance.facts import (
     HistoryEntry,
     LeadFacts,
     RndResult,
-    call_facts_from_dict,
-    parse_call_facts,
 )
+from compliance.facts_json import call_facts_from_dict, parse_call_facts
 from compliance.gate import calling_time_blocks, error_decision, evaluate, replay
 from compliance.numbers import NormalizedPhone, PhoneNumberError, normalize_phone
 from compliance.policy import Policy, conservative_policy

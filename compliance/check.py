@@ -14,7 +14,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from compliance.facts import FactError, parse_call_facts, parse_instant
+from compliance.facts import FactError
+from compliance.facts_json import parse_call_facts, parse_instant
 from compliance.gate import evaluate
 from compliance.policy import Policy
 from compliance.reasons import ReasonCode

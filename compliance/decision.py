@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from compliance.facts import iso
-from compliance.reasons import ReasonCode
+from compliance.reasons import ReasonCode, WarningCode
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,3 +96,29 @@ class Decision:
             "trace": [c.to_dict() for c in self.trace],
             "facts": self.facts,
         }
+
+
+class Findings:
+    """Collects a decision's checks as the rules run: reasons, warnings (each once, in order), trace."""
+
+    def __init__(self) -> None:
+        self.reasons: set[ReasonCode] = set()
+        self.warnings: list[str] = []
+        self.trace: list[RuleCheck] = []
+
+    def check(
+        self,
+        rule: str,
+        citation: str,
+        inputs: dict[str, Any],
+        *,
+        block: tuple[ReasonCode, ...] = (),
+        warn: tuple[WarningCode, ...] = (),
+        detail: str = "",
+    ) -> None:
+        """Record one rule's result: it blocks with ``block``, warns with ``warn``, else passes."""
+        self.reasons.update(block)
+        self.warnings += [str(w) for w in warn if str(w) not in self.warnings]
+        result = "block" if block else "warn" if warn else "pass"
+        codes = tuple(str(c) for c in (block or warn))
+        self.trace.append(RuleCheck(rule, citation, inputs, result, codes, detail))

@@ -17,11 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from dateutil.relativedelta import relativedelta
 
-from compliance.consent import assess_consent, ebr_in_force
-from compliance.decision import Decision, RuleCheck
-from compliance.facts import Address, CallFacts, call_facts_from_dict, iso, parse_instant
+from compliance.consent_rules import consent_and_dnc_rules
+from compliance.decision import Decision, Findings, RuleCheck
+from compliance.facts import Address, CallFacts, iso
+from compliance.facts_json import call_facts_from_dict, parse_instant
 from compliance.jurisdiction import Jurisdiction, resolve_jurisdiction
 from compliance.numbers import US_DESTINATION_REGIONS, destination_region
 from compliance.policy import Policy, conservative_policy
@@ -49,29 +49,6 @@ class _Static:
     time_rules: tuple[Rule, ...]
     cap_rules: tuple[Rule, ...]
     other_rules: tuple[Rule, ...]
-
-
-class _Findings:
-    def __init__(self) -> None:
-        self.reasons: set[ReasonCode] = set()
-        self.warnings: list[str] = []
-        self.trace: list[RuleCheck] = []
-
-    def check(
-        self,
-        rule: str,
-        citation: str,
-        inputs: dict[str, Any],
-        *,
-        block: tuple[ReasonCode, ...] = (),
-        warn: tuple[WarningCode, ...] = (),
-        detail: str = "",
-    ) -> None:
-        self.reasons.update(block)
-        self.warnings += [str(w) for w in warn if str(w) not in self.warnings]
-        result = "block" if block else "warn" if warn else "pass"
-        codes = tuple(str(c) for c in (block or warn))
-        self.trace.append(RuleCheck(rule, citation, inputs, result, codes, detail))
 
 
 def _number_rules(phone: str | None) -> tuple[frozenset[ReasonCode], RuleCheck]:
@@ -118,7 +95,7 @@ def _static(facts: CallFacts, policy: Policy) -> _Static:
     return _Static(frozenset(number_reasons), number_check, jurisdiction, time_rules, cap_rules, other_rules)
 
 
-def _location_rules(f: _Findings, st: _Static, facts: CallFacts, policy: Policy, at: datetime) -> None:
+def _location_rules(f: Findings, st: _Static, facts: CallFacts, policy: Policy, at: datetime) -> None:
     j = st.jurisdiction
     if j is None:
         return
@@ -187,128 +164,7 @@ def _location_rules(f: _Findings, st: _Static, facts: CallFacts, policy: Policy,
             )
 
 
-def _consent_and_dnc_rules(f: _Findings, facts: CallFacts, policy: Policy, at: datetime) -> int | None:
-    lead, campaign = facts.lead, facts.campaign
-    dnc_at = lead.internal_dnc_requested_at
-    assessed = assess_consent(
-        lead.consents, seller=campaign.seller, phone_e164=lead.phone_e164, at=at, dnc_requested_at=dnc_at
-    )
-    consent_inputs = {
-        "records": len(lead.consents),
-        "seller": campaign.seller,
-        "details": list(assessed.details),
-    }
-    f.check(
-        "consent.pewc",
-        "47 CFR 64.1200(a)(2),(a)(3),(f)(9); FCC 24-17; CP-2; CP-8",
-        consent_inputs,
-        block=assessed.reasons,
-        detail="valid PEWC" if assessed.satisfied_by is not None else "no valid PEWC",
-    )
-    satisfied = None if assessed.satisfied_by is None else lead.consents[assessed.satisfied_by]
-    exempt = assessed.dnc_exempt_by is not None
-    if satisfied is not None and satisfied.obtained_at is not None:
-        old = satisfied.obtained_at + relativedelta(months=policy.consent_warning_months) < at
-        if old:
-            f.check(
-                "consent.age",
-                "CP-2 (policy warning)",
-                {"obtained_at": iso(satisfied.obtained_at)},
-                warn=(WarningCode.CONSENT_OLDER_THAN_18_MONTHS,),
-            )
-    ebr_ok, ebr_why = ebr_in_force(lead.ebr, at=at, dnc_requested_at=dnc_at)
-    if lead.ebr is not None and satisfied is None:
-        f.check(
-            "consent.ebr",
-            "47 CFR 64.1200(a)(2); 64.1200(f)(5)",
-            {"ebr": {"type": lead.ebr.type, "at": iso(lead.ebr.at)}},
-            warn=(WarningCode.EBR_DOES_NOT_REPLACE_PEWC,),
-            detail=ebr_why,
-        )
-    internal_inputs = {"internal_dnc_requested_at": iso(dnc_at)}
-    if dnc_at is not None and not exempt:
-        f.check(
-            "dnc.internal",
-            "47 CFR 64.1200(d); 16 CFR 310.4(b)(1)(iii)(A); CP-8",
-            internal_inputs,
-            block=(ReasonCode.DNC_INTERNAL,),
-            detail="DNC request on file, no PEWC obtained after it",
-        )
-    else:
-        f.check(
-            "dnc.internal", "47 CFR 64.1200(d); CP-8", internal_inputs, detail="no request, or PEWC after it"
-        )
-    national_inputs = {"national_dnc": lead.national_dnc, "ebr_in_force": ebr_ok, "pewc_exemption": exempt}
-    citation = "47 CFR 64.1200(c)(2), (c)(2)(ii), (f)(5); 16 CFR 310.4(b)(1)(iii)(B)"
-    if lead.national_dnc is False:
-        f.check("dnc.national", citation, national_inputs, detail="not registered")
-    elif exempt:
-        f.check("dnc.national", citation, national_inputs, warn=(WarningCode.NATIONAL_DNC_EXEMPT_BY_PEWC,))
-    elif ebr_ok:
-        f.check(
-            "dnc.national",
-            citation,
-            national_inputs,
-            warn=(WarningCode.NATIONAL_DNC_EXEMPT_BY_EBR,),
-            detail=ebr_why,
-        )
-    else:
-        detail = "registered" if lead.national_dnc else "registry membership unknown"
-        f.check("dnc.national", citation, national_inputs, block=(ReasonCode.DNC_NATIONAL,), detail=detail)
-    for state in lead.state_dnc:
-        inputs = {"state_list": state, "pewc_exemption": exempt}
-        rule = f"dnc.state.{state}"
-        if exempt:
-            f.check(
-                rule,
-                "state DNC statute; 47 CFR 64.1200(c)(2)(ii)",
-                inputs,
-                warn=(WarningCode.STATE_DNC_EXEMPT_BY_PEWC,),
-            )
-        else:
-            f.check(
-                rule,
-                "state DNC statute (e.g. Tex. Bus. & Com. Code 304.052)",
-                inputs,
-                block=(ReasonCode.DNC_STATE,),
-            )
-    _rnd_rule(f, facts, policy, at, satisfied.obtained_at if satisfied else None)
-    return assessed.satisfied_by
-
-
-def _rnd_rule(
-    f: _Findings, facts: CallFacts, policy: Policy, at: datetime, consent_at: datetime | None
-) -> None:
-    rnd = facts.lead.rnd
-    citation = "47 CFR 64.1200(m)"
-    if not facts.lead.consents:
-        return
-    if rnd is None:
-        f.check("rnd", citation, {"rnd": None}, warn=(WarningCode.RND_NOT_QUERIED,))
-        return
-    inputs = {
-        "queried_at": iso(rnd.queried_at),
-        "consent_date": rnd.consent_date.isoformat(),
-        "result": rnd.result,
-    }
-    if rnd.result == "yes" and (consent_at is None or consent_at <= rnd.queried_at):
-        f.check(
-            "rnd",
-            citation,
-            inputs,
-            block=(ReasonCode.NUMBER_REASSIGNED,),
-            detail="permanently disconnected since the consent date: the consent is not this subscriber's",
-        )
-        return
-    warn: tuple[WarningCode, ...] = ()
-    if rnd.result == "no_data":
-        warn += (WarningCode.RND_NO_DATA,)
-    if rnd.queried_at < at - timedelta(days=policy.rnd_max_age_days):
-        warn += (WarningCode.RND_QUERY_STALE,)
-    f.check("rnd", citation, inputs, warn=warn, detail=f"result {rnd.result}")
-
-
-def _campaign_rules(f: _Findings, facts: CallFacts, policy: Policy) -> None:
+def _campaign_rules(f: Findings, facts: CallFacts, policy: Policy) -> None:
     c = facts.campaign
     cp1 = {"purpose": c.purpose, "voice": c.voice}
     warn: tuple[WarningCode, ...] = ()
@@ -343,8 +199,8 @@ def _campaign_rules(f: _Findings, facts: CallFacts, policy: Policy) -> None:
         )
 
 
-def _decide(facts: CallFacts, policy: Policy, st: _Static, at: datetime) -> tuple[_Findings, int | None]:
-    f = _Findings()
+def _decide(facts: CallFacts, policy: Policy, st: _Static, at: datetime) -> tuple[Findings, int | None]:
+    f = Findings()
     if facts.errors:
         f.check(
             "facts",
@@ -357,7 +213,7 @@ def _decide(facts: CallFacts, policy: Policy, st: _Static, at: datetime) -> tupl
     f.trace.append(st.number_check)
     _campaign_rules(f, facts, policy)
     _location_rules(f, st, facts, policy, at)
-    satisfied = _consent_and_dnc_rules(f, facts, policy, at)
+    satisfied = consent_and_dnc_rules(f, facts, policy, at)
     return f, satisfied
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from compliance.holidays import HolidayCalendars, load_holiday_calendars
+from compliance.holiday_data import load_holiday_calendars
+from compliance.holidays import HolidayCalendars
 from compliance.state_rules import RuleTable, load_rule_table
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from compliance.decision import Decision
-from compliance.facts import parse_call_facts
+from compliance.facts_json import parse_call_facts
 from compliance.gate import evaluate
 from compliance.reasons import ReasonCode
 

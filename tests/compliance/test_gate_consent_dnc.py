@@ -15,7 +15,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 import compliance.gate as gate_module
-from compliance.facts import parse_call_facts
+from compliance.facts_json import parse_call_facts
 from compliance.gate import evaluate
 from compliance.reasons import ReasonCode, WarningCode
 from tests.compliance.gate_cases import (

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from compliance.facts import parse_call_facts
+from compliance.facts_json import parse_call_facts
 from compliance.gate import evaluate
 from tests.compliance.gate_cases import (
     LOCS,

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compliance.holidays import HolidayHit, county_for_zip, load_holiday_calendars
+from compliance.holiday_data import load_holiday_calendars
+from compliance.holidays import HolidayHit, county_for_zip
 
 CAL = load_holiday_calendars()
 
