@@ -43,8 +43,8 @@ from dialer.models import (
     GateDecisionRecord,
     Lead,
 )
-from dialer.models import RndResult as RndRow
 from dialer.registry import RegistryStore
+from dialer.rnd import latest_rnd
 
 ABANDONMENT_WINDOW = timedelta(days=30)
 """The abandonment rate is measured per campaign over 30 days (47 CFR 64.1200(a)(7))."""
@@ -160,9 +160,7 @@ def _ebr(session: Session, phone_e164: str, seller: str) -> Ebr | None:
 
 
 def _rnd(session: Session, phone_e164: str) -> RndResult | None:
-    row = session.scalars(
-        select(RndRow).where(RndRow.phone_e164 == phone_e164).order_by(RndRow.queried_at.desc()).limit(1)
-    ).first()
+    row = latest_rnd(session, phone_e164)
     return None if row is None else RndResult(row.queried_at, row.consent_date, row.result)
 
 

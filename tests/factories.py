@@ -70,20 +70,27 @@ def create_lead(
     session.add(lead)
     session.flush()
     if consent:
-        session.add(
-            ConsentRecord(
-                lead_id=lead.id,
-                phone_e164=phone,
-                seller_name=SELLER,
-                consent_type=ConsentType.PEWC,
-                covers_artificial_voice=True,
-                signed_at=SIGNED,
-                method=ConsentMethod.CSV_COLUMNS,
-                evidence="https://northwind.example/optin/test",
-            )
-        )
-        session.flush()
+        create_consent(session, lead)
     return lead
+
+
+def create_consent(session: Session, lead: Lead, **overrides: object) -> ConsentRecord:
+    """A PEWC covering AI voice for ``lead``'s number, signed at :data:`SIGNED` (overrides win)."""
+    values: dict[str, object] = dict(
+        lead_id=lead.id,
+        phone_e164=lead.phone_e164,
+        seller_name=SELLER,
+        consent_type=ConsentType.PEWC,
+        covers_artificial_voice=True,
+        signed_at=SIGNED,
+        method=ConsentMethod.CSV_COLUMNS,
+        evidence="https://northwind.example/optin/test",
+    )
+    values.update(overrides)
+    record = ConsentRecord(**values)
+    session.add(record)
+    session.flush()
+    return record
 
 
 def dial_one_lead(runtime, **campaign_overrides: object) -> CallAttempt:

@@ -13,7 +13,8 @@ from compliance.check import CheckDocumentError, check_cases, load_document
 from compliance.policy import conservative_policy, policy_from_files
 from compliance.state_rules import RuleDataError
 from dialer.cli._common import actor, console, runtime
-from dialer.consent import compliance_flags, import_contact_history_csv, set_compliance_flag
+from dialer.compliance_records import compliance_flags, set_compliance_flag
+from dialer.consent_imports import import_contact_history_csv
 from dialer.db import transaction
 from dialer.errors import InvalidInputError
 

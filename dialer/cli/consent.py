@@ -8,8 +8,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from dialer import consent as service
+from dialer import consent_imports
 from dialer.cli._common import actor, console, runtime
+from dialer.compliance_records import EBR_KINDS
+from dialer.consent import consent_ledger, revoke_consent
 from dialer.db import transaction
 
 app = typer.Typer(no_args_is_help=True, help="Consent ledger: records, revocations, DNC requests, EBRs.")
@@ -28,7 +30,7 @@ def show(number: str = typer.Argument(..., help="The number (any common format).
     """Show everything the gate reads about a number's consent, with the evidence (times in UTC)."""
     rt = runtime()
     with rt.sessions() as session:
-        ledger = service.consent_ledger(session, number)
+        ledger = consent_ledger(session, number)
         console.print(f"consent ledger of {ledger.phone_e164}")
         records = Table(
             "id",
@@ -135,7 +137,7 @@ def revoke(
     """
     rt = runtime()
     with transaction(rt.sessions) as session:
-        revocation = service.revoke_consent(
+        revocation = revoke_consent(
             session,
             phone_e164=number,
             now=rt.clock.now(),
@@ -159,7 +161,7 @@ def import_revocations(
     """Import consent revocations captured elsewhere; a bad row writes nothing."""
     rt = runtime()
     with transaction(rt.sessions) as session:
-        rows = service.import_revocations_csv(session, file, now=rt.clock.now(), actor=actor())
+        rows = consent_imports.import_revocations_csv(session, file, now=rt.clock.now(), actor=actor())
         numbers = len({r.phone_e164 for r in rows})
     console.print(f"{len(rows)} revocations imported for {numbers} numbers from {file.name}")
 
@@ -171,8 +173,8 @@ def import_ebr(
     """Import established business relationships (47 CFR 64.1200(f)(5)); a bad row writes nothing."""
     rt = runtime()
     with transaction(rt.sessions) as session:
-        rows = service.import_ebr_csv(session, file, now=rt.clock.now(), actor=actor())
-        kinds = {kind: sum(1 for r in rows if r.kind == kind) for kind in service.EBR_KINDS}
+        rows = consent_imports.import_ebr_csv(session, file, now=rt.clock.now(), actor=actor())
+        kinds = {kind: sum(1 for r in rows if r.kind == kind) for kind in EBR_KINDS}
     console.print(
         f"{len(rows)} EBR records imported from {file.name}: {kinds['purchase']} purchase, "
         f"{kinds['inquiry']} inquiry"

@@ -15,18 +15,9 @@ from dialer.db import transaction
 from dialer.dnc import add_internal_dnc
 from dialer.errors import InvalidStateError
 from dialer.models import DncEntry
-from dialer.registry import (
-    INTERNAL,
-    NATIONAL,
-    STALE_AFTER,
-    check_list_name,
-    import_internal_list,
-    import_registry,
-    is_stale,
-    read_rnd_csv,
-    record_rnd_results,
-    registry_store,
-)
+from dialer.registry import INTERNAL, NATIONAL, STALE_AFTER, check_list_name, is_stale, registry_store
+from dialer.registry_import import import_internal_list, import_registry
+from dialer.rnd import read_rnd_csv, record_rnd_results
 
 app = typer.Typer(no_args_is_help=True, help="Do-not-call lists: internal, national and state registries.")
 

@@ -33,7 +33,8 @@ from dialer.dnc import add_internal_dnc
 from dialer.leads.service import import_leads
 from dialer.migrate import upgrade
 from dialer.models import CampaignStatus
-from dialer.registry import RegistryStore, import_registry, registry_store
+from dialer.registry import RegistryStore, registry_store
+from dialer.registry_import import import_registry
 from dialer.runtime import build_runtime
 from dialer.settings import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_OPENAI_KEY, Settings
 

@@ -105,7 +105,8 @@ def decode(data: bytes, *, path: str) -> str:
     return text
 
 
-def _delimiter(header_line: str) -> str:
+def sniff_delimiter(header_line: str) -> str:
+    """``,`` unless ``header_line`` has none; then ``;`` or tab as :class:`csv.Sniffer` finds (else ``,``)."""
     if "," in header_line:
         return ","
     try:
@@ -114,26 +115,38 @@ def _delimiter(header_line: str) -> str:
         return ","
 
 
-def _reader(lines: list[str], delimiter: str, *, strict: bool) -> Any:
+def _reader(lines: list[str], delimiter: str, *, strict: bool, skipinitialspace: bool = True) -> Any:
     return csv.reader(
         iter(lines),
         delimiter=delimiter,
         quotechar='"',
         doublequote=True,
-        skipinitialspace=True,
+        skipinitialspace=skipinitialspace,
         strict=strict,
     )
 
 
-def _records(text: str, delimiter: str, path: str) -> Iterator[tuple[int, int, list[str]]]:
+def read_records(
+    text: str, delimiter: str, path: str, *, strict: bool = False
+) -> Iterator[tuple[int, int, list[str]]]:
     """Yield ``(first line, last line, cells)`` per record, skipping empty lines.
 
     Single-line records are read leniently (``"abc" ,x`` is accepted). A record spanning lines
     is re-read strictly: a quote opened and never properly closed swallows the rows after it,
     so the whole file is refused, naming the line where the quote opened.
+
+    Args:
+        text: the decoded file (:func:`decode`).
+        delimiter: the cell delimiter (:func:`sniff_delimiter`).
+        path: how to name the file in messages.
+        strict: read every record strictly instead, as written (no space skipped before a quote):
+            ``"abc" ,x`` is malformed CSV. The consent ledger importers read their files so.
+
+    Raises:
+        ImportFileError: malformed CSV, naming the line where the bad record starts.
     """
     lines = list(io.StringIO(text, newline=""))  # the same line splitting the csv module sees
-    reader = _reader(lines, delimiter, strict=False)
+    reader = _reader(lines, delimiter, strict=strict, skipinitialspace=not strict)
     previous = 0
     while True:
         try:
@@ -143,7 +156,7 @@ def _records(text: str, delimiter: str, path: str) -> Iterator[tuple[int, int, l
         except csv.Error as exc:
             raise ImportFileError(f"malformed CSV: {exc}", path=path, row=previous + 1) from None
         start, previous = previous + 1, reader.line_num
-        if previous > start:
+        if previous > start and not strict:
             try:
                 list(_reader(lines[start - 1 : previous], delimiter, strict=True))
             except csv.Error as exc:
@@ -183,8 +196,8 @@ def parse_leads(
         )
     text = decode(data, path=path)
     header_line = next(line for line in io.StringIO(text, newline="") if line.strip())
-    delimiter = _delimiter(header_line)
-    records = _records(text, delimiter, path)
+    delimiter = sniff_delimiter(header_line)
+    records = read_records(text, delimiter, path)
     header_row = 0
     headers: list[str] = []
     for start, _end, cells in records:

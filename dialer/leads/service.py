@@ -106,7 +106,8 @@ def _existing(session: Session, campaign_id: int, numbers: Sequence[str]) -> dic
     return found
 
 
-def _read(path: Path) -> bytes:
+def read_file(path: Path) -> bytes:
+    """The bytes of the file at ``path``; :class:`ImportFileError` when it cannot be read."""
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -122,7 +123,7 @@ def parse_lead_file(
         ImportFileError: the file cannot be read or imported.
     """
     path = Path(path)
-    return parse_leads(_read(path), path=str(path), mappings=mappings, default_region=default_region)
+    return parse_leads(read_file(path), path=str(path), mappings=mappings, default_region=default_region)
 
 
 def import_leads(

@@ -3,37 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
-
-
-@pytest.fixture
-def run(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}
-    env["DIALER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
-    env["DIALER_BROKER_DIR"] = str(tmp_path / "broker")
-
-    def dialer(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "dialer.cli", *args],
-            cwd=tmp_path,
-            env={**env, **extra_env},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    assert dialer("db", "upgrade").returncode == 0
-    return dialer
 
 
 def _count(tmp_path, table):

@@ -1,39 +1,14 @@
 """`dialer consent ...`, `dialer compliance flag|flags|import-history` and `campaigns create --subject`
-as an operator runs them (subprocesses on a temporary SQLite database, the real clock)."""
+as an operator runs them (subprocesses on a temporary SQLite database, the real clock; ``run`` is the
+fixture of tests/dialer/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 SELLER = "Northwind Analytics, Inc."
 SHA = "cd" * 32
-
-
-@pytest.fixture
-def run(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}
-    env["DIALER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
-    env["DIALER_BROKER_DIR"] = str(tmp_path / "broker")
-    env["COLUMNS"] = "250"  # rich tables unwrapped
-
-    def dialer(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "dialer.cli", *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    assert dialer("db", "upgrade").returncode == 0
-    return dialer
 
 
 def _rows(tmp_path, sql):

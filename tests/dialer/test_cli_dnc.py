@@ -2,43 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = ROOT / "tests" / "fixtures" / "dnc_cli"
 
 
-@pytest.fixture
-def run(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}
-    env["DIALER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
-    env["DIALER_BROKER_DIR"] = str(tmp_path / "broker")
-    env["COLUMNS"] = "200"  # rich tables unwrapped
-
-    def dialer(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "dialer.cli", *args],
-            cwd=tmp_path,
-            env={**env, **extra_env},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    assert dialer("db", "upgrade").returncode == 0
-    return dialer
-
-
 def _count(tmp_path, table):
     with sqlite3.connect(tmp_path / "cli.db") as db:
         return db.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def _import(run, file_name: str, list_name: str, *options: str):
+    """``dialer dnc import`` of a fixture file into ``list_name``."""
+    return run("dnc", "import", str(FILES / file_name), "--list", list_name, *options)
 
 
 def _ago(**delta: float) -> str:
@@ -49,35 +28,17 @@ def test_registry_import_change_and_status(run, tmp_path):
     missing = run("dnc", "status")
     assert missing.returncode == 0 and "national list: missing" in missing.stdout
 
-    full = run(
-        "dnc",
-        "import",
-        str(FILES / "national_full.txt"),
-        "--list",
-        "national",
-        "--downloaded-at",
-        _ago(days=2),
-    )
+    full = _import(run, "national_full.txt", "national", "--downloaded-at", _ago(days=2))
     assert full.returncode == 0, full.stderr
     assert "national: full import of 1 file(s); 0 -> 4 numbers" in full.stdout
     assert (tmp_path / ".dialer" / "dnc" / "national.dncr").is_file()
 
-    change = run(
-        "dnc",
-        "import",
-        str(FILES / "national_change.txt"),
-        "--list",
-        "national",
-        "--kind",
-        "change",
-        "--downloaded-at",
-        _ago(days=1),
+    change = _import(
+        run, "national_change.txt", "national", "--kind", "change", "--downloaded-at", _ago(days=1)
     )
     assert change.returncode == 0, change.stderr
     assert "(+1 / -1 listed)" in change.stdout
-    old_tx = run(
-        "dnc", "import", str(FILES / "tx_full.txt"), "--list", "tx", "--downloaded-at", _ago(days=40)
-    )
+    old_tx = _import(run, "tx_full.txt", "tx", "--downloaded-at", _ago(days=40))
     assert old_tx.returncode == 0, old_tx.stderr
     assert _count(tmp_path, "dnc_sources") == 3
 
@@ -97,67 +58,33 @@ def test_registry_import_change_and_status(run, tmp_path):
 
 
 def test_registry_import_errors_exit_non_zero_and_change_nothing(run, tmp_path):
-    good = run(
-        "dnc",
-        "import",
-        str(FILES / "national_full.txt"),
-        "--list",
-        "national",
-        "--downloaded-at",
-        _ago(days=2),
-    )
+    good = _import(run, "national_full.txt", "national", "--downloaded-at", _ago(days=2))
     assert good.returncode == 0, good.stderr
     registry = tmp_path / ".dialer" / "dnc" / "national.dncr"
     before = registry.read_bytes()
 
-    bad = run(
-        "dnc",
-        "import",
-        str(FILES / "national_bad.txt"),
-        "--list",
-        "national",
-        "--downloaded-at",
-        _ago(days=1),
-    )
+    bad = _import(run, "national_bad.txt", "national", "--downloaded-at", _ago(days=1))
     assert bad.returncode == 2
     assert "national_bad.txt, line 3, column 1" in bad.stderr
     assert registry.read_bytes() == before and _count(tmp_path, "dnc_sources") == 1
 
-    no_time = run("dnc", "import", str(FILES / "national_full.txt"), "--list", "national")
+    no_time = _import(run, "national_full.txt", "national")
     assert no_time.returncode == 2 and "--downloaded-at is required" in no_time.stderr
-    naive = run(
-        "dnc",
-        "import",
-        str(FILES / "national_full.txt"),
-        "--list",
-        "national",
-        "--downloaded-at",
-        "2026-11-20T09:00",
-    )
+    naive = _import(run, "national_full.txt", "national", "--downloaded-at", "2026-11-20T09:00")
     assert naive.returncode == 2 and "UTC offset" in naive.stderr
-    future = run(
-        "dnc",
-        "import",
-        str(FILES / "national_full.txt"),
-        "--list",
-        "national",
-        "--downloaded-at",
-        _ago(days=-1),
-    )
+    future = _import(run, "national_full.txt", "national", "--downloaded-at", _ago(days=-1))
     assert future.returncode == 2 and "in the future" in future.stderr
-    unknown = run(
-        "dnc", "import", str(FILES / "national_full.txt"), "--list", "CA", "--downloaded-at", _ago(days=1)
-    )
+    unknown = _import(run, "national_full.txt", "CA", "--downloaded-at", _ago(days=1))
     assert unknown.returncode == 2 and "not a DNC registry list" in unknown.stderr
     assert registry.read_bytes() == before and _count(tmp_path, "dnc_sources") == 1
     assert sorted(p.name for p in registry.parent.iterdir()) == ["national.dncr"]
 
 
 def test_internal_list_import_is_all_or_nothing(run, tmp_path):
-    bad = run("dnc", "import", str(FILES / "internal_bad.txt"), "--list", "internal")
+    bad = _import(run, "internal_bad.txt", "internal")
     assert bad.returncode == 2 and "internal_bad.txt, line 3" in bad.stderr
     assert _count(tmp_path, "dnc_entries") == 0
-    good = run("dnc", "import", str(FILES / "internal.txt"), "--list", "internal")
+    good = _import(run, "internal.txt", "internal")
     assert good.returncode == 0, good.stderr
     assert "2 numbers added to the internal DNC list" in good.stdout
     listed = run("dnc", "list").stdout

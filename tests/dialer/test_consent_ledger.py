@@ -1,4 +1,5 @@
-"""The consent ledger's write side (dialer.consent, add_internal_dnc, lead import evidence) on PostgreSQL.
+"""The consent ledger's write side (dialer.consent, compliance_records, consent_imports, add_internal_dnc,
+lead import evidence) on PostgreSQL.
 
 Every write is checked where it matters: in the facts the dial gate reads (``gather_call_facts``).
 """
@@ -14,18 +15,9 @@ from sqlalchemy.orm import Session
 
 from dialer import campaigns
 from dialer.audit import verify_chain
-from dialer.consent import (
-    add_ebr,
-    compliance_flags,
-    consent_ledger,
-    import_contact_history_csv,
-    import_ebr_csv,
-    import_revocations_csv,
-    record_contact_attempt,
-    record_revocation,
-    revoke_consent,
-    set_compliance_flag,
-)
+from dialer.compliance_records import add_ebr, compliance_flags, record_contact_attempt, set_compliance_flag
+from dialer.consent import consent_ledger, record_revocation, revoke_consent
+from dialer.consent_imports import import_contact_history_csv, import_ebr_csv, import_revocations_csv
 from dialer.dnc import add_internal_dnc
 from dialer.errors import DialerError, ImportFileError, InvalidStateError
 from dialer.gate import gather_call_facts
@@ -37,7 +29,6 @@ from dialer.models import (
     ConsentMethod,
     ConsentRecord,
     ConsentRevocation,
-    ConsentType,
     ContactAttempt,
     DncEntry,
     EbrRecord,
@@ -47,7 +38,7 @@ from dialer.models import (
 )
 from dialer.registry import RegistryStore
 from tests.conftest import MONDAY_11_CHICAGO
-from tests.factories import SELLER, SIGNED, create_campaign, create_lead
+from tests.factories import SELLER, SIGNED, create_campaign, create_consent, create_lead
 
 NOW = MONDAY_11_CHICAGO.astimezone(UTC)
 PHONE = "+13125550101"
@@ -72,6 +63,13 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def refused(db: Session, importer, path: Path) -> ImportFileError:
+    """The error ``importer`` refuses the file at ``path`` with."""
+    with pytest.raises(ImportFileError) as caught:
+        importer(db, path, now=NOW, actor="t")
+    return caught.value
 
 
 @pytest.fixture
@@ -102,17 +100,7 @@ def test_a_revocation_before_the_consent_was_signed_does_not_touch_it(db, dnc_di
 
 
 def test_a_revocation_naming_one_record_revokes_only_that_one(db, dnc_dir, lead):
-    other = ConsentRecord(
-        lead_id=lead.id,
-        phone_e164=PHONE,
-        seller_name=SELLER,
-        consent_type=ConsentType.PEWC,
-        covers_artificial_voice=True,
-        signed_at=SIGNED,
-        method=ConsentMethod.CSV_COLUMNS,
-    )
-    db.add(other)
-    db.flush()
+    other = create_consent(db, lead)
     record_revocation(
         db, phone_e164=PHONE, revoked_at=NOW, channel="api", source="t", actor="t", consent_record_id=other.id
     )
@@ -151,18 +139,7 @@ def test_revoke_consent_is_a_revocation_only_and_a_later_pewc_restores_calling(d
     db.refresh(lead)
     assert lead.status == LeadStatus.PENDING  # the gate blocks it at dial time
     assert facts(db, dnc_dir, lead).lead.consents[0].revoked_at == NOW
-    db.add(
-        ConsentRecord(
-            lead_id=lead.id,
-            phone_e164=PHONE,
-            seller_name=SELLER,
-            consent_type=ConsentType.PEWC,
-            covers_artificial_voice=True,
-            signed_at=NOW + timedelta(minutes=5),
-            method=ConsentMethod.CSV_COLUMNS,
-        )
-    )
-    db.flush()
+    create_consent(db, lead, signed_at=NOW + timedelta(minutes=5))
     assert [c.revoked_at for c in facts(db, dnc_dir, lead).lead.consents] == [NOW, None]
 
 
@@ -359,20 +336,16 @@ BAD_REVOCATIONS = [
 
 @pytest.mark.parametrize(("text", "row", "column"), BAD_REVOCATIONS)
 def test_a_bad_revocation_file_names_row_and_column_and_writes_nothing(db, lead, tmp_path, text, row, column):
-    path = write(tmp_path, "optouts.csv", text)
-    with pytest.raises(ImportFileError) as caught:
-        import_revocations_csv(db, path, now=NOW, actor="t")
-    assert (caught.value.row, caught.value.column) == (row, column)
-    assert "optouts.csv" in str(caught.value)
+    error = refused(db, import_revocations_csv, write(tmp_path, "optouts.csv", text))
+    assert (error.row, error.column) == (row, column) and "optouts.csv" in str(error)
     assert count(db, ConsentRevocation) == 0 and kinds(db) == []
 
 
 def test_a_non_utf8_file_is_refused(db, tmp_path):
     path = tmp_path / "latin1.csv"
     path.write_bytes("phone,revoked_at,source\n3125550101,2026-11-20T09:00:00Z,Jos\xe9\n".encode("latin-1"))
-    with pytest.raises(ImportFileError, match="not UTF-8") as caught:
-        import_revocations_csv(db, path, now=NOW, actor="t")
-    assert caught.value.row == 2
+    error = refused(db, import_revocations_csv, path)
+    assert "not UTF-8" in str(error) and error.row == 2
     assert count(db, ConsentRevocation) == 0
 
 
@@ -407,9 +380,8 @@ def test_a_bad_ebr_row_writes_nothing(db, tmp_path, line, column):
         "ebr.csv",
         f"phone,seller,kind,occurred_at\n3125550102,Acme,purchase,2026-11-01T12:00:00Z\n{line}\n",
     )
-    with pytest.raises(ImportFileError) as caught:
-        import_ebr_csv(db, path, now=NOW, actor="t")
-    assert (caught.value.row, caught.value.column) == (3, column)
+    error = refused(db, import_ebr_csv, path)
+    assert (error.row, error.column) == (3, column)
     assert count(db, EbrRecord) == 0 and kinds(db) == []
 
 
@@ -445,9 +417,8 @@ def test_import_history_rows_appear_in_the_gate_call_history(db, dnc_dir, lead, 
 )
 def test_a_bad_history_row_writes_nothing(db, tmp_path, line, column):
     path = write(tmp_path, "h.csv", f"phone,attempted_at,channel,subject,caller_id,answered\n{line}\n")
-    with pytest.raises(ImportFileError) as caught:
-        import_contact_history_csv(db, path, now=NOW, actor="t")
-    assert (caught.value.row, caught.value.column) == (2, column)
+    error = refused(db, import_contact_history_csv, path)
+    assert (error.row, error.column) == (2, column)
     assert count(db, ContactAttempt) == 0
 
 

@@ -13,18 +13,10 @@ from compliance.dnc_registry import DncRegistry
 from dialer.leads import import_leads
 from dialer.leads.report import format_registry_scrub
 from dialer.models import AuditEvent, Campaign, DncEntry, DncSource
-from dialer.registry import (
-    RegistryError,
-    RegistryFileError,
-    RegistryStore,
-    import_internal_list,
-    import_registry,
-    is_stale,
-    latest_rnd,
-    national_downloaded_at,
-    read_rnd_csv,
-    record_rnd_results,
-)
+from dialer.registry import RegistryError, RegistryFileError, RegistryStore, is_stale
+from dialer.registry_build import import_changes, import_full
+from dialer.registry_import import import_internal_list, import_registry, national_downloaded_at
+from dialer.rnd import latest_rnd, read_rnd_csv, record_rnd_results
 
 FILES = Path(__file__).resolve().parents[1] / "fixtures" / "dnc_cli"
 NOW = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
@@ -36,6 +28,25 @@ def store(tmp_path: Path) -> RegistryStore:
     return RegistryStore(tmp_path / "dnc")
 
 
+def _full(store, list_name="national", file="national_full.txt", *, downloaded_at=DOWNLOADED):
+    """A fixture full list imported without a database (published at once)."""
+    return import_full(store, list_name, [FILES / file], downloaded_at=downloaded_at, now=NOW)
+
+
+def _recorded(db, store, kind, *files, downloaded_at=DOWNLOADED):
+    """Fixture files imported into the national list through the database, as ``user:ops`` at NOW."""
+    return import_registry(
+        db,
+        store,
+        list_name="national",
+        files=[FILES / f for f in files],
+        kind=kind,
+        downloaded_at=downloaded_at,
+        now=NOW,
+        actor="user:ops",
+    )
+
+
 def _sources(db) -> int:
     return db.scalar(select(func.count()).select_from(DncSource))
 
@@ -45,8 +56,8 @@ def _listing(directory: Path) -> list[str]:
 
 
 def test_full_import_then_lookup_and_scrub(store):
-    summary = store.import_full("national", [FILES / "national_full.txt"], downloaded_at=DOWNLOADED, now=NOW)
-    store.import_full("tx", [FILES / "tx_full.txt"], downloaded_at=DOWNLOADED, now=NOW)
+    summary = _full(store)
+    _full(store, "tx", "tx_full.txt")
     assert (summary.list_name, summary.kind, summary.count_before, summary.count_after) == (
         "national",
         "full",
@@ -73,20 +84,20 @@ def test_full_import_then_lookup_and_scrub(store):
 
 
 def test_a_full_list_replaces_the_previous_contents(store, tmp_path):
-    store.import_full("national", [FILES / "national_full.txt"], downloaded_at=DOWNLOADED, now=NOW)
+    _full(store)
     (tmp_path / "small.txt").write_text("2125550104\n")
     later = DOWNLOADED + timedelta(days=1)
-    summary = store.import_full("national", [tmp_path / "small.txt"], downloaded_at=later, now=NOW)
+    summary = import_full(store, "national", [tmp_path / "small.txt"], downloaded_at=later, now=NOW)
     assert (summary.count_before, summary.count_after) == (4, 1)
     assert not store.lookup("+13125550101").national and store.lookup("+12125550104").national
     assert store.lookup("+12125550104").national_downloaded_at == later
 
 
 def test_change_list_adds_and_deletes_and_dates_the_list(store):
-    store.import_full("national", [FILES / "national_full.txt"], downloaded_at=DOWNLOADED, now=NOW)
+    _full(store)
     changed_at = DOWNLOADED + timedelta(days=2)
-    summary = store.import_changes(
-        "national", [FILES / "national_change.txt"], downloaded_at=changed_at, now=NOW
+    summary = import_changes(
+        store, "national", [FILES / "national_change.txt"], downloaded_at=changed_at, now=NOW
     )
     assert (summary.additions, summary.deletions, summary.count_before, summary.count_after) == (1, 1, 4, 4)
     assert store.lookup("+13125550103").national and not store.lookup("+13125550101").national
@@ -97,10 +108,11 @@ def test_change_list_adds_and_deletes_and_dates_the_list(store):
 
 def test_change_list_needs_a_list_and_must_not_be_older(store):
     with pytest.raises(RegistryError, match="import a full list first"):
-        store.import_changes("national", [FILES / "national_change.txt"], downloaded_at=DOWNLOADED, now=NOW)
-    store.import_full("national", [FILES / "national_full.txt"], downloaded_at=DOWNLOADED, now=NOW)
+        import_changes(store, "national", [FILES / "national_change.txt"], downloaded_at=DOWNLOADED, now=NOW)
+    _full(store)
     with pytest.raises(RegistryError, match="download order"):
-        store.import_changes(
+        import_changes(
+            store,
             "national",
             [FILES / "national_change.txt"],
             downloaded_at=DOWNLOADED - timedelta(hours=1),
@@ -119,16 +131,16 @@ def test_change_list_needs_a_list_and_must_not_be_older(store):
 )
 def test_bad_list_names_and_times_are_refused(store, list_name, downloaded_at, message):
     with pytest.raises(RegistryError, match=message):
-        store.import_full(list_name, [FILES / "national_full.txt"], downloaded_at=downloaded_at, now=NOW)
+        import_full(store, list_name, [FILES / "national_full.txt"], downloaded_at=downloaded_at, now=NOW)
     assert not store.directory.exists() or _listing(store.directory) == []
 
 
 def test_a_reader_with_the_old_registry_open_keeps_working_after_a_reimport(store, tmp_path):
-    store.import_full("national", [FILES / "national_full.txt"], downloaded_at=DOWNLOADED, now=NOW)
+    _full(store)
     assert store.lookup("+13125550101").national  # the store's cache now holds the first file
     old = DncRegistry.open(store.path_for("national"))
     (tmp_path / "other.txt").write_text("2125550199\n")
-    store.import_full("national", [tmp_path / "other.txt"], downloaded_at=DOWNLOADED, now=NOW)
+    import_full(store, "national", [tmp_path / "other.txt"], downloaded_at=DOWNLOADED, now=NOW)
     assert 3125550101 in old and old.meta.count == 4  # the old mapping still answers
     assert not store.lookup("+13125550101").national  # the store reopened the new file
     assert store.lookup("+12125550199").national
@@ -136,16 +148,7 @@ def test_a_reader_with_the_old_registry_open_keeps_working_after_a_reimport(stor
 
 
 def test_db_import_records_sources_and_audit_and_publishes_on_commit(db, store):
-    summary = import_registry(
-        db,
-        store,
-        list_name="national",
-        files=[FILES / "national_full.txt"],
-        kind="full",
-        downloaded_at=DOWNLOADED,
-        now=NOW,
-        actor="user:ops",
-    )
+    summary = _recorded(db, store, "full", "national_full.txt")
     assert not store.path_for("national").exists()  # not before the commit
     db.commit()
     assert store.lookup("+13125550101").national
@@ -165,18 +168,9 @@ def test_db_import_records_sources_and_audit_and_publishes_on_commit(db, store):
 
 
 def test_db_import_rolled_back_leaves_the_old_registry(db, store):
-    store.import_full("national", [FILES / "national_full.txt"], downloaded_at=DOWNLOADED, now=NOW)
+    _full(store)
     before = store.path_for("national").read_bytes()
-    import_registry(
-        db,
-        store,
-        list_name="national",
-        files=[FILES / "national_change.txt"],
-        kind="change",
-        downloaded_at=DOWNLOADED + timedelta(days=1),
-        now=NOW,
-        actor="user:ops",
-    )
+    _recorded(db, store, "change", "national_change.txt", downloaded_at=DOWNLOADED + timedelta(days=1))
     db.rollback()
     assert store.path_for("national").read_bytes() == before
     assert _sources(db) == 0
@@ -184,18 +178,9 @@ def test_db_import_rolled_back_leaves_the_old_registry(db, store):
 
 
 def test_a_failed_commit_puts_the_old_registry_back(db, store, monkeypatch):
-    store.import_full("national", [FILES / "national_full.txt"], downloaded_at=DOWNLOADED, now=NOW)
+    _full(store)
     before = store.path_for("national").read_bytes()
-    import_registry(
-        db,
-        store,
-        list_name="national",
-        files=[FILES / "national_change.txt"],
-        kind="change",
-        downloaded_at=DOWNLOADED + timedelta(days=1),
-        now=NOW,
-        actor="user:ops",
-    )
+    _recorded(db, store, "change", "national_change.txt", downloaded_at=DOWNLOADED + timedelta(days=1))
     published: list[bool] = []
 
     def fail(session):
@@ -213,28 +198,12 @@ def test_a_failed_commit_puts_the_old_registry_back(db, store, monkeypatch):
 
 
 def test_a_bad_file_is_reported_with_its_place_and_changes_nothing(db, store):
-    import_registry(
-        db,
-        store,
-        list_name="national",
-        files=[FILES / "national_full.txt"],
-        kind="full",
-        downloaded_at=DOWNLOADED,
-        now=NOW,
-        actor="user:ops",
-    )
+    _recorded(db, store, "full", "national_full.txt")
     db.commit()
     before = store.path_for("national").read_bytes()
     with pytest.raises(RegistryFileError) as caught:
-        import_registry(
-            db,
-            store,
-            list_name="national",
-            files=[FILES / "tx_full.txt", FILES / "national_bad.txt"],
-            kind="full",
-            downloaded_at=DOWNLOADED + timedelta(days=1),
-            now=NOW,
-            actor="user:ops",
+        _recorded(
+            db, store, "full", "tx_full.txt", "national_bad.txt", downloaded_at=DOWNLOADED + timedelta(days=1)
         )
     db.rollback()
     assert caught.value.line == 3 and caught.value.column == 1
@@ -248,7 +217,7 @@ def test_status_age_and_staleness(store):
     assert store.status() == [] and store.national_age(NOW) is None
     assert not store.lookup("+13125550101").national_present
     old = NOW - timedelta(days=32)
-    store.import_full("national", [FILES / "national_full.txt"], downloaded_at=old, now=NOW)
+    _full(store, downloaded_at=old)
     assert store.national_age(NOW) == timedelta(days=32)
     assert is_stale(old, NOW) and not is_stale(NOW - timedelta(days=31), NOW) and is_stale(None, NOW)
 
@@ -308,8 +277,8 @@ def _campaign(db) -> Campaign:
 
 
 def test_lead_import_reports_registry_counts(db, store, tmp_path):
-    store.import_full("national", [FILES / "national_full.txt"], downloaded_at=DOWNLOADED, now=NOW)
-    store.import_full("TX", [FILES / "tx_full.txt"], downloaded_at=DOWNLOADED, now=NOW)
+    _full(store)
+    _full(store, "TX", "tx_full.txt")
     _campaign(db)
     leads = tmp_path / "leads.csv"
     shutil.copyfile(FILES / "leads.csv", leads)
