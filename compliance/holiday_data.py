@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from compliance.data_values import as_date
 from compliance.holidays import (
     CalendarInfo,
     CalendarRules,
@@ -58,14 +59,12 @@ def _int(
 
 def _date(raw: Mapping[str, Any], field: str, where: str, default: date | None = None) -> date | None:
     value = raw.get(field, default)
-    if value is None or type(value) is date:  # a TOML datetime is rejected
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise _fail(where, field, f"must be a date (YYYY-MM-DD), got {value!r}")
+    if value is None:
+        return None
+    parsed = as_date(value)
+    if parsed is None:
+        raise _fail(where, field, f"must be a date (YYYY-MM-DD), got {value!r}")
+    return parsed
 
 
 def _observance(value: Any, where: str) -> tuple[str, ...]:

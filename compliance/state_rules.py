@@ -12,11 +12,13 @@ import hashlib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, time, timedelta, timezone, tzinfo
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from compliance.data_values import as_date
 
 DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "data" / "state_rules.toml"
 
@@ -173,14 +175,10 @@ def _parse_time(value: object, where: str) -> time:
 
 
 def _parse_date(value: object, where: str) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise RuleDataError(f"{where}: expected an ISO date 'YYYY-MM-DD', got {value!r}")
+    parsed = as_date(value)
+    if parsed is None:
+        raise RuleDataError(f"{where}: expected an ISO date 'YYYY-MM-DD', got {value!r}")
+    return parsed
 
 
 def _parse_days(value: object, where: str) -> frozenset[int]:

@@ -24,6 +24,7 @@ Decisions where the brief is silent:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -221,15 +222,30 @@ class ConsentLedger:
         The earliest of the record's own ``revoked_at`` and every revocation for the number (or naming
         this record) made at or after the consent was obtained (any revocation when that is unknown).
         """
-        hits = [
-            r.revoked_at
-            for r in self.revocations
-            if r.consent_record_id in (None, record.id)
-            and (record.signed_at is None or r.revoked_at >= record.signed_at)
-        ]
-        if record.revoked_at is not None:
-            hits.append(record.revoked_at)
-        return min(hits, default=None)
+        return effective_revocation(record, self.revocations)
+
+
+def effective_revocation(record: ConsentRecord, revocations: Sequence[ConsentRevocation]) -> datetime | None:
+    """When a consent record stopped counting, or None: the one rule the gate and the ledger share.
+
+    The earliest of the record's own ``revoked_at`` and every revocation for its number (or naming
+    this record) made at or after the consent was obtained (any revocation when that is unknown).
+    A revocation made before the consent does not touch it: a PEWC obtained after a DNC request or a
+    revocation restores calling (47 CFR 64.1200(a)(10); CP-8).
+
+    Args:
+        record: the consent record.
+        revocations: revocations for the record's number (others are the caller's mistake).
+    """
+    hits = [
+        r.revoked_at
+        for r in revocations
+        if r.consent_record_id in (None, record.id)
+        and (record.signed_at is None or r.revoked_at >= record.signed_at)
+    ]
+    if record.revoked_at is not None:
+        hits.append(record.revoked_at)
+    return min(hits, default=None)
 
 
 def consent_ledger(session: Session, phone_e164: str) -> ConsentLedger:

@@ -31,6 +31,7 @@ from compliance import (
     same_seller,
 )
 from dialer.audit import record_event
+from dialer.consent import effective_revocation
 from dialer.models import (
     CallAttempt,
     Campaign,
@@ -67,22 +68,16 @@ def _consents(session: Session, lead: Lead) -> tuple[Consent, ...]:
     ).all()
     consents = []
     for record in records:
-        hits = [
-            r.revoked_at
-            for r in revocations
-            if r.consent_record_id in (None, record.id)
-            and (record.signed_at is None or r.revoked_at >= record.signed_at)
-        ]
-        if record.revoked_at is not None:
-            hits.append(record.revoked_at)
         consents.append(
             Consent(
+                # An "ebr" consent row (from a CSV consent_type column) names no purchase or inquiry
+                # date kind, so it cannot be an EBR fact; as consent it is not written consent.
                 type="oral" if str(record.consent_type) == "ebr" else str(record.consent_type),
                 obtained_at=record.signed_at,
                 sellers=tuple(s for s in (record.seller_name, *record.other_sellers) if s),
                 covers_artificial_voice=record.covers_artificial_voice,
                 phone_e164=record.phone_e164,
-                revoked_at=min(hits, default=None),
+                revoked_at=effective_revocation(record, revocations),
                 method=str(record.method),
             )
         )
