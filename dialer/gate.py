@@ -247,6 +247,7 @@ def decide_and_record(
             "next_allowed_at": decision.next_allowed_at,
             "rule_data_version": decision.rule_data_version,
             "phone_e164": lead.phone_e164,
+            "trace": record.trace,
         },
     )
     return decision, record

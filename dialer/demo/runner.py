@@ -170,6 +170,12 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
 
     upgrade(settings.database_url)
     with transaction(runtime.sessions) as session:
+        # Its own transaction: a registry file is swapped in when its import commits, and the lead
+        # import below scrubs against the files on disk.
+        _import_sandbox_registries(
+            session, registry_store(settings), options.workdir, now=runtime.clock.now()
+        )
+    with transaction(runtime.sessions) as session:
         now = runtime.clock.now()
         campaign = create_campaign(
             session,
@@ -193,7 +199,6 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
                 actor="user:demo",
                 reason="asked by email not to be called (before this campaign)",
             )
-        _import_sandbox_registries(session, registry_store(settings), options.workdir, now=now)
         result = import_leads(
             session,
             campaign_name="demo",

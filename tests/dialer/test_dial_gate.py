@@ -16,6 +16,7 @@ from dialer.dialing import DialResult, claim_dialable_leads, dial_lead
 from dialer.gate import LA_EMERGENCY_FLAG, abandonment_rate
 from dialer.models import (
     AttemptStatus,
+    AuditEvent,
     CallAttempt,
     Campaign,
     ComplianceFlag,
@@ -68,6 +69,10 @@ def test_allowed_decision_stores_trace_version_and_replays(runtime):
     assert "federal.window.0@America/Chicago" in rules
     assert record.rule_data_version.startswith("CP;rules=")
     _replays(record)
+    with runtime.sessions() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.kind == "gate.decision")).one()
+    assert event.payload["trace"] == record.trace  # the audit log shows why, rule by rule
+    assert event.payload["rule_data_version"] == record.rule_data_version
 
 
 def test_number_on_the_national_registry_is_blocked_without_an_exemption(runtime, carrier):

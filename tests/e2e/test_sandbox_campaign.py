@@ -65,6 +65,8 @@ def test_every_lead_gets_the_outcome_its_prospect_and_the_gate_call_for(demo):
     assert outcomes["Chloe"] == ["not_now", "not_now"]
     for blocked in ("Henry", "Isabella", "Jack", "Mia", "Lucas", "Zoe", "Owen", "Lily", "Ryan"):
         assert outcomes[blocked] == ["skipped_compliance"], blocked
+    scrub = report["import"]["registry_scrub"]
+    assert scrub["national_present"] and scrub["national"] == 1 and scrub["states"] == {"TX": 1}
     assert report["skipped"] == {
         "CONSENT_MISSING": 1,
         "CONSENT_NOT_WRITTEN": 1,
