@@ -25,7 +25,9 @@ from compliance import (
     Ebr,
     HistoryEntry,
     LeadFacts,
+    Policy,
     RndResult,
+    conservative_policy,
     error_decision,
     evaluate,
     same_seller,
@@ -84,12 +86,27 @@ def _consents(session: Session, lead: Lead) -> tuple[Consent, ...]:
     return tuple(consents)
 
 
-def _history(session: Session, phone_e164: str) -> tuple[HistoryEntry, ...]:
-    """Every attempt to the number: this dialer's calls in every campaign, and outside contacts."""
+def history_window(policy: Policy) -> timedelta:
+    """How far back attempts can matter: the longest frequency-cap window in the rule table (24 h)."""
+    hours = [
+        r.hours or 0 for rules in policy.rules.states.values() for r in rules if r.kind == "frequency_cap"
+    ]
+    return timedelta(hours=max(hours, default=0))
+
+
+def _history(session: Session, phone_e164: str, *, now: datetime) -> tuple[HistoryEntry, ...]:
+    """Attempts to the number that a frequency cap can still count (CP-9).
+
+    This dialer's calls in every campaign and contacts made outside it, within ``history_window``
+    before ``now`` (later ones too: clock skew). Older attempts cannot affect this decision or any
+    later ``next_allowed_at``.
+    """
+    since = now - history_window(conservative_policy())
+    attempted_at = func.coalesce(CallAttempt.requested_at, CallAttempt.created_at)
     calls = session.execute(
         select(CallAttempt, Campaign.subject)
         .join(Campaign, Campaign.id == CallAttempt.campaign_id)
-        .where(CallAttempt.to_e164 == phone_e164)
+        .where(CallAttempt.to_e164 == phone_e164, attempted_at > since)
     ).all()
     entries = [
         HistoryEntry(
@@ -101,7 +118,10 @@ def _history(session: Session, phone_e164: str) -> tuple[HistoryEntry, ...]:
         )
         for attempt, subject in calls
     ]
-    for contact in session.scalars(select(ContactAttempt).where(ContactAttempt.phone_e164 == phone_e164)):
+    contacts = select(ContactAttempt).where(
+        ContactAttempt.phone_e164 == phone_e164, ContactAttempt.attempted_at > since
+    )
+    for contact in session.scalars(contacts):
         entries.append(
             HistoryEntry(
                 at=contact.attempted_at,
@@ -187,7 +207,7 @@ def gather_call_facts(
             national_dnc=hits.national if hits.national_present else None,
             state_dnc=hits.state_lists,
             internal_dnc_requested_at=internal,
-            call_history=_history(session, lead.phone_e164),
+            call_history=_history(session, lead.phone_e164, now=now),
             rnd=_rnd(session, lead.phone_e164),
         ),
         campaign=CampaignFacts(

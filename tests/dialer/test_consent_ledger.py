@@ -392,10 +392,12 @@ def test_import_history_rows_appear_in_the_gate_call_history(db, dnc_dir, lead, 
         "phone,attempted_at,channel,subject,caller_id,answered\n"
         "3125550101,2026-11-23T10:00:00-06:00,sms,renewal,3125550150,false\n"
         "3125550101,2026-11-23T08:30:00-06:00,voice,,,\n"
-        "3125550101,2026-11-22T08:30:00-06:00,RVM,,,yes\n",
+        "3125550101,2026-11-22T12:30:00-06:00,RVM,,,yes\n"
+        "3125550101,2026-11-21T08:30:00-06:00,sms,,,\n",
     )
     rows = import_contact_history_csv(db, path, now=NOW, actor="t")
-    assert len(rows) == 3
+    assert len(rows) == 4
+    # The gate reads what a cap can still count: the 24 h before now (the oldest row is 50 h old).
     history = facts(db, dnc_dir, lead).lead.call_history
     assert [(h.channel, h.subject, h.caller_id, h.answered) for h in history] == [
         ("rvm", None, None, True),
