@@ -10,7 +10,8 @@ COPY bridge ./bridge
 COPY crm ./crm
 COPY sandbox ./sandbox
 COPY migrations ./migrations
-RUN pip install . && useradd --create-home --uid 10001 dialer
+RUN pip install . && useradd --create-home --uid 10001 dialer \
+    && mkdir -p /var/lib/dialer/dnc && chown -R dialer /var/lib/dialer
 USER dialer
 EXPOSE 8000
 CMD ["dialer", "serve"]
