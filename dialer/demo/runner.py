@@ -30,6 +30,7 @@ from dialer.demo.processes import Supervisor, free_port, http_ok, tcp_open, wait
 from dialer.demo.report import build_report, settled_counts
 from dialer.dialing import active_attempts
 from dialer.dnc import add_internal_dnc
+from dialer.leads.report import format_registry_scrub
 from dialer.leads.service import import_leads
 from dialer.migrate import upgrade
 from dialer.models import CampaignStatus
@@ -223,6 +224,8 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
         f"imported {result.leads_created} leads ({len(result.rejected)} rejected, "
         f"{len(result.folded)} duplicates folded)"
     )
+    if result.registry_scrub is not None:
+        console.print(format_registry_scrub(result.registry_scrub))
 
     supervisor = Supervisor(env=env, log_dir=options.workdir / "logs")
     try:
