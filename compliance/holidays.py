@@ -9,7 +9,7 @@ date are blocked, so both are returned as ``HolidayHit`` values.
 Calendars: ``US-FED`` (5 U.S.C. 6103), ``AL`` (Ala. Code 1-3-8), ``LA`` (La. R.S. 45:811; LPSC
 GO R-29617), ``PA`` (73 P.S. 2245(a)(10); 44 P.S. 11), ``RI`` (R.I. Gen. Laws 5-61-2; 25-1-1), ``UT``
 (Utah Code 63G-1-301), ``NE`` (Neb. Rev. Stat. 25-2221). Mississippi has none (no holiday ban since
-2024). Pure: no clock, database or network; ``zipcodes`` is a bundled data file.
+2024). Pure: no clock, database or network. A lead's county comes from ``compliance.zones.county_for_zip``.
 """
 
 from __future__ import annotations
@@ -20,17 +20,14 @@ from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date, timedelta
 from types import MappingProxyType
 
-import zipcodes
 from dateutil.easter import EASTER_WESTERN, easter
 
 __all__ = [
     "CalendarInfo",
     "HolidayCalendars",
     "HolidayHit",
-    "county_for_zip",
 ]
 
-_ZIP_RE = re.compile(r"^(\d{5})(?:-?\d{4})?$")
 _COUNTY_SUFFIX_RE = re.compile(r"\s+(county|parish)$")
 
 
@@ -277,27 +274,3 @@ class HolidayCalendars:
         result = tuple(out)
         self._by_year[key] = result
         return result
-
-
-def county_for_zip(zip_code: str | None) -> str | None:
-    """County of a US ZIP code from the bundled ``zipcodes`` data.
-
-    Args:
-        zip_code: ``"36602"``, ``"36602-1234"`` or ``"366021234"``; surrounding spaces ignored.
-
-    Returns:
-        The ZIP's county as ``zipcodes`` names it (``"Mobile County"``, ``"Orleans Parish"``), or None
-        for a malformed, unknown or county-less ZIP. A ZIP that spans counties yields only its primary
-        county; callers that need certainty should treat a ZIP near a county line as unknown.
-    """
-    if not isinstance(zip_code, str):
-        return None
-    m = _ZIP_RE.match(zip_code.strip())
-    if m is None:
-        return None
-    try:
-        rows = zipcodes.matching(m.group(1))
-    except (TypeError, ValueError):
-        return None
-    county = str(rows[0].get("county") or "").strip() if rows else ""
-    return county or None

@@ -17,9 +17,8 @@ import phonenumbers
 from phonenumbers import geocoder
 
 from compliance.facts import Address
-from compliance.holidays import county_for_zip
 from compliance.numbers import number_time_zones
-from compliance.zones import resolve_address_zones, zip_state
+from compliance.zones import county_for_zip, resolve_address_zones, zip_state
 
 MAX_NUMBER_ZONES = 4
 """More zones than this for one number is a country-level fan-out, not a location: ``TZ_UNRESOLVED``."""

@@ -24,6 +24,7 @@ _ZIP_RE = re.compile(r"^(\d{5})(?:-?\d{4})?$")
 class _ZipRow:
     state: str
     zone: str | None
+    county: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,7 @@ def _valid_zone(name: object) -> str | None:
 
 @cache
 def _tables() -> _Tables:
-    """ZIP -> (state, zone) and state -> every valid zone seen, built once from the zipcodes data.
+    """ZIP -> (state, zone, county) and state -> every valid zone seen, built once from the zipcodes data.
 
     About 800 ZIPs have an empty zone and one has a non-zone value; they map to zone None and add
     nothing to their state's set.
@@ -70,7 +71,8 @@ def _tables() -> _Tables:
     for row in zipcodes.list_all():
         state = str(row.get("state") or "").upper()
         zone = _valid_zone(row.get("timezone"))
-        by_zip[str(row["zip_code"])] = _ZipRow(state=state, zone=zone)
+        county = str(row.get("county") or "").strip() or None
+        by_zip.setdefault(str(row["zip_code"]), _ZipRow(state=state, zone=zone, county=county))
         if state and zone:
             by_state.setdefault(state, set()).add(zone)
     return _Tables(
@@ -84,6 +86,24 @@ def zip_state(zip_code: str) -> str | None:
     match = _ZIP_RE.match(zip_code.strip())
     row = _tables().by_zip.get(match.group(1)) if match else None
     return row.state or None if row else None
+
+
+def county_for_zip(zip_code: str | None) -> str | None:
+    """County of a US ZIP code from the bundled ``zipcodes`` data (for county-only holidays).
+
+    Args:
+        zip_code: ``"36602"``, ``"36602-1234"`` or ``"366021234"``; surrounding spaces ignored.
+
+    Returns:
+        The ZIP's county as ``zipcodes`` names it (``"Mobile County"``, ``"Orleans Parish"``), or None
+        for a malformed, unknown or county-less ZIP. A ZIP that spans counties yields only its primary
+        county.
+    """
+    if not isinstance(zip_code, str):
+        return None
+    match = _ZIP_RE.match(zip_code.strip())
+    row = _tables().by_zip.get(match.group(1)) if match else None
+    return row.county if row else None
 
 
 def state_time_zones(state: str) -> frozenset[str]:

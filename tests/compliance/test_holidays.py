@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from compliance.holiday_data import load_holiday_calendars
-from compliance.holidays import HolidayHit, county_for_zip
+from compliance.holidays import HolidayHit
+from compliance.zones import county_for_zip
 
 CAL = load_holiday_calendars()
 
