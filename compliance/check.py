@@ -10,6 +10,7 @@ refused (``CheckDocumentError``). The same ``evaluate`` decides here and in the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -71,7 +72,7 @@ def check_case(case: object, index: int, policy: Policy | None, *, trace: bool =
         return _invalid(case_id, [*errors, FactError(f"{prefix}.attempt_utc", str(exc))])
     facts = parse_call_facts(case.get("lead"), case.get("campaign"), path=f"{prefix}.")
     if errors:
-        facts = type(facts)(facts.lead, facts.campaign, (*errors, *facts.errors))
+        facts = dataclasses.replace(facts, errors=(*errors, *facts.errors))
     decision = evaluate(facts, policy, at)
     line: dict[str, Any] = {"id": case_id, **decision.summary()}
     if facts.errors:
