@@ -2,7 +2,8 @@
 
 PostgreSQL (127.0.0.1:5432, trust auth, user postgres) and Redis (127.0.0.1:6379) must answer:
 a missing service fails the run, it never skips tests. Override with DIALER_TEST_PG_ADMIN_URL and
-DIALER_TEST_REDIS_URL.
+DIALER_TEST_REDIS_URL (the pacer's and tests' own keys) and DIALER_TEST_BROKER_URL (the Celery broker
+the worker tests flush; a different database number, so parallel runs each get their own pair).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tests.fakes.clock import FixedClock
 
 PG_ADMIN_URL = os.environ.get("DIALER_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("DIALER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+BROKER_URL = os.environ.get("DIALER_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # No developer .env or DIALER_* variable may leak into a test.
@@ -128,6 +130,12 @@ def redis_url() -> str:
     except redis.RedisError as exc:  # pragma: no cover - environment failure
         pytest.fail(f"Redis is required and did not answer at {REDIS_URL}: {exc}")
     return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def broker_url(redis_url: str) -> str:
+    """The Redis database the Celery worker tests use as their broker (flushed by those tests)."""
+    return BROKER_URL
 
 
 def make_settings(**overrides: object) -> Settings:

@@ -71,8 +71,8 @@ def sandbox_carrier():
         process.wait(10)
 
 
-def test_task_delivered_three_times_places_one_call(runtime, pg_url, redis_url, sandbox_carrier, tmp_path):
-    broker = redis_url.rsplit("/", 1)[0] + "/14"
+def test_task_delivered_three_times_places_one_call(runtime, pg_url, broker_url, sandbox_carrier, tmp_path):
+    broker = broker_url
     redis.Redis.from_url(broker).flushdb()
     with transaction(runtime.sessions) as s:
         lead_id = create_lead(s, create_campaign(s)).id
