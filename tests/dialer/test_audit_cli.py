@@ -38,7 +38,8 @@ def test_seal_verify_and_export_a_sealed_range_with_proof(run, tmp_path):
     assert run("audit", "export", "--out", "s.jsonl", "--seal", "1").returncode == 0
     assert len((tmp_path / "s.jsonl").read_text().splitlines()) == 4
     too_far = run("audit", "export", "--out", "far.jsonl", "--to-id", "99")
-    assert too_far.returncode == 1 and "not sealed yet" in too_far.stdout
+    assert too_far.returncode == 2 and "not sealed yet" in too_far.stderr
+    assert not (tmp_path / "far.jsonl").exists()
 
     with sqlite3.connect(tmp_path / "cli.db") as db:
         db.execute("delete from audit_events where id = 2")
