@@ -315,3 +315,19 @@ def test_concurrent_sealers_never_seal_an_event_twice(committed_pg):
         assert session.scalar(select(func.sum(AuditSeal.event_count))) == 300
         result = verify_chain(session)
         assert result.ok and result.unsealed_events == 0
+
+
+def test_writers_do_not_wait_for_each_other(committed_pg):
+    factory = session_factory(committed_pg)
+    first = factory()
+    first.begin()
+    _append(first, 1)  # flushed, not committed: the old chain head stayed locked until commit
+    try:
+        with factory() as second, second.begin():
+            second.execute(text("SET LOCAL lock_timeout = '2s'"))
+            _append(second, 1, start=1)
+    finally:
+        first.commit()
+        first.close()
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == 2
