@@ -18,6 +18,8 @@ from dialer.audit import (
 )
 from dialer.audit.events import event_content_hash
 from dialer.audit.merkle import inclusion_path, leaf_hash, node_hash, tree_levels, verify_inclusion
+from dialer import tasks
+from dialer.celery_app import app as celery_app
 from dialer.db import session_factory
 from dialer.models import AuditEvent, AuditSeal
 
@@ -331,3 +333,9 @@ def test_writers_do_not_wait_for_each_other(committed_pg):
         first.close()
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == 2
+
+
+def test_beat_seals_the_log():
+    entry = celery_app.conf.beat_schedule["dialer-audit-seal"]
+    assert entry["task"] == "dialer.audit_seal" and entry["schedule"] <= 10
+    assert celery_app.tasks["dialer.audit_seal"] is tasks.audit_seal
