@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event, func, select, text, update
 from sqlalchemy.orm import Session
 
+from dialer import tasks
 from dialer.audit import (
     AuditExportError,
     export_events,
@@ -18,7 +19,6 @@ from dialer.audit import (
 )
 from dialer.audit.events import event_content_hash
 from dialer.audit.merkle import inclusion_path, leaf_hash, node_hash, tree_levels, verify_inclusion
-from dialer import tasks
 from dialer.celery_app import app as celery_app
 from dialer.db import session_factory
 from dialer.models import AuditEvent, AuditSeal
@@ -338,4 +338,4 @@ def test_writers_do_not_wait_for_each_other(committed_pg):
 def test_beat_seals_the_log():
     entry = celery_app.conf.beat_schedule["dialer-audit-seal"]
     assert entry["task"] == "dialer.audit_seal" and entry["schedule"] <= 10
-    assert celery_app.tasks["dialer.audit_seal"] is tasks.audit_seal
+    assert celery_app.tasks["dialer.audit_seal"].name == tasks.audit_seal.name == "dialer.audit_seal"
