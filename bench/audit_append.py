@@ -4,13 +4,14 @@ Each writer is its own process with its own connection and appends events the wa
 do: one transaction per event (``BEGIN; record_event(...); COMMIT``). The baseline, measured in
 the same run on the same fresh database, is the same writers doing a plain Core ``INSERT`` of the
 same rows into the same table (a random hash in place of the content hash), one transaction
-each; those rows are deleted before sealing. The figure is ``record_event rate / plain INSERT
-rate`` (target >= 0.5). Rounds alternate baseline and record_event, and which goes first, so
-load drifts hit both. Then the sealer seals everything appended (events/s), and ``verify_chain``
-reads it all back (events/s).
+each, executed through a Session as callers' transactions are; the same INSERT on a bare
+connection (no ORM session at all) is printed too. Baseline rows are deleted before sealing. The
+figure is ``record_event rate / plain INSERT rate`` (target >= 0.5). Each round runs every mode,
+in reverse order on even rounds, so load drifts hit all of them. Then the sealer seals
+everything appended (events/s), and ``verify_chain`` reads it all back (events/s).
 
-    .venv/bin/python bench/audit_append.py                    # 4 writers x 3,000 events x 2 rounds
-    .venv/bin/python bench/audit_append.py --quick            # 4 x 300 x 1 round, < 1 minute
+    .venv/bin/python bench/audit_append.py                    # 4 writers x 2,000 events x 2 rounds x 3 modes
+    .venv/bin/python bench/audit_append.py --quick            # 4 x 200 x 1 round, < 1 minute
     .venv/bin/python bench/audit_append.py --code /tmp/old    # the same bench on another checkout
                                                               # (e.g. `git archive 83d3ca3`)
 """
@@ -31,6 +32,12 @@ import psycopg
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TARGET_RATIO = 0.5
 BASELINE_ACTOR = "bench:plain-insert"
+PLAIN_MODES = ("session-insert", "insert")
+MODE_NAMES = {
+    "session-insert": "plain INSERT in a Session transaction (the baseline)",
+    "insert": "plain INSERT on a bare connection",
+    "record": "record_event",
+}
 T0 = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)
 
 
@@ -64,14 +71,19 @@ def _writer(code: str, url: str, mode: str, writer: int, count: int, barrier, re
     started = time.perf_counter()
     for i in range(count):
         at = T0 + timedelta(milliseconds=i)
-        if mode == "insert":
+        if mode in PLAIN_MODES:
             digest = hashlib.sha256(f"{mode}:{writer}:{i}:{uuid.uuid4()}".encode()).hexdigest()
             row = {"occurred_at": at, "kind": "gate.decision", "actor": BASELINE_ACTOR, "campaign_id": 1}
             row |= {"lead_id": i, "attempt_id": None, "payload": _payload(writer, i), "hash": digest}
             if "prev_hash" in columns:  # the schema before 0004
                 row["prev_hash"] = digest
-            with engine.begin() as conn:
-                conn.execute(insert(AuditEvent.__table__).values(**row))
+            statement = insert(AuditEvent.__table__).values(**row)
+            if mode == "session-insert":
+                with factory() as session, session.begin():
+                    session.execute(statement)
+            else:
+                with engine.begin() as conn:
+                    conn.execute(statement)
         else:
             with factory() as session, session.begin():
                 record_event(
@@ -143,16 +155,16 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--writers", type=int, default=4)
-    parser.add_argument("--events", type=int, default=3000, help="events per writer per round")
+    parser.add_argument("--events", type=int, default=2000, help="events per writer per round")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--quick", action="store_true", help="300 events per writer, 1 round")
+    parser.add_argument("--quick", action="store_true", help="200 events per writer, 1 round")
     parser.add_argument(
         "--code", default=str(Path(__file__).resolve().parents[1]), help="checkout to measure"
     )
     parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
     args = parser.parse_args()
     if args.quick:
-        args.events, args.rounds = 300, 1
+        args.events, args.rounds = 200, 1
     sys.path.insert(0, args.code)
     from dialer.migrate import upgrade
 
@@ -164,24 +176,23 @@ def main() -> None:
     try:
         upgrade(url)
         print(f"code: {args.code}; {args.writers} writers x {args.events} events x {args.rounds} rounds")
-        plain, audited = [], []
+        modes = ("session-insert", "record", "insert")
+        rates: dict[str, list[float]] = {mode: [] for mode in modes}
         for round_no in range(args.rounds):
-            for mode in ("insert", "record") if round_no % 2 == 0 else ("record", "insert"):
-                rate = _run(args.code, url, mode, args.writers, args.events)
-                (plain if mode == "insert" else audited).append(rate)
-            print(
-                f"  round {round_no + 1}: plain INSERT {plain[-1]:,.0f}/s, record_event {audited[-1]:,.0f}/s"
-            )
+            for mode in modes if round_no % 2 == 0 else tuple(reversed(modes)):
+                rates[mode].append(_run(args.code, url, mode, args.writers, args.events))
+            print(f"  round {round_no + 1}: " + ", ".join(f"{m} {rates[m][-1]:,.0f}/s" for m in modes))
         seal_rate, verify_rate, total = _seal_and_verify(url)
     finally:
         with psycopg.connect(args.pg_admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    base_rate, rate = sum(plain) / len(plain), sum(audited) / len(audited)
-    ratio = rate / base_rate
-    verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
-    print(f"baseline (plain INSERT, {args.writers} writers): {base_rate:,.0f} appends/s")
-    print(f"record_event ({args.writers} writers):           {rate:,.0f} appends/s")
-    print(f"ratio: {ratio:.2f} (target >= {TARGET_RATIO}) {verdict}")
+    mean = {mode: sum(values) / len(values) for mode, values in rates.items()}
+    for mode in ("session-insert", "insert", "record"):
+        print(f"{MODE_NAMES[mode]} ({args.writers} writers): {mean[mode]:,.0f} appends/s")
+    for mode in PLAIN_MODES:
+        ratio = mean["record"] / mean[mode]
+        verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
+        print(f"ratio record_event / {MODE_NAMES[mode]}: {ratio:.2f} (target >= {TARGET_RATIO}) {verdict}")
     if seal_rate is not None:
         print(f"sealing: {seal_rate:,.0f} events/s ({total:,} events)")
     else:

@@ -59,9 +59,10 @@ def _fields(event: AuditEvent | Row[Any]) -> dict[str, Any]:
     }
 
 
-def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
-    """Round-trip through JSON so the stored payload is exactly what was hashed."""
-    return json.loads(json.dumps(payload, default=str))
+def _hash_with_payload(fields: dict[str, Any], payload_json: bytes) -> str:
+    """:func:`content_hash` given the payload's canonical JSON already (``payload`` sorts last)."""
+    head = canonical_json({name: fields[name] for name in HASHED_FIELDS if name != "payload"})
+    return hashlib.sha256(head[:-1] + b',"payload":' + payload_json + b"}").hexdigest()
 
 
 def record_event(
@@ -96,6 +97,7 @@ def record_event(
     """
     if occurred_at.tzinfo is None:
         raise ValueError(f"naive occurred_at {occurred_at!r}; pass an aware instant")
+    payload_json = canonical_json(payload or {})
     event = AuditEvent(
         occurred_at=occurred_at.astimezone(UTC),
         kind=kind,
@@ -103,9 +105,9 @@ def record_event(
         campaign_id=campaign_id,
         lead_id=lead_id,
         attempt_id=attempt_id,
-        payload=_jsonable(payload or {}),
+        payload=json.loads(payload_json),  # exactly what is hashed (datetimes as ISO-8601 strings)
     )
-    event.hash = event_content_hash(event)
+    event.hash = _hash_with_payload(_fields(event), payload_json)
     session.add(event)
     return event
 
