@@ -10,7 +10,9 @@ What :func:`verify_chain` proves, reading everything in id order with bounded me
   an event moved to another id (its hash is sealed elsewhere in the batch), an event whose content
   and hash were both rewritten, and a row inserted into a sealed gap are each named by id;
 - events after the last seal (the unsealed tail, normally those of the last seconds) are counted
-  and their content hashes checked; their order is proved only once they are sealed.
+  and their content hashes checked; their order is proved only once they are sealed, and an
+  event deleted before its batch was sealed cannot be told from a rolled-back id (beat seals
+  every few seconds, which keeps that window short).
 
 The newest seal's hash commits to the whole log: anyone who kept a copy of it (an export, a
 report) can later tell whether the log it covers was rewritten wholesale.
