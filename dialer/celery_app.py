@@ -33,6 +33,10 @@ def _broker_options(settings: Settings) -> dict[str, object]:
     }
 
 
+AUDIT_SEAL_INTERVAL_SECONDS = 5.0
+"""How often beat seals the audit events committed since the last seal."""
+
+
 def create_celery_app(settings: Settings) -> Celery:
     """A Celery app configured from ``settings`` (tasks are registered by :mod:`dialer.tasks`)."""
     app = Celery("dialer", include=["dialer.tasks"])
@@ -49,6 +53,7 @@ def create_celery_app(settings: Settings) -> Celery:
         timezone="UTC",
         beat_schedule={
             "dialer-tick": {"task": "dialer.tick", "schedule": settings.tick_interval_seconds},
+            "dialer-audit-seal": {"task": "dialer.audit_seal", "schedule": AUDIT_SEAL_INTERVAL_SECONDS},
         },
         beat_schedule_filename=str(Path(settings.broker_dir).resolve() / "celerybeat-schedule"),
     )

@@ -6,11 +6,13 @@ The same code runs on SQLite (the default, for a laptop) and PostgreSQL (product
 - on SQLite every transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time, WAL
   journal, a busy timeout), which gives the row-locking code paths the same serial semantics
   that ``SELECT ... FOR UPDATE`` gives them on PostgreSQL;
-- :func:`lock_for_update` adds ``FOR UPDATE`` / ``SKIP LOCKED`` only where the dialect has it.
+- :func:`lock_for_update` adds ``FOR UPDATE`` / ``SKIP LOCKED`` only where the dialect has it;
+  :func:`advisory_xact_lock` serializes on a name without locking any row.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Select, String, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Select, String, create_engine, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -157,3 +159,17 @@ def lock_for_update(statement: _S, session: Session, *, skip_locked: bool = Fals
     if session.get_bind().dialect.name == "sqlite":
         return statement
     return statement.with_for_update(skip_locked=skip_locked)
+
+
+def advisory_xact_lock(session: Session, name: str) -> None:
+    """Serialize transactions on ``name`` until this one ends (PostgreSQL advisory lock).
+
+    PostgreSQL: ``pg_advisory_xact_lock`` on a 64-bit key derived from ``name`` (sha256), released
+    at commit or rollback; no table row is locked, so it never joins a row-lock deadlock cycle
+    with other work. SQLite: nothing to do, the ``BEGIN IMMEDIATE`` transaction already holds the
+    database's single write lock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

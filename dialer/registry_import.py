@@ -6,9 +6,9 @@ A registry import (:func:`import_registry`) builds the new list with
 event. Ordering and atomicity, chosen so that the list on disk and the database never disagree
 after a failure that the process survives:
 
-1. The audit chain head row is locked first (``FOR UPDATE``; SQLite's write lock does the same),
-   so two imports of one list serialize and a change list is applied to the registry the previous
-   import left, never to one a concurrent import is replacing.
+1. The registry import lock is taken first (a PostgreSQL advisory transaction lock; SQLite's
+   write lock does the same), so two imports of one list serialize and a change list is applied
+   to the registry the previous import left, never to one a concurrent import is replacing.
 2. Every file is read and checked before anything is written; a bad file raises
    :class:`~dialer.registry.RegistryFileError` (path, line, column) with nothing changed.
 3. The new registry is built into a hidden staging file in the same directory.
@@ -42,16 +42,16 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from compliance import PhoneNumberError, normalize_phone
 from dialer.audit import record_event
-from dialer.db import lock_for_update
+from dialer.db import advisory_xact_lock
 from dialer.dnc import add_internal_dnc
-from dialer.models import AuditChainHead, DncEntry, DncSource
+from dialer.models import DncEntry, DncSource
 from dialer.registry import NATIONAL, RegistryFileError, RegistryStore, read_text
 from dialer.registry_build import ImportSummary, RegistryKind, StagedRegistry, stage_import
 
 
 def _lock_imports(session: Session) -> None:
-    """Serialize registry imports on the audit chain head (also taken by the audit event)."""
-    session.execute(lock_for_update(select(AuditChainHead).where(AuditChainHead.id == 1), session)).one()
+    """Serialize registry imports (their own advisory lock; no table row is locked)."""
+    advisory_xact_lock(session, "dialer.registry_import")
 
 
 def _publish_on_commit(session: Session, staged: StagedRegistry) -> None:

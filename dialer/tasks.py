@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from dialer.audit import seal_pending
 from dialer.celery_app import app
 from dialer.db import transaction
 from dialer.dialing import claim_dialable_leads, complete_finished_campaigns, dial_lead
@@ -40,3 +41,15 @@ def dial(lead_id: int) -> str:
     result = dial_lead(get_runtime(), lead_id=lead_id)
     log.info("dial lead=%s result=%s", lead_id, result)
     return str(result)
+
+
+@app.task(name="dialer.audit_seal", ignore_result=True)
+def audit_seal() -> int:
+    """Seal the audit events committed since the last seal (see :mod:`dialer.audit.sealing`).
+
+    Returns:
+        How many events were sealed.
+    """
+    runtime = get_runtime()
+    with transaction(runtime.sessions) as session:
+        return seal_pending(session, now=runtime.clock.now()).events

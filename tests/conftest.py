@@ -88,22 +88,19 @@ def db(pg_engine: Engine) -> Iterator[Session]:
 
 TABLES = (
     "transcript_turns, dispositions, meetings, callbacks, call_attempts, gate_decisions, "
-    "consent_records, leads, dnc_entries, campaigns, audit_events, consent_revocations, ebr_records, "
-    "contact_attempts, compliance_flags, dnc_sources, rnd_results"
+    "consent_records, leads, dnc_entries, campaigns, audit_events, audit_seals, consent_revocations, "
+    "ebr_records, contact_attempts, compliance_flags, dnc_sources, rnd_results"
 )
 
 
 def truncate_all(engine: Engine) -> None:
-    """Empty every table and reset the audit chain (for tests that commit across processes)."""
+    """Empty every table, the audit log and its seals (for tests that commit across processes)."""
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
         else:
             for table in TABLES.split(", "):
                 conn.execute(text(f"DELETE FROM {table}"))
-        conn.execute(
-            text("UPDATE audit_chain_head SET last_hash = :h, last_event_id = NULL"), {"h": "0" * 64}
-        )
 
 
 @pytest.fixture

@@ -174,6 +174,9 @@ def build_report(
         "audit": {
             "events": session.scalar(select(func.count()).select_from(AuditEvent)),
             "chain_intact": chain.ok,
+            "seals": chain.seals_checked,
+            "unsealed_events": chain.unsealed_events,
+            "last_seal_hash": chain.last_seal_hash,
         },
         "pending_callbacks": sum(1 for c in callbacks if c["status"] == CallbackStatus.PENDING),
         "elapsed_seconds": round(elapsed_seconds, 1),

@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.orm import Session
 
 from compliance import normalize_phone
+from dialer.audit import seal_pending
 from dialer.campaigns import create_campaign, set_status
 from dialer.db import transaction
 from dialer.demo.processes import Supervisor, free_port, http_ok, tcp_open, wait_until
@@ -284,6 +285,8 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
         carrier_stats = httpx.get(f"http://127.0.0.1:{ports['carrier']}/sandbox/stats", timeout=10).json()
     finally:
         supervisor.stop()
+    with transaction(runtime.sessions) as session:  # seal the tail, so the report proves the order
+        seal_pending(session, now=runtime.clock.now())
     with runtime.sessions() as session:
         report = build_report(
             session,

@@ -1,6 +1,6 @@
 """SQLAlchemy models of every table (the database belongs to ``dialer``)."""
 
-from dialer.models.audit import AuditChainHead, AuditEvent
+from dialer.models.audit import AuditEvent, AuditSeal
 from dialer.models.call import CallAttempt, GateDecisionRecord, TranscriptTurn
 from dialer.models.campaign import Campaign
 from dialer.models.compliance import (
@@ -38,8 +38,8 @@ __all__ = [
     "FINAL_LEAD_STATUSES",
     "REVOCATION_CHANNELS",
     "AttemptStatus",
-    "AuditChainHead",
     "AuditEvent",
+    "AuditSeal",
     "CallAttempt",
     "Callback",
     "CallbackStatus",
