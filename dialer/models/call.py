@@ -62,6 +62,9 @@ class CallAttempt(Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("lead_id", "attempt_number"),
         Index("ix_call_attempts_campaign_status", "campaign_id", "status"),
+        # The gate's call history per number (dialer.gate._history) and abandonment rate.
+        Index("ix_call_attempts_to_requested", "to_e164", "requested_at"),
+        Index("ix_call_attempts_campaign_answered", "campaign_id", "answered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
