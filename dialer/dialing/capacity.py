@@ -34,6 +34,8 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
+POLL_S = 0.1
+"""Longest sleep between two tries for a lease, in seconds."""
 UNLIMITED = -1
 """A limit that never binds (e.g. no per-caller-ID CPS)."""
 
@@ -124,8 +126,8 @@ def acquire(
 ) -> Lease | None:
     """Wait up to ``timeout_s`` seconds for a lease; None when none came in time.
 
-    Sleeps until the earliest moment a slot can free (from the script's answer), never past the
-    deadline.
+    Sleeps until the earliest moment a slot can free by expiry (from the script's answer), at
+    most ``POLL_S`` (a slot given back frees earlier), never past the deadline.
     """
     deadline = time.monotonic() + timeout_s
     while True:
@@ -137,7 +139,7 @@ def acquire(
         left = deadline - time.monotonic()
         if left <= 0:
             return None
-        time.sleep(min(left, max(0.001, got.retry_after_ms / 1000.0)))
+        time.sleep(min(left, POLL_S, max(0.001, got.retry_after_ms / 1000.0)))
 
 
 def attempt_member(attempt_id: int) -> str:
