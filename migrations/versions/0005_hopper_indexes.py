@@ -40,7 +40,14 @@ def upgrade() -> None:
     op.create_index("ix_leads_hopper_queued", "leads", ["campaign_id", "queued_at"], **_partial("queued"))
     op.create_index("ix_callbacks_hopper_due", "callbacks", ["campaign_id", "due_at"], **_partial("pending"))
     op.create_index("ix_call_attempts_to_requested", "call_attempts", ["to_e164", "requested_at"])
-    op.create_index("ix_call_attempts_campaign_answered", "call_attempts", ["campaign_id", "answered_at"])
+    op.create_index(
+        "ix_call_attempts_campaign_answered",
+        "call_attempts",
+        ["campaign_id", "answered_at"],
+        postgresql_include=["answered_by", "ended_at", "stream_started_at"],
+        postgresql_where=sa.text("answered_at IS NOT NULL"),
+        sqlite_where=sa.text("answered_at IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
