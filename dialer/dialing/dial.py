@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from dialer.audit import record_attempt_event
@@ -76,7 +76,13 @@ class DialResult(StrEnum):
 @dataclass(frozen=True)
 class _Prepared:
     attempt_id: int
+    campaign_id: int
+    lead_id: int
     request: PlaceCallRequest
+
+    @property
+    def id(self) -> int:  # the audit log's attempt-like shape
+        return self.attempt_id
 
 
 def _release(lead: Lead) -> None:
@@ -88,13 +94,14 @@ def _prepare(
     session: Session, runtime: Runtime, *, lead_id: int, capacity: Capacity
 ) -> DialResult | _Prepared:
     """Lock the lead, gate it on fresh facts and create its attempt (the caller commits)."""
-    lead = session.scalars(lock_for_update(select(Lead).where(Lead.id == lead_id), session)).one_or_none()
-    if lead is None or lead.status != LeadStatus.QUEUED:
+    query = select(Lead, Campaign).join(Campaign, Campaign.id == Lead.campaign_id).where(Lead.id == lead_id)
+    if session.get_bind().dialect.name != "sqlite":
+        # Without leases the campaign row serialises its dials' counts; with them only the lead is locked.
+        query = query.with_for_update(of=[Lead, Campaign] if capacity.counts_in_database else [Lead])
+    row = session.execute(query).one_or_none()
+    if row is None or row[0].status != LeadStatus.QUEUED:
         return DialResult.NOT_QUEUED
-    campaign_query = select(Campaign).where(Campaign.id == lead.campaign_id)
-    if capacity.counts_in_database:  # no leases: the campaign row serialises its dials' counts
-        campaign_query = lock_for_update(campaign_query, session)
-    campaign = session.scalars(campaign_query).one()
+    lead, campaign = row
     if campaign.status != CampaignStatus.RUNNING:
         _release(lead)
         return DialResult.CAMPAIGN_NOT_RUNNING
@@ -140,12 +147,12 @@ def _prepare(
     lead.attempt_count += 1
     lead.status = LeadStatus.IN_PROGRESS
     lead.queued_at = None
-    for callback in session.scalars(
-        select(Callback).where(
-            Callback.lead_id == lead.id, Callback.status == CallbackStatus.PENDING, Callback.due_at <= now
-        )
-    ):
-        callback.status = CallbackStatus.DONE
+    session.execute(
+        update(Callback)
+        .where(Callback.lead_id == lead.id, Callback.status == CallbackStatus.PENDING, Callback.due_at <= now)
+        .values(status=CallbackStatus.DONE)
+        .execution_options(synchronize_session=False)
+    )
     record_attempt_event(
         session,
         attempt=attempt,
@@ -169,7 +176,7 @@ def _prepare(
         machine_detection_timeout_seconds=runtime.settings.machine_detection_timeout_seconds,
         time_limit_seconds=runtime.settings.call_time_limit_seconds,
     )
-    return _Prepared(attempt_id=attempt.id, request=request)
+    return _Prepared(attempt_id=attempt.id, campaign_id=campaign.id, lead_id=lead.id, request=request)
 
 
 def _at_capacity(session: Session, campaign: Campaign, capacity: Capacity) -> bool:
@@ -252,16 +259,22 @@ def dial_lead(runtime: Runtime, *, lead_id: int) -> DialResult:
         fail_attempt(runtime, attempt_id=prepared.attempt_id, error=exc)
         return DialResult.CARRIER_REFUSED
     with transaction(runtime.sessions) as session:
-        attempt = session.scalars(
-            lock_for_update(select(CallAttempt).where(CallAttempt.id == prepared.attempt_id), session)
-        ).one()
-        if attempt.call_sid is None:
-            attempt.call_sid = placed.sid
-        if attempt.status == AttemptStatus.REQUESTING:
-            attempt.status = AttemptStatus.QUEUED
+        # One guarded UPDATE: a status callback may already have stored the CallSid and moved on.
+        session.execute(
+            update(CallAttempt)
+            .where(CallAttempt.id == prepared.attempt_id)
+            .values(
+                call_sid=func.coalesce(CallAttempt.call_sid, placed.sid),
+                status=case(
+                    (CallAttempt.status == AttemptStatus.REQUESTING, AttemptStatus.QUEUED.value),
+                    else_=CallAttempt.status,
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        )
         record_attempt_event(
             session,
-            attempt=attempt,
+            attempt=prepared,
             kind="call.placed",
             occurred_at=runtime.clock.now(),
             payload={"call_sid": placed.sid, "carrier_status": placed.status},
