@@ -24,64 +24,30 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
-import numpy as np
-import psycopg
 import requests
 from sqlalchemy import event, func, select, text
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from compliance.dnc_registry import build_registry, ten_digit  # noqa: E402
+from _dialing_setup import AT, fresh_database, registry_dir, sandbox_carrier, seed_campaign  # noqa: E402
+
 from dialer.db import transaction  # noqa: E402
-from dialer.demo.processes import free_port  # noqa: E402
 from dialer.dialing import DialResult, claim_dialable_leads, dial_lead  # noqa: E402
-from dialer.migrate import upgrade  # noqa: E402
 from dialer.models import CallAttempt  # noqa: E402
 from dialer.runtime import build_runtime  # noqa: E402
 from dialer.settings import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, load_settings  # noqa: E402
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-AT = datetime(2026, 11, 23, 11, 0, tzinfo=ZoneInfo("America/Chicago"))  # a Monday, 11:00 in Chicago
 TARGET = 300.0
-
-_SEED = """
-INSERT INTO campaigns (id, name, seller_name, agent_name, product, caller_id, callback_number, script,
-                       status, max_concurrent_calls, max_attempts, retry_delay_seconds, record_calls,
-                       created_at, updated_at)
-VALUES (1, 'bench', 'Northwind Analytics, Inc.', 'Alex', 'a data platform', '+13125550199',
-        '+13125550199', '', 'running', 1000000, 3, 600, false, :now, :now);
-INSERT INTO leads (campaign_id, phone_e164, phone_raw, first_name, state, zip, fields, status,
-                   attempt_count, source_file, source_row, created_at, updated_at)
-SELECT 1, '+1312' || (200 + g / 10000)::text || lpad((g % 10000)::text, 4, '0'), 'x', 'Ava', 'IL',
-       '60601', '{}', 'pending', 0, 'bench.csv', g, :now, :now
-FROM generate_series(1, :n) AS g;
-INSERT INTO consent_records (lead_id, phone_e164, seller_name, other_sellers, consent_type,
-                             covers_artificial_voice, signed_at, method, evidence, source, created_at)
-SELECT id, phone_e164, 'Northwind Analytics, Inc.', '[]', 'pewc', true, :signed, 'csv_columns',
-       'https://northwind.example/optin', 'bench', :now
-FROM leads;
-"""
-
-
-def _wait_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).is_success:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer")
 
 
 def _raw_posts(base: str, count: int, threads: int) -> float:
@@ -90,8 +56,6 @@ def _raw_posts(base: str, count: int, threads: int) -> float:
     local: dict[int, requests.Session] = {}
 
     def post(i: int) -> None:
-        import threading
-
         session = local.setdefault(threading.get_ident(), requests.Session())
         session.auth = (SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN)
         session.post(
@@ -124,44 +88,26 @@ def _raw_posts(base: str, count: int, threads: int) -> float:
 
 def main() -> None:  # noqa: PLR0915 - a linear script
     """Set up the database, Redis keys and the sandbox carrier; run; print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--leads", type=int, default=3000)
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--batch", type=int, default=200, help="leads per tick")
-    parser.add_argument("--redis-url", default=os.environ.get("DIALER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"))
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("DIALER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+    )
     parser.add_argument("--profile", type=Path, help="write py-spy raw samples of the dial phase here")
     args = parser.parse_args()
 
-    name = f"bench_dial_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    port = free_port()
-    carrier = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--carrier-port", str(port), "--agent-port", str(free_port())]
-        + ["--ring-seconds", "3600"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        upgrade(url)
-        workdir = Path(tempfile.mkdtemp(prefix="bench-dial-"))
-        dnc_dir = workdir / "dnc"
-        dnc_dir.mkdir()
-        downloaded = AT - timedelta(days=1)
-        build_registry(
-            dnc_dir / "national.dncr",
-            np.array([ten_digit("+13125550177")], dtype=np.uint64),
-            list_name="national",
-            downloaded_at=downloaded,
-            built_at=downloaded,
-        )
+    with fresh_database() as url, sandbox_carrier() as base:
+        seed_campaign(url, campaign_id=1, leads=args.leads)
         settings = load_settings(
             _env_file=None,
             database_url=url,
             redis_url=args.redis_url,
-            dnc_dir=dnc_dir,
+            capacity_key_prefix=f"bench:{uuid.uuid4().hex}",
+            dnc_dir=registry_dir(Path(tempfile.mkdtemp(prefix="bench-dial-")) / "dnc"),
             dial_cps=100_000,
             twilio_api_base_url=base,
             public_url="http://127.0.0.1:9",
@@ -169,15 +115,6 @@ def main() -> None:  # noqa: PLR0915 - a linear script
             sandbox_clock_anchor=datetime.now(UTC),
         )
         runtime = build_runtime(settings)
-        with transaction(runtime.sessions) as session:
-            for statement in _SEED.split(";\n"):
-                if statement.strip():
-                    session.execute(
-                        text(statement), {"n": args.leads, "now": datetime.now(UTC), "signed": AT - timedelta(days=30)}
-                    )
-        with runtime.sessions.kw["bind"].connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
-        _wait_http(f"{base}/sandbox/stats")
         raw_rate = _raw_posts(base, min(args.leads, 1000), args.threads)
 
         results: Counter[str] = Counter()
@@ -196,16 +133,32 @@ def main() -> None:  # noqa: PLR0915 - a linear script
         engine = runtime.sessions.kw["bind"]
         with ThreadPoolExecutor(args.threads) as pool:  # warm-up: registry mmap, ZIP tables, pools
             with transaction(runtime.sessions) as session:
-                warm = claim_dialable_leads(session, now=runtime.clock.now(), requeue_after=timedelta(minutes=2))
+                warm = claim_dialable_leads(
+                    session, now=runtime.clock.now(), requeue_after=timedelta(minutes=2)
+                )
             list(pool.map(lambda lead_id: dial_lead(runtime, lead_id=lead_id), warm[: args.threads * 2]))
         results.clear()
         with transaction(runtime.sessions) as session:  # unclaim the rest of the warm-up batch
-            session.execute(text("UPDATE leads SET status = 'pending', queued_at = NULL WHERE status = 'queued'"))
+            session.execute(
+                text("UPDATE leads SET status = 'pending', queued_at = NULL WHERE status = 'queued'")
+            )
         event.listen(engine, "before_cursor_execute", count)
         spy = None
         if args.profile:
             spy = subprocess.Popen(
-                ["py-spy", "record", "--idle", "-f", "raw", "-r", "200", "-o", str(args.profile), "-p", str(os.getpid())],
+                [
+                    "py-spy",
+                    "record",
+                    "--idle",
+                    "-f",
+                    "raw",
+                    "-r",
+                    "200",
+                    "-o",
+                    str(args.profile),
+                    "-p",
+                    str(os.getpid()),
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -235,26 +188,23 @@ def main() -> None:  # noqa: PLR0915 - a linear script
         decisions = sum(results.values())
         rate = decisions / elapsed
         print(f"leads {args.leads}, threads {args.threads}, results {dict(results)}")
-        print(f"attempts {attempts}, calls the carrier created {stats['calls_created']}, duplicates {stats['duplicate_calls']}")
+        print(
+            f"attempts {attempts}, calls the carrier created {stats['calls_created']}, "
+            f"duplicates {stats['duplicate_calls']}"
+        )
         print(
             f"dial decision latency: median {statistics.median(latencies):.1f} ms, "
             f"p95 {sorted(latencies)[int(len(latencies) * 0.95)]:.1f} ms"
         )
-        print(f"SQL statements per decision (claim included, pool pings excluded): {statements[0] / decisions:.1f}")
+        print(
+            f"SQL statements per decision (claim included, pool pings excluded): "
+            f"{statements[0] / decisions:.1f}"
+        )
         print(f"dial decisions per second (one worker process): {rate:.0f}/s (target {TARGET:.0f}/s)")
         print(f"baseline, raw POSTs of the same call to the same stand-in: {raw_rate:.0f}/s")
         print(f"ratio decisions / raw POSTs: {rate / raw_rate:.2f}")
         if results[DialResult.PLACED] != decisions:
             print("WARNING: not every decision placed a call; see results above")
-    finally:
-        carrier.terminate()
-        try:
-            carrier.wait(10)
-        except subprocess.TimeoutExpired:
-            carrier.kill()
-            carrier.wait(10)
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

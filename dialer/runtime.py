@@ -87,7 +87,9 @@ def build_capacity(settings: Settings) -> Capacity:
     limits = capacity_limits(settings)
     if settings.redis_url:
         client = redis.Redis.from_url(settings.redis_url)
-        return RedisCapacity(client, limits, account=settings.twilio_account_sid)
+        return RedisCapacity(
+            client, limits, account=settings.twilio_account_sid, key_prefix=settings.capacity_key_prefix
+        )
     return LocalCapacity(limits)
 
 
