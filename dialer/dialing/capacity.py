@@ -57,7 +57,7 @@ class CapacityLimits:
     caller_id_cps: float = UNLIMITED
     total_concurrent: int = UNLIMITED
     window_ms: int = 1050
-    hold_ms: int = 5000
+    hold_ms: int = 30_000
     lease_ms: int = 990_000
 
 
