@@ -24,17 +24,19 @@ One call per attempt (DESIGN rule 3) rests on three guards:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+import redis
 from sqlalchemy import case, func, select, text, update
 from sqlalchemy.orm import Session
 
 from dialer.audit import record_attempt_event
 from dialer.carrier import PlaceCallRequest
 from dialer.db import lock_for_update, transaction
-from dialer.dialing.capacity import UNLIMITED, Capacity, LocalCapacity, acquire, release_after_commit
+from dialer.dialing.capacity import UNLIMITED, Capacity, Lease, LocalCapacity, acquire, release_after_commit
 from dialer.dialing.hopper import active_attempts
 from dialer.errors import CarrierError, CarrierUnavailableError
 from dialer.gate import decide_and_record
@@ -55,6 +57,8 @@ from dialer.registry import registry_store
 
 if TYPE_CHECKING:
     from dialer.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 _UNPACED = LocalCapacity()
 """Used when a runtime names no capacity (tests' hand-built runtimes): no CPS limit."""
@@ -207,6 +211,24 @@ def _give_lead_back(runtime: Runtime, lead_id: int) -> None:
             _release(lead)
 
 
+def _give_back(capacity: Capacity, lease: Lease) -> None:
+    try:
+        capacity.give_back(lease)
+    except redis.RedisError as exc:  # the slot and lease expire on their own
+        log.warning("could not give back lease %s: %s", lease.member, exc)
+
+
+def _mark_sent(capacity: Capacity, lease: Lease, *, attempt_id: int) -> bool:
+    """Stamp the slot; if Redis fails now, send anyway: the slot was granted and is still held."""
+    try:
+        return capacity.mark_sent(lease, attempt_id=attempt_id)
+    except redis.RedisError as exc:
+        log.warning(
+            "could not stamp the slot of attempt %s (sending on the granted slot): %s", attempt_id, exc
+        )
+        return True
+
+
 def dial_lead(runtime: Runtime, *, lead_id: int) -> DialResult:
     """Take capacity, gate the claimed lead and, if allowed, place exactly one call for a new attempt.
 
@@ -223,13 +245,17 @@ def dial_lead(runtime: Runtime, *, lead_id: int) -> DialResult:
     if peeked is None:
         return DialResult.NOT_QUEUED
     campaign_id, caller_id, campaign_limit = peeked
-    lease = acquire(
-        capacity,
-        campaign_id=campaign_id,
-        caller_id=caller_id,
-        campaign_limit=UNLIMITED if capacity.counts_in_database else campaign_limit,
-        timeout_s=runtime.settings.slot_wait_seconds,
-    )
+    try:
+        lease = acquire(
+            capacity,
+            campaign_id=campaign_id,
+            caller_id=caller_id,
+            campaign_limit=UNLIMITED if capacity.counts_in_database else campaign_limit,
+            timeout_s=runtime.settings.slot_wait_seconds,
+        )
+    except redis.RedisError as exc:  # Redis down or restarting: nothing decided yet, try again later
+        log.warning("no capacity for lead %s, Redis failed: %s; the lead goes back", lead_id, exc)
+        lease = None
     if lease is None:
         _give_lead_back(runtime, lead_id)
         return DialResult.AT_CAPACITY
@@ -237,12 +263,12 @@ def dial_lead(runtime: Runtime, *, lead_id: int) -> DialResult:
         with transaction(runtime.sessions) as session:
             prepared = _prepare(session, runtime, lead_id=lead_id, capacity=capacity)
     except BaseException:
-        capacity.give_back(lease)
+        _give_back(capacity, lease)
         raise
     if isinstance(prepared, DialResult):
-        capacity.give_back(lease)
+        _give_back(capacity, lease)
         return prepared
-    if not capacity.mark_sent(lease, attempt_id=prepared.attempt_id):
+    if not _mark_sent(capacity, lease, attempt_id=prepared.attempt_id):
         fail_attempt(
             runtime,
             attempt_id=prepared.attempt_id,

@@ -372,3 +372,15 @@ def test_lead_with_a_full_campaign_lease_set_waits_then_goes_back(runtime, carri
 
 def clock_now(runtime):
     return runtime.clock.now()
+
+
+def test_redis_down_before_the_decision_sends_the_lead_back_and_places_nothing(runtime, carrier):
+    _, (lead_id,) = _setup(runtime)
+    _claim(runtime)
+    unreachable = RedisCapacity(
+        redis.Redis(port=1, socket_connect_timeout=0.2), CapacityLimits(account_cps=5)
+    )
+    assert dial_lead(_with_capacity(runtime, unreachable), lead_id=lead_id) == DialResult.AT_CAPACITY
+    assert carrier.placed == []
+    with runtime.sessions() as s:
+        assert s.get(Lead, lead_id).status == LeadStatus.PENDING
