@@ -7,6 +7,7 @@ import threading
 import uuid
 from datetime import timedelta
 
+import pytest
 import redis
 from sqlalchemy import func, select
 
@@ -29,6 +30,7 @@ from dialer.models import (
     CallAttempt,
     Campaign,
     CampaignStatus,
+    ConsentRevocation,
     Disposition,
     DncEntry,
     GateDecisionRecord,
@@ -294,13 +296,27 @@ def _with_capacity(runtime, capacity, **settings):
     )
 
 
+def _dnc_request(now):
+    return DncEntry(phone_e164="+13125550101", source="cli", requested_at=now - timedelta(seconds=1))
+
+
+def _revocation(now):
+    return ConsentRevocation(phone_e164="+13125550101", revoked_at=now - timedelta(seconds=1), channel="api")
+
+
+@pytest.mark.parametrize(
+    ("opt_out", "reason"),
+    [(_dnc_request, "DNC_INTERNAL"), (_revocation, "CONSENT_REVOKED")],
+    ids=["dnc", "revoked"],
+)
 def test_opt_out_committed_while_the_task_waits_for_its_slot_stops_the_call(
-    runtime, carrier, clock, redis_url
+    runtime, carrier, clock, redis_url, opt_out, reason
 ):
-    """Issue 7 item 1: the gate runs after the wait, so a DNC request made during it is honoured.
+    """Issue 7 item 1: the gate runs after the wait, so an opt-out made during it is honoured.
 
     Another dial holds the account's only CPS slot; the task waits for it; while it waits a DNC
-    request commits; the slot frees; the task gates on fresh facts and no call reaches the carrier.
+    request (or a consent revocation) commits; the slot frees; the task gates on fresh facts and
+    no call reaches the carrier.
     """
     _, (lead_id,) = _setup(runtime)
     _claim(runtime)
@@ -313,15 +329,13 @@ def test_opt_out_committed_while_the_task_waits_for_its_slot_stops_the_call(
     task.start()
     assert capacity.waiting.wait(10), "the dial task never waited for a slot"
     with transaction(runtime.sessions) as s:
-        s.add(
-            DncEntry(phone_e164="+13125550101", source="cli", requested_at=clock.now() - timedelta(seconds=1))
-        )
+        s.add(opt_out(clock.now()))
     capacity.give_back(holder)
     task.join(30)
     assert results == [DialResult.BLOCKED]
     assert carrier.placed == []
     with runtime.sessions() as s:
-        assert "DNC_INTERNAL" in s.scalars(select(GateDecisionRecord.reasons)).one()
+        assert reason in s.scalars(select(GateDecisionRecord.reasons)).one()
         assert s.scalar(select(func.count()).select_from(CallAttempt)) == 0
     assert capacity.in_use(campaign_id=0) == (0, 0)  # the unused slot and lease were given back
 
