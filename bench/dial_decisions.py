@@ -86,6 +86,43 @@ def _raw_posts(base: str, count: int, threads: int) -> float:
         return count / (time.perf_counter() - started)
 
 
+def _plain_audit() -> None:
+    """Replace the audit chain's head-row append with a plain insert, everywhere it is imported."""
+    import dialer.audit
+    import dialer.dialing.hopper
+    import dialer.gate
+    import dialer.outcomes
+    from dialer.models import AuditEvent
+
+    def record_event(
+        session,
+        *,
+        kind,
+        occurred_at,
+        actor="system",
+        campaign_id=None,
+        lead_id=None,
+        attempt_id=None,
+        payload=None,
+    ):  # type: ignore[no-untyped-def]
+        event = AuditEvent(
+            occurred_at=occurred_at.astimezone(UTC),
+            kind=kind,
+            actor=actor,
+            campaign_id=campaign_id,
+            lead_id=lead_id,
+            attempt_id=attempt_id,
+            payload=dialer.audit._jsonable(payload or {}),
+            prev_hash="0" * 64,
+            hash=uuid.uuid4().hex * 2,
+        )
+        session.add(event)
+        return event
+
+    for module in (dialer.audit, dialer.gate, dialer.outcomes, dialer.dialing.hopper):
+        module.record_event = record_event  # type: ignore[attr-defined]
+
+
 def main() -> None:  # noqa: PLR0915 - a linear script
     """Set up the database, Redis keys and the sandbox carrier; run; print the figures."""
     parser = argparse.ArgumentParser(
@@ -98,7 +135,15 @@ def main() -> None:  # noqa: PLR0915 - a linear script
         "--redis-url", default=os.environ.get("DIALER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
     )
     parser.add_argument("--profile", type=Path, help="write py-spy raw samples of the dial phase here")
+    parser.add_argument(
+        "--plain-audit",
+        action="store_true",
+        help="append audit events as plain inserts, without the chain head row (a projection of the "
+        "scalable audit log of issue 7 item 6; the stored events are not chained)",
+    )
     args = parser.parse_args()
+    if args.plain_audit:
+        _plain_audit()
 
     with fresh_database() as url, sandbox_carrier() as base:
         seed_campaign(url, campaign_id=1, leads=args.leads)
@@ -187,7 +232,8 @@ def main() -> None:  # noqa: PLR0915 - a linear script
         stats = httpx.get(f"{base}/sandbox/stats", timeout=10).json()
         decisions = sum(results.values())
         rate = decisions / elapsed
-        print(f"leads {args.leads}, threads {args.threads}, results {dict(results)}")
+        audit = "plain inserts (projection)" if args.plain_audit else "hash chain with its head row"
+        print(f"leads {args.leads}, threads {args.threads}, audit: {audit}, results {dict(results)}")
         print(
             f"attempts {attempts}, calls the carrier created {stats['calls_created']}, "
             f"duplicates {stats['duplicate_calls']}"
