@@ -22,6 +22,7 @@ from compliance import Address
 from compliance.jurisdiction import resolve_jurisdiction
 from dialer.audit import record_attempt_event
 from dialer.db import lock_for_update
+from dialer.dialing.capacity import release_after_commit
 from dialer.errors import InvalidStateError, NotFoundError
 from dialer.models import (
     AttemptStatus,
@@ -116,6 +117,7 @@ def apply_call_status(session: Session, *, attempt_id: int, update_: CallStatusU
         },
     )
     if update_.status.is_final:
+        release_after_commit(session, campaign_id=attempt.campaign_id, attempt_id=attempt.id)
         attempt.ended_at = now
         attempt.duration_seconds = update_.duration_seconds
         attempt.error_code = update_.error_code or attempt.error_code

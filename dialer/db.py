@@ -135,9 +135,12 @@ def engine_for(database_url: str) -> Engine:
     return make_engine(database_url)
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory bound to ``engine``; objects stay usable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def session_factory(engine: Engine, *, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
+    """A session factory bound to ``engine``; objects stay usable after commit.
+
+    ``info`` seeds every session's ``session.info`` (e.g. the dial capacity, for releases on commit).
+    """
+    return sessionmaker(bind=engine, expire_on_commit=False, info=info)
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """The per-process bundle of dependencies the services need, built from settings.
 
-Celery tasks, the API and the CLI take their session factory, clock, carrier and pacer from here;
-tests build a :class:`Runtime` by hand with fakes.
+Celery tasks, the API and the CLI take their session factory, clock, carrier and dial capacity
+from here; tests build a :class:`Runtime` by hand with fakes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialer.carrier import CarrierClient, TwilioCarrier
 from dialer.clock import Clock, clock_from_settings
 from dialer.db import engine_for, session_factory, transaction
-from dialer.pacing import CallPacer, LocalCallPacer, RedisCallPacer
+from dialer.dialing.capacity import (
+    SESSION_KEY,
+    UNLIMITED,
+    Capacity,
+    CapacityLimits,
+    LocalCapacity,
+    RedisCapacity,
+)
+from dialer.dialing.pacing import CallPacer, LocalCallPacer, RedisCallPacer
 from dialer.settings import Settings, get_settings
 
 _T = TypeVar("_T")
@@ -34,7 +42,9 @@ class Runtime:
         sessions: session factory bound to the product database.
         clock: where "now" comes from.
         carrier: the carrier REST client.
-        pacer: CPS pacing for call creation.
+        pacer: the older CPS-only pacer (unused by the dial step; kept for callers).
+        capacity: pacing slots and concurrency leases for the dial step; None means no CPS limit
+            and concurrency counted in the database (hand-built test runtimes).
     """
 
     settings: Settings
@@ -42,6 +52,7 @@ class Runtime:
     clock: Clock
     carrier: CarrierClient
     pacer: CallPacer
+    capacity: Capacity | None = None
 
     def run_in_transaction(self, work: Callable[[Session, datetime], _T]) -> _T:
         """Run ``work(session, now)`` in one transaction (committed on success) and return its result.
@@ -58,6 +69,30 @@ class Runtime:
         return f"{self.settings.public_url}{route}{suffix}"
 
 
+def capacity_limits(settings: Settings) -> CapacityLimits:
+    """The dial capacity limits the settings name (CPS per account and caller ID, total live calls)."""
+    lease = settings.lease_seconds or (settings.ring_timeout_seconds + settings.call_time_limit_seconds + 60)
+    return CapacityLimits(
+        account_cps=settings.dial_cps,
+        caller_id_cps=settings.caller_id_cps if settings.caller_id_cps is not None else UNLIMITED,
+        total_concurrent=settings.max_concurrent_calls_total or UNLIMITED,
+        window_ms=1000 + settings.pacing_margin_ms,
+        hold_ms=int(settings.slot_hold_seconds * 1000),
+        lease_ms=lease * 1000,
+    )
+
+
+def build_capacity(settings: Settings) -> Capacity:
+    """Redis-shared capacity when ``redis_url`` is set, else the in-process one."""
+    limits = capacity_limits(settings)
+    if settings.redis_url:
+        client = redis.Redis.from_url(settings.redis_url)
+        return RedisCapacity(
+            client, limits, account=settings.twilio_account_sid, key_prefix=settings.capacity_key_prefix
+        )
+    return LocalCapacity(limits)
+
+
 def build_runtime(settings: Settings) -> Runtime:
     """A runtime with the real adapters the settings call for."""
     pacer: CallPacer
@@ -65,12 +100,14 @@ def build_runtime(settings: Settings) -> Runtime:
         pacer = RedisCallPacer(redis.Redis.from_url(settings.redis_url), settings.dial_cps)
     else:
         pacer = LocalCallPacer(settings.dial_cps)
+    capacity = build_capacity(settings)
     return Runtime(
         settings=settings,
-        sessions=session_factory(engine_for(settings.database_url)),
+        sessions=session_factory(engine_for(settings.database_url), info={SESSION_KEY: capacity}),
         clock=clock_from_settings(settings),
         carrier=TwilioCarrier.from_settings(settings),
         pacer=pacer,
+        capacity=capacity,
     )
 
 

@@ -115,6 +115,16 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr = SecretStr(SANDBOX_AUTH_TOKEN)
     twilio_api_base_url: str | None = "http://127.0.0.1:8766"
     dial_cps: float = Field(default=1.0, gt=0, description="outbound calls per second for the account")
+    # Dial capacity (dialer.dialing.capacity); per-campaign concurrency is Campaign.max_concurrent_calls.
+    caller_id_cps: float | None = Field(default=None, gt=0, description="calls per second per caller ID")
+    max_concurrent_calls_total: int | None = Field(
+        default=None, ge=1, description="live calls, all campaigns"
+    )
+    pacing_margin_ms: int = Field(default=50, ge=0, le=1000)  # added to the 1 s CPS window (request jitter)
+    slot_wait_seconds: float = Field(default=10.0, gt=0)  # longest wait for a slot; then the lead goes back
+    slot_hold_seconds: float = Field(default=30.0, gt=0)  # longest time from slot to request; then not sent
+    lease_seconds: int | None = Field(default=None, ge=10)  # a live call's lease; default ring + limit + 60 s
+    capacity_key_prefix: str = "dialer"  # Redis namespace of the CPS windows and leases
     ring_timeout_seconds: int = Field(default=30, ge=15, le=600)
     machine_detection_timeout_seconds: int = Field(default=30, ge=3, le=59)
     call_time_limit_seconds: int = Field(default=900, ge=60, le=14400)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from datetime import timedelta
 
 from dialer.audit import seal_pending
@@ -24,8 +25,17 @@ def tick() -> int:
     """
     runtime = get_runtime()
     requeue_after = timedelta(seconds=runtime.settings.requeue_after_seconds)
+    settings = runtime.settings
+    # No more than the CPS lets the tasks dial before their slot wait runs out.
+    batch_limit = max(1, math.ceil(settings.dial_cps * settings.slot_wait_seconds))
     with transaction(runtime.sessions) as session:
-        lead_ids = claim_dialable_leads(session, now=runtime.clock.now(), requeue_after=requeue_after)
+        lead_ids = claim_dialable_leads(
+            session,
+            now=runtime.clock.now(),
+            requeue_after=requeue_after,
+            capacity=runtime.capacity,
+            batch_limit=batch_limit,
+        )
     for lead_id in lead_ids:  # after commit: a task never sees an unclaimed lead
         dial.delay(lead_id)
     reconcile_requesting_attempts(runtime)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialer.db import Base, StrEnumColumn
@@ -62,6 +62,16 @@ class CallAttempt(Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("lead_id", "attempt_number"),
         Index("ix_call_attempts_campaign_status", "campaign_id", "status"),
+        # The gate's call history per number (dialer.gate._history) and abandonment rate.
+        Index("ix_call_attempts_to_requested", "to_e164", "requested_at"),
+        Index(
+            "ix_call_attempts_campaign_answered",
+            "campaign_id",
+            "answered_at",
+            postgresql_include=["answered_by", "ended_at", "stream_started_at"],
+            postgresql_where=text("answered_at IS NOT NULL"),
+            sqlite_where=text("answered_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialer.db import Base, StrEnumColumn
@@ -21,8 +21,9 @@ class Lead(Timestamped, Base):
         phone_extension: an extension found in the source cell; kept, never dialed.
         phone_raw: the cell as it appeared in the file.
         fields: every other column of the source row (header -> value), usable in the script.
-        next_attempt_at: UTC instant before which the lead is not dialed (retry, callback,
-            calling window).
+        next_attempt_at: UTC instant before which the lead is not dialed (retry, callback, or the
+            ``next_allowed_at`` of a gate decision that deferred it).
+        priority: the hopper dials higher priorities first within each queue (default 0).
         queued_at: when the scheduler last claimed the lead (for re-enqueueing lost tasks).
         source_file / source_row: provenance (file name, 1-based physical line).
     """
@@ -32,6 +33,31 @@ class Lead(Timestamped, Base):
         UniqueConstraint("campaign_id", "phone_e164"),
         Index("ix_leads_dialable", "campaign_id", "status", "next_attempt_at"),
         Index("ix_leads_phone_e164", "phone_e164"),
+        # The hopper's queues (dialer.dialing.hopper), one partial index per status it reads.
+        Index(
+            "ix_leads_hopper_waiting",
+            "campaign_id",
+            "priority",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text("status = 'waiting'"),
+            sqlite_where=text("status = 'waiting'"),
+        ),
+        Index(
+            "ix_leads_hopper_pending",
+            "campaign_id",
+            "priority",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_leads_hopper_queued",
+            "campaign_id",
+            "queued_at",
+            postgresql_where=text("status = 'queued'"),
+            sqlite_where=text("status = 'queued'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +75,7 @@ class Lead(Timestamped, Base):
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[LeadStatus] = mapped_column(StrEnumColumn(LeadStatus, 20), default=LeadStatus.PENDING)
     attempt_count: Mapped[int] = mapped_column(default=0)
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     next_attempt_at: Mapped[datetime | None]
     queued_at: Mapped[datetime | None]
     last_disposition: Mapped[str | None] = mapped_column(String(32))

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import uuid
 from datetime import timedelta
 
+import pytest
+import redis
 from sqlalchemy import func, select
 
-from dialer.db import transaction
-from dialer.dialing import DialResult, claim_dialable_leads, dial_lead
+from dialer.calls import CallStatusUpdate, apply_call_status
+from dialer.db import session_factory, transaction
+from dialer.dialing import (
+    UNLIMITED,
+    CapacityLimits,
+    DialResult,
+    Lease,
+    RedisCapacity,
+    claim_dialable_leads,
+    dial_lead,
+)
+from dialer.dialing.capacity import SESSION_KEY
 from dialer.errors import CarrierError, CarrierUnavailableError
 from dialer.models import (
     AttemptStatus,
@@ -16,6 +30,7 @@ from dialer.models import (
     CallAttempt,
     Campaign,
     CampaignStatus,
+    ConsentRevocation,
     Disposition,
     DncEntry,
     GateDecisionRecord,
@@ -240,3 +255,146 @@ def test_a_call_whose_final_callback_was_lost_is_closed_from_the_carrier(runtime
         assert s.scalars(select(Disposition.name)).one() == "no_answer"
         assert s.get(Lead, lost.lead_id).status == LeadStatus.WAITING
         assert "call.reconciled" in s.scalars(select(AuditEvent.kind)).all()
+
+
+class _WaitWatcher:
+    """A real capacity that signals when a dial task starts waiting for its slot."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.waiting = threading.Event()
+        self.counts_in_database = inner.counts_in_database
+
+    @property
+    def limits(self):
+        return self.inner.limits
+
+    def try_acquire(self, **kwargs):
+        got = self.inner.try_acquire(**kwargs)
+        if not isinstance(got, Lease):
+            self.waiting.set()
+        return got
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def _redis_capacity(redis_url, **limits):
+    return RedisCapacity(
+        redis.Redis.from_url(redis_url),
+        CapacityLimits(**limits),
+        key_prefix=f"test:{uuid.uuid4().hex}",
+    )
+
+
+def _with_capacity(runtime, capacity, **settings):
+    return dataclasses.replace(
+        runtime,
+        capacity=capacity,
+        settings=runtime.settings.model_copy(update=settings),
+        sessions=session_factory(runtime.sessions.kw["bind"], info={SESSION_KEY: capacity}),
+    )
+
+
+def _dnc_request(now):
+    return DncEntry(phone_e164="+13125550101", source="cli", requested_at=now - timedelta(seconds=1))
+
+
+def _revocation(now):
+    return ConsentRevocation(phone_e164="+13125550101", revoked_at=now - timedelta(seconds=1), channel="api")
+
+
+@pytest.mark.parametrize(
+    ("opt_out", "reason"),
+    [(_dnc_request, "DNC_INTERNAL"), (_revocation, "CONSENT_REVOKED")],
+    ids=["dnc", "revoked"],
+)
+def test_opt_out_committed_while_the_task_waits_for_its_slot_stops_the_call(
+    runtime, carrier, clock, redis_url, opt_out, reason
+):
+    """Issue 7 item 1: the gate runs after the wait, so an opt-out made during it is honoured.
+
+    Another dial holds the account's only CPS slot; the task waits for it; while it waits a DNC
+    request (or a consent revocation) commits; the slot frees; the task gates on fresh facts and
+    no call reaches the carrier.
+    """
+    _, (lead_id,) = _setup(runtime)
+    _claim(runtime)
+    capacity = _WaitWatcher(_redis_capacity(redis_url, account_cps=1))
+    paced = _with_capacity(runtime, capacity, slot_wait_seconds=30.0)
+    holder = capacity.try_acquire(campaign_id=0, caller_id="+13125550100", campaign_limit=UNLIMITED)
+    assert isinstance(holder, Lease)
+    results: list[DialResult] = []
+    task = threading.Thread(target=lambda: results.append(dial_lead(paced, lead_id=lead_id)))
+    task.start()
+    assert capacity.waiting.wait(10), "the dial task never waited for a slot"
+    with transaction(runtime.sessions) as s:
+        s.add(opt_out(clock.now()))
+    capacity.give_back(holder)
+    task.join(30)
+    assert results == [DialResult.BLOCKED]
+    assert carrier.placed == []
+    with runtime.sessions() as s:
+        assert reason in s.scalars(select(GateDecisionRecord.reasons)).one()
+        assert s.scalar(select(func.count()).select_from(CallAttempt)) == 0
+    assert capacity.in_use(campaign_id=0) == (0, 0)  # the unused slot and lease were given back
+
+
+def test_no_slot_in_time_sends_the_lead_back_to_the_hopper(runtime, carrier, redis_url):
+    _, (lead_id,) = _setup(runtime)
+    _claim(runtime)
+    capacity = _redis_capacity(redis_url, account_cps=1)
+    paced = _with_capacity(runtime, capacity, slot_wait_seconds=0.2)
+    assert isinstance(capacity.try_acquire(campaign_id=0, caller_id="+1", campaign_limit=UNLIMITED), Lease)
+    assert dial_lead(paced, lead_id=lead_id) == DialResult.AT_CAPACITY
+    assert carrier.placed == []
+    with runtime.sessions() as s:
+        assert s.get(Lead, lead_id).status == LeadStatus.PENDING
+    assert _claim(runtime) == [lead_id]
+
+
+def test_final_status_releases_the_calls_lease(runtime, carrier, clock, redis_url):
+    """The concurrency lease lives from the dial until the final status callback is applied."""
+    campaign_id, (lead_id,) = _setup(runtime)
+    _claim(runtime)
+    capacity = _redis_capacity(redis_url)
+    paced = _with_capacity(runtime, capacity)
+    assert dial_lead(paced, lead_id=lead_id) == DialResult.PLACED
+    assert capacity.in_use(campaign_id=campaign_id) == (1, 1)
+    with paced.sessions() as s:
+        attempt = s.scalars(select(CallAttempt)).one()
+    update_ = CallStatusUpdate(attempt.call_sid, AttemptStatus.NO_ANSWER, 3, 0)
+    with transaction(paced.sessions) as s:
+        assert apply_call_status(s, attempt_id=attempt.id, update_=update_, now=clock.now())
+    assert capacity.in_use(campaign_id=campaign_id) == (0, 0)
+
+
+def test_lead_with_a_full_campaign_lease_set_waits_then_goes_back(runtime, carrier, redis_url):
+    campaign_id, lead_ids = _setup(runtime, n=2, max_concurrent_calls=1)
+    capacity = _redis_capacity(redis_url)
+    paced = _with_capacity(runtime, capacity, slot_wait_seconds=0.3)
+    with transaction(runtime.sessions) as s:
+        claimed = claim_dialable_leads(s, now=clock_now(runtime), requeue_after=REQUEUE, capacity=capacity)
+    assert claimed == [lead_ids[0]]
+    assert dial_lead(paced, lead_id=lead_ids[0]) == DialResult.PLACED
+    with transaction(runtime.sessions) as s:  # the lease is live: nothing more to claim
+        assert claim_dialable_leads(s, now=clock_now(runtime), requeue_after=REQUEUE, capacity=capacity) == []
+        s.get(Lead, lead_ids[1]).status = LeadStatus.QUEUED  # as if an older tick had claimed it
+    assert dial_lead(paced, lead_id=lead_ids[1]) == DialResult.AT_CAPACITY
+    assert len(carrier.placed) == 1
+
+
+def clock_now(runtime):
+    return runtime.clock.now()
+
+
+def test_redis_down_before_the_decision_sends_the_lead_back_and_places_nothing(runtime, carrier):
+    _, (lead_id,) = _setup(runtime)
+    _claim(runtime)
+    unreachable = RedisCapacity(
+        redis.Redis(port=1, socket_connect_timeout=0.2), CapacityLimits(account_cps=5)
+    )
+    assert dial_lead(_with_capacity(runtime, unreachable), lead_id=lead_id) == DialResult.AT_CAPACITY
+    assert carrier.placed == []
+    with runtime.sessions() as s:
+        assert s.get(Lead, lead_id).status == LeadStatus.PENDING

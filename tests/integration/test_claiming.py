@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from dialer.db import transaction
 from dialer.dialing import claim_dialable_leads
-from dialer.models import Lead, LeadStatus
+from dialer.models import Callback, Lead, LeadStatus
 from tests.factories import create_campaign, create_lead
 
 pytestmark = pytest.mark.integration
@@ -77,3 +77,54 @@ def test_a_lead_locked_elsewhere_is_skipped_not_waited_for(runtime):
     assert elapsed < 2.0
     with transaction(runtime.sessions) as s:
         assert claim_dialable_leads(s, now=runtime.clock.now(), requeue_after=REQUEUE) == [lead_ids[0]]
+
+
+def test_hopper_order_callbacks_then_retries_then_new_leads_each_by_priority(runtime):
+    """VICIdial's hopper order: due callbacks, then due retries, then new leads; higher priority first."""
+    now = runtime.clock.now()
+    with transaction(runtime.sessions) as s:
+        c = create_campaign(s, max_concurrent_calls=100)
+        phone = iter(f"+1312555{101 + i:04d}" for i in range(100))
+
+        def lead(**kw):
+            return create_lead(s, c, phone=next(phone), **kw)
+
+        new_low = lead(priority=0)
+        new_high = lead(priority=5)
+        retry_old = lead(status=LeadStatus.WAITING, attempt_count=1, next_attempt_at=now - timedelta(hours=2))
+        retry_new = lead(
+            status=LeadStatus.WAITING, attempt_count=1, next_attempt_at=now - timedelta(minutes=1)
+        )
+        retry_high = lead(
+            status=LeadStatus.WAITING, attempt_count=1, next_attempt_at=now - timedelta(minutes=1), priority=3
+        )
+        deferred = lead(status=LeadStatus.WAITING, attempt_count=0, next_attempt_at=now + timedelta(hours=3))
+        callback_lead = lead(
+            status=LeadStatus.WAITING, attempt_count=1, next_attempt_at=now - timedelta(minutes=5)
+        )
+        s.add(
+            Callback(
+                campaign_id=c.id,
+                lead_id=callback_lead.id,
+                phone_e164=callback_lead.phone_e164,
+                due_at=now - timedelta(minutes=5),
+                requested_text="in an hour",
+                lead_timezone="America/Chicago",
+            )
+        )
+        expected = [callback_lead.id, retry_high.id, retry_old.id, retry_new.id, new_high.id, new_low.id]
+        deferred_id = deferred.id
+    with transaction(runtime.sessions) as s:
+        claimed = claim_dialable_leads(s, now=now, requeue_after=REQUEUE)
+    assert claimed == expected
+    assert deferred_id not in claimed  # the gate deferred it to its next_allowed_at: not looked at
+
+
+def test_hopper_batch_follows_free_capacity_and_the_batch_limit(runtime):
+    _campaign(runtime, leads=10, cap=4)
+    with transaction(runtime.sessions) as s:
+        assert (
+            len(claim_dialable_leads(s, now=runtime.clock.now(), requeue_after=REQUEUE, batch_limit=3)) == 3
+        )
+    with transaction(runtime.sessions) as s:  # 3 queued count against the cap of 4
+        assert len(claim_dialable_leads(s, now=runtime.clock.now(), requeue_after=REQUEUE)) == 1

@@ -1,4 +1,12 @@
-"""Placing calls: claim dialable leads (the tick) and dial one lead (the dial task).
+"""The dial step: take capacity, then gate and create the attempt, then place the call at once.
+
+Decide after the wait (issue 7): the task first takes a pacing slot and a concurrency lease
+(:mod:`dialer.dialing.capacity`, a bounded wait; without one in time the lead goes back to the
+hopper), then, in ONE transaction with the lead row locked (``SELECT ... FOR UPDATE``), reads
+fresh facts, evaluates the gate (DESIGN rule 2), stores the decision and creates the attempt, and
+after commit sends the request at once. A DNC request, a revocation or a closing calling window
+that commits while the task waits for its slot therefore blocks the call. A slot the gate did not
+use is given back.
 
 One call per attempt (DESIGN rule 3) rests on three guards:
 
@@ -12,28 +20,27 @@ One call per attempt (DESIGN rule 3) rests on three guards:
    call up at the carrier and adopts it, or gives the attempt up as ``unknown``.
 3. The CallSid is stored with ``call_sid IS NULL`` guards, and status callbacks find the attempt
    by the id in their URL.
-
-The gate is evaluated inside the transaction that creates the attempt, with the lead row locked
-(DESIGN rule 2), on facts read after the lock was taken.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select
+import redis
+from sqlalchemy import case, func, select, text, update
 from sqlalchemy.orm import Session
 
-from dialer.audit import record_attempt_event, record_event
+from dialer.audit import record_attempt_event
 from dialer.carrier import PlaceCallRequest
 from dialer.db import lock_for_update, transaction
+from dialer.dialing.capacity import UNLIMITED, Capacity, Lease, LocalCapacity, acquire, release_after_commit
+from dialer.dialing.hopper import active_attempts
 from dialer.errors import CarrierError, CarrierUnavailableError
 from dialer.gate import decide_and_record
 from dialer.models import (
-    ACTIVE_ATTEMPT_STATUSES,
-    FINAL_LEAD_STATUSES,
     AttemptStatus,
     CallAttempt,
     Callback,
@@ -47,113 +54,14 @@ from dialer.models import (
 )
 from dialer.outcomes import lead_state_after, record_disposition, settle_lead
 from dialer.registry import registry_store
-from dialer.runtime import Runtime
 
+if TYPE_CHECKING:
+    from dialer.runtime import Runtime
 
-def active_attempts(session: Session, *, campaign_id: int) -> int:
-    """Attempts of a campaign whose call has not ended (they hold a concurrency slot)."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(CallAttempt)
-            .where(
-                CallAttempt.campaign_id == campaign_id, CallAttempt.status.in_(list(ACTIVE_ATTEMPT_STATUSES))
-            )
-        )
-        or 0
-    )
+log = logging.getLogger(__name__)
 
-
-def claim_dialable_leads(session: Session, *, now: datetime, requeue_after: timedelta) -> list[int]:
-    """Claim leads to dial now, per running campaign, within its concurrency cap.
-
-    Dialable: ``pending`` or ``waiting`` with ``next_attempt_at`` unset or past. Claimed leads
-    become ``queued``. Each running campaign's row is locked, so overlapping ticks count each
-    other's claims and never exceed the cap together; lead rows locked by anyone else (a DNC
-    update, a dial task) are skipped, not waited for. Leads ``queued`` longer than
-    ``requeue_after`` (their task was lost) are returned again; the dial task is idempotent.
-    Runs in the caller's transaction; enqueue the returned ids only after it commits.
-
-    Returns:
-        Lead ids to enqueue dial tasks for.
-    """
-    claimed: list[int] = []
-    running = lock_for_update(
-        select(Campaign).where(Campaign.status == CampaignStatus.RUNNING).order_by(Campaign.id), session
-    )
-    for campaign in session.scalars(running).all():
-        queued = (
-            session.scalar(
-                select(func.count())
-                .select_from(Lead)
-                .where(Lead.campaign_id == campaign.id, Lead.status == LeadStatus.QUEUED)
-            )
-            or 0
-        )
-        stale = session.scalars(
-            lock_for_update(
-                select(Lead).where(
-                    Lead.campaign_id == campaign.id,
-                    Lead.status == LeadStatus.QUEUED,
-                    Lead.queued_at < now - requeue_after,
-                ),
-                session,
-                skip_locked=True,
-            )
-        ).all()
-        for lead in stale:
-            lead.queued_at = now
-            claimed.append(lead.id)
-        room = campaign.max_concurrent_calls - active_attempts(session, campaign_id=campaign.id) - queued
-        if room <= 0:
-            continue
-        leads = session.scalars(
-            lock_for_update(
-                select(Lead)
-                .where(
-                    Lead.campaign_id == campaign.id,
-                    Lead.status.in_([LeadStatus.PENDING, LeadStatus.WAITING]),
-                    or_(Lead.next_attempt_at.is_(None), Lead.next_attempt_at <= now),
-                )
-                .order_by(Lead.next_attempt_at.is_not(None), Lead.next_attempt_at, Lead.id)
-                .limit(room),
-                session,
-                skip_locked=True,
-            )
-        ).all()
-        for lead in leads:
-            lead.status = LeadStatus.QUEUED
-            lead.queued_at = now
-            claimed.append(lead.id)
-    return claimed
-
-
-def complete_finished_campaigns(session: Session, *, now: datetime) -> list[int]:
-    """Mark running campaigns whose every lead is final as ``completed``; return their ids."""
-    done: list[int] = []
-    for campaign in session.scalars(select(Campaign).where(Campaign.status == CampaignStatus.RUNNING)):
-        open_leads = (
-            session.scalar(
-                select(func.count())
-                .select_from(Lead)
-                .where(
-                    Lead.campaign_id == campaign.id,
-                    Lead.status.not_in(list(FINAL_LEAD_STATUSES)),
-                )
-            )
-            or 0
-        )
-        if open_leads == 0 and active_attempts(session, campaign_id=campaign.id) == 0:
-            campaign.status = CampaignStatus.COMPLETED
-            record_event(
-                session,
-                kind="campaign.status",
-                occurred_at=now,
-                campaign_id=campaign.id,
-                payload={"from": CampaignStatus.RUNNING, "to": CampaignStatus.COMPLETED},
-            )
-            done.append(campaign.id)
-    return done
+_UNPACED = LocalCapacity()
+"""Used when a runtime names no capacity (tests' hand-built runtimes): no CPS limit."""
 
 
 class DialResult(StrEnum):
@@ -162,6 +70,7 @@ class DialResult(StrEnum):
     NOT_QUEUED = "not_queued"
     CAMPAIGN_NOT_RUNNING = "campaign_not_running"
     AT_CAPACITY = "at_capacity"
+    SLOT_EXPIRED = "slot_expired"
     BLOCKED = "blocked"
     PLACED = "placed"
     CARRIER_REFUSED = "carrier_refused"
@@ -171,7 +80,13 @@ class DialResult(StrEnum):
 @dataclass(frozen=True)
 class _Prepared:
     attempt_id: int
+    campaign_id: int
+    lead_id: int
     request: PlaceCallRequest
+
+    @property
+    def id(self) -> int:  # the audit log's attempt-like shape
+        return self.attempt_id
 
 
 def _release(lead: Lead) -> None:
@@ -179,17 +94,22 @@ def _release(lead: Lead) -> None:
     lead.queued_at = None
 
 
-def _prepare(session: Session, runtime: Runtime, *, lead_id: int) -> DialResult | _Prepared:
-    lead = session.scalars(lock_for_update(select(Lead).where(Lead.id == lead_id), session)).one_or_none()
-    if lead is None or lead.status != LeadStatus.QUEUED:
+def _prepare(
+    session: Session, runtime: Runtime, *, lead_id: int, capacity: Capacity
+) -> DialResult | _Prepared:
+    """Lock the lead, gate it on fresh facts and create its attempt (the caller commits)."""
+    query = select(Lead, Campaign).join(Campaign, Campaign.id == Lead.campaign_id).where(Lead.id == lead_id)
+    if session.get_bind().dialect.name != "sqlite":
+        # Without leases the campaign row serialises its dials' counts; with them only the lead is locked.
+        query = query.with_for_update(of=[Lead, Campaign] if capacity.counts_in_database else [Lead])
+    row = session.execute(query).one_or_none()
+    if row is None or row[0].status != LeadStatus.QUEUED:
         return DialResult.NOT_QUEUED
-    campaign = session.scalars(
-        lock_for_update(select(Campaign).where(Campaign.id == lead.campaign_id), session)
-    ).one()
+    lead, campaign = row
     if campaign.status != CampaignStatus.RUNNING:
         _release(lead)
         return DialResult.CAMPAIGN_NOT_RUNNING
-    if active_attempts(session, campaign_id=campaign.id) >= campaign.max_concurrent_calls:
+    if capacity.counts_in_database and _at_capacity(session, campaign, capacity):
         _release(lead)
         return DialResult.AT_CAPACITY
     now = runtime.clock.now()
@@ -231,12 +151,12 @@ def _prepare(session: Session, runtime: Runtime, *, lead_id: int) -> DialResult 
     lead.attempt_count += 1
     lead.status = LeadStatus.IN_PROGRESS
     lead.queued_at = None
-    for callback in session.scalars(
-        select(Callback).where(
-            Callback.lead_id == lead.id, Callback.status == CallbackStatus.PENDING, Callback.due_at <= now
-        )
-    ):
-        callback.status = CallbackStatus.DONE
+    session.execute(
+        update(Callback)
+        .where(Callback.lead_id == lead.id, Callback.status == CallbackStatus.PENDING, Callback.due_at <= now)
+        .values(status=CallbackStatus.DONE)
+        .execution_options(synchronize_session=False)
+    )
     record_attempt_event(
         session,
         attempt=attempt,
@@ -260,22 +180,102 @@ def _prepare(session: Session, runtime: Runtime, *, lead_id: int) -> DialResult 
         machine_detection_timeout_seconds=runtime.settings.machine_detection_timeout_seconds,
         time_limit_seconds=runtime.settings.call_time_limit_seconds,
     )
-    return _Prepared(attempt_id=attempt.id, request=request)
+    return _Prepared(attempt_id=attempt.id, campaign_id=campaign.id, lead_id=lead.id, request=request)
+
+
+def _at_capacity(session: Session, campaign: Campaign, capacity: Capacity) -> bool:
+    if active_attempts(session, campaign_id=campaign.id) >= campaign.max_concurrent_calls:
+        return True
+    total = capacity.limits.total_concurrent
+    return total >= 0 and active_attempts(session) >= total
+
+
+def _peek(runtime: Runtime, lead_id: int) -> tuple[int, str, int] | None:
+    """``(campaign id, caller ID, campaign cap)`` of a queued lead, read without locks; else None."""
+    with runtime.sessions() as session:
+        row = session.execute(
+            select(Lead.status, Campaign.id, Campaign.caller_id, Campaign.max_concurrent_calls)
+            .join(Campaign, Campaign.id == Lead.campaign_id)
+            .where(Lead.id == lead_id)
+        ).one_or_none()
+    if row is None or row[0] != LeadStatus.QUEUED:
+        return None
+    return row[1], row[2], row[3]
+
+
+def _give_lead_back(runtime: Runtime, lead_id: int) -> None:
+    """No capacity in time: the claimed lead returns to the hopper (its next tick claims it again)."""
+    with transaction(runtime.sessions) as session:
+        lead = session.scalars(lock_for_update(select(Lead).where(Lead.id == lead_id), session)).one_or_none()
+        if lead is not None and lead.status == LeadStatus.QUEUED:
+            _release(lead)
+
+
+def _give_back(capacity: Capacity, lease: Lease) -> None:
+    try:
+        capacity.give_back(lease)
+    except redis.RedisError as exc:  # the slot and lease expire on their own
+        log.warning("could not give back lease %s: %s", lease.member, exc)
+
+
+def _mark_sent(capacity: Capacity, lease: Lease, *, attempt_id: int) -> bool:
+    """Stamp the slot; if Redis fails now, send anyway: the slot was granted and is still held."""
+    try:
+        return capacity.mark_sent(lease, attempt_id=attempt_id)
+    except redis.RedisError as exc:
+        log.warning(
+            "could not stamp the slot of attempt %s (sending on the granted slot): %s", attempt_id, exc
+        )
+        return True
 
 
 def dial_lead(runtime: Runtime, *, lead_id: int) -> DialResult:
-    """Run the gate for a claimed lead and, if allowed, place exactly one call for a new attempt.
+    """Take capacity, gate the claimed lead and, if allowed, place exactly one call for a new attempt.
 
-    Safe to run any number of times for the same lead id (see the module docstring).
+    Order (see the module docstring): pacing slot + concurrency lease (waits at most
+    ``settings.slot_wait_seconds``; none in time -> the lead goes back, ``AT_CAPACITY``), then one
+    transaction with the lead locked (gate, decision, attempt), then the request at once. Safe to
+    run any number of times for the same lead id.
 
     Raises:
         Nothing for carrier failures: they are recorded on the attempt and its lead.
     """
-    with transaction(runtime.sessions) as session:
-        prepared = _prepare(session, runtime, lead_id=lead_id)
+    capacity = runtime.capacity or _UNPACED
+    peeked = _peek(runtime, lead_id)
+    if peeked is None:
+        return DialResult.NOT_QUEUED
+    campaign_id, caller_id, campaign_limit = peeked
+    try:
+        lease = acquire(
+            capacity,
+            campaign_id=campaign_id,
+            caller_id=caller_id,
+            campaign_limit=UNLIMITED if capacity.counts_in_database else campaign_limit,
+            timeout_s=runtime.settings.slot_wait_seconds,
+        )
+    except redis.RedisError as exc:  # Redis down or restarting: nothing decided yet, try again later
+        log.warning("no capacity for lead %s, Redis failed: %s; the lead goes back", lead_id, exc)
+        lease = None
+    if lease is None:
+        _give_lead_back(runtime, lead_id)
+        return DialResult.AT_CAPACITY
+    try:
+        with transaction(runtime.sessions) as session:
+            prepared = _prepare(session, runtime, lead_id=lead_id, capacity=capacity)
+    except BaseException:
+        _give_back(capacity, lease)
+        raise
     if isinstance(prepared, DialResult):
+        _give_back(capacity, lease)
         return prepared
-    runtime.pacer.wait_for_slot()
+    if not _mark_sent(capacity, lease, attempt_id=prepared.attempt_id):
+        fail_attempt(
+            runtime,
+            attempt_id=prepared.attempt_id,
+            error=None,
+            note="the pacing slot expired before the request could be sent; nothing was sent",
+        )
+        return DialResult.SLOT_EXPIRED
     try:
         placed = runtime.carrier.place_call(prepared.request)
     except CarrierUnavailableError as exc:
@@ -285,16 +285,26 @@ def dial_lead(runtime: Runtime, *, lead_id: int) -> DialResult:
         fail_attempt(runtime, attempt_id=prepared.attempt_id, error=exc)
         return DialResult.CARRIER_REFUSED
     with transaction(runtime.sessions) as session:
-        attempt = session.scalars(
-            lock_for_update(select(CallAttempt).where(CallAttempt.id == prepared.attempt_id), session)
-        ).one()
-        if attempt.call_sid is None:
-            attempt.call_sid = placed.sid
-        if attempt.status == AttemptStatus.REQUESTING:
-            attempt.status = AttemptStatus.QUEUED
+        if session.get_bind().dialect.name == "postgresql":
+            # Losing this commit in a crash is safe (reconciliation adopts the call by its number),
+            # so it need not wait for the WAL flush.
+            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        # One guarded UPDATE: a status callback may already have stored the CallSid and moved on.
+        session.execute(
+            update(CallAttempt)
+            .where(CallAttempt.id == prepared.attempt_id)
+            .values(
+                call_sid=func.coalesce(CallAttempt.call_sid, placed.sid),
+                status=case(
+                    (CallAttempt.status == AttemptStatus.REQUESTING, AttemptStatus.QUEUED.value),
+                    else_=CallAttempt.status,
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        )
         record_attempt_event(
             session,
-            attempt=attempt,
+            attempt=prepared,
             kind="call.placed",
             occurred_at=runtime.clock.now(),
             payload={"call_sid": placed.sid, "carrier_status": placed.status},
@@ -333,6 +343,7 @@ def fail_attempt(
         if attempt.status.is_final:
             return
         now = runtime.clock.now()
+        release_after_commit(session, campaign_id=attempt.campaign_id, attempt_id=attempt.id)
         attempt.status = status
         attempt.ended_at = now
         if error is not None:

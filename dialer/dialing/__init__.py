@@ -1,0 +1,46 @@
+"""Dialing: the hopper that selects leads, the capacity that paces them, the step that dials one.
+
+- :mod:`dialer.dialing.hopper`: the tick's selection (callbacks, retries, new leads; ``FOR UPDATE
+  SKIP LOCKED``; batch = free capacity) and campaign completion.
+- :mod:`dialer.dialing.capacity`: calls per second per account and caller ID, concurrent calls per
+  campaign and in total, as expiring leases (one Redis Lua script, or in process).
+- :mod:`dialer.dialing.dial`: the dial task's work (take capacity, then gate and create the
+  attempt in one transaction with the lead locked, then place the call).
+- :mod:`dialer.dialing.pacing`: the older pacers (CPS only), kept for callers that use them.
+"""
+
+from dialer.dialing.capacity import (
+    UNLIMITED,
+    Capacity,
+    CapacityLimits,
+    Denied,
+    Lease,
+    LocalCapacity,
+    RedisCapacity,
+    acquire,
+    release_after_commit,
+)
+from dialer.dialing.dial import DialResult, dial_lead, fail_attempt
+from dialer.dialing.hopper import active_attempts, claim_dialable_leads, complete_finished_campaigns
+from dialer.dialing.pacing import CallPacer, LocalCallPacer, RedisCallPacer
+
+__all__ = [
+    "UNLIMITED",
+    "CallPacer",
+    "Capacity",
+    "CapacityLimits",
+    "Denied",
+    "DialResult",
+    "Lease",
+    "LocalCallPacer",
+    "LocalCapacity",
+    "RedisCallPacer",
+    "RedisCapacity",
+    "acquire",
+    "active_attempts",
+    "claim_dialable_leads",
+    "complete_finished_campaigns",
+    "dial_lead",
+    "fail_attempt",
+    "release_after_commit",
+]
