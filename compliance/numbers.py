@@ -10,7 +10,8 @@ digits of the national number. The memo is exact, not a heuristic: every number 
 NANP region ends in at least 3 unconstrained digits (checked from the
 metadata's regexes when first needed, see :func:`_nanp_key_rules`), the region prefixes are 3-4
 digits and the time-zone table's prefixes at most 6 national digits, so every answer is a
-function of the first 6 (Barbados, Jamaica: 7) national digits; a number whose prefix is not valid falls back to the full parse
+function of the first 6 (Barbados, Jamaica: 7) national digits; a number whose prefix is not
+valid falls back to the full parse
 (for its exact error message).
 """
 
@@ -201,7 +202,7 @@ def _is_any_digit(op: object, av: object) -> bool:
 
 
 def _free_suffix(items: object) -> int:
-    """How many trailing positions of every match of the regex items are an unconstrained ``\\d``.
+    """How many trailing positions of every match of the regex items are an unconstrained digit class.
 
     For a full match of a string of digits, the answer then depends only on the characters
     before those positions.
@@ -296,12 +297,15 @@ def _nanp_facts(national: str) -> _Facts | None:
         return None
     facts = _memo.get(key)
     if facts is None:
-        probe = phonenumbers.parse("+1" + key + "0" * (10 - len(key)), None)
-        valid = phonenumbers.is_valid_number(probe)
+        probe = phonenumbers.PhoneNumber(country_code=1, national_number=int(key + "0" * (10 - len(key))))
+        kind = phonenumbers.number_type(probe)  # UNKNOWN exactly when is_valid_number is False
+        zones: tuple[str, ...] | None = None
+        if kind not in _NON_GEOGRAPHIC_TYPES and phonenumbers.is_number_type_geographical(kind, 1):
+            found = tuple(sorted(pn_timezone.time_zones_for_geographical_number(probe)))
+            zones = found if found and _UNKNOWN_ZONE not in found else None
+        valid = kind != PhoneNumberType.UNKNOWN
         facts = _Facts(
-            valid=valid,
-            region=phonenumbers.region_code_for_number(probe) if valid else None,
-            zones=_zones_of(probe) if valid else None,
+            valid=valid, region=phonenumbers.region_code_for_number(probe) if valid else None, zones=zones
         )
         if len(_memo) >= _MEMO_LIMIT:
             _memo.clear()

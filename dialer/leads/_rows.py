@@ -191,12 +191,18 @@ def _phones(
             invalid.append((column, value, letters_reason(letters)))
             continue
         try:
-            number = normalize_phone(keypad_digits(value) if letters else value, default_region=default_region)
+            number = normalize_phone(
+                keypad_digits(value) if letters else value, default_region=default_region
+            )
         except PhoneNumberError as exc:
             invalid.append((column, value, str(exc)))
             continue
         if letters:
-            row.warn(column, value, f"vanity number: the letters '{letters}' are dialed as keypad digits ({number.e164})")
+            row.warn(
+                column,
+                value,
+                f"vanity number: the letters '{letters}' are dialed as keypad digits ({number.e164})",
+            )
         valid.append((column, value, number, _undialable(number)))
     if not valid:
         if invalid:

@@ -137,7 +137,7 @@ def nul_error(cells: list[str], headers: list[str], *, path: str, row: int) -> I
 def decode_error(data: IO[bytes], *, path: str) -> ImportFileError:
     """The error naming the first byte of ``data`` that is not UTF-8 (its line and byte offset).
 
-    Reads ``data`` from the start again, line by line (a UTF-8 sequence never contains ``\\n``).
+    Reads ``data`` from the start again, line by line (a UTF-8 sequence never contains a newline byte).
     """
     data.seek(0)
     offset = 0

@@ -200,7 +200,11 @@ def parse_leads(
     stream = LeadStream(io.BytesIO(data), path=path)
     mapping = detect_columns(stream.headers, mappings=mappings, path=path, header_row=stream.header_row)
     spec = ChunkSpec(
-        path=path, mapping=mapping, default_region=region, delimiter=stream.delimiter, allow_vanity=allow_vanity
+        path=path,
+        mapping=mapping,
+        default_region=region,
+        delimiter=stream.delimiter,
+        allow_vanity=allow_vanity,
     )
     out = process_chunk(spec, list(stream.records()))
     leads: list[LeadDraft] = []

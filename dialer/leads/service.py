@@ -126,7 +126,11 @@ def read_file(path: Path) -> bytes:
 
 
 def parse_lead_file(
-    path: Path, *, mappings: Mapping[str, str] | None = None, default_region: str = "US", allow_vanity: bool = False
+    path: Path,
+    *,
+    mappings: Mapping[str, str] | None = None,
+    default_region: str = "US",
+    allow_vanity: bool = False,
 ) -> ParsedFile:
     """Read and parse a lead file without touching the database (for a dry run or a preview).
 
@@ -135,7 +139,11 @@ def parse_lead_file(
     """
     path = Path(path)
     return parse_leads(
-        read_file(path), path=str(path), mappings=mappings, default_region=default_region, allow_vanity=allow_vanity
+        read_file(path),
+        path=str(path),
+        mappings=mappings,
+        default_region=default_region,
+        allow_vanity=allow_vanity,
     )
 
 
@@ -329,7 +337,9 @@ class _Tally:
                 new.append(accepted)
             else:
                 folded.append(
-                    FoldedRow(accepted.row, None, accepted.phone_e164, f"already in campaign as lead {lead_id}")
+                    FoldedRow(
+                        accepted.row, None, accepted.phone_e164, f"already in campaign as lead {lead_id}"
+                    )
                 )
                 self.folded_existing += 1
         folded.sort(key=lambda f: f.row)
@@ -377,7 +387,9 @@ def _cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _batched(records: Iterator[tuple[int, int, list[str]]], size: int) -> Iterator[list[tuple[int, int, list[str]]]]:
+def _batched(
+    records: Iterator[tuple[int, int, list[str]]], size: int
+) -> Iterator[list[tuple[int, int, list[str]]]]:
     while batch := list(islice(records, size)):
         yield batch
 

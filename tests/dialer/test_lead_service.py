@@ -108,7 +108,11 @@ def test_example_import_writes_leads_consents_audit_and_report(db, tmp_path):
     # One event for the file, not one per consent record: each record carries its source row.
     assert events(db, "consent.recorded") == []
     ava = by_lead[leads[2].id]
-    assert (ava.consent_type, ava.method, ava.seller_name) == (ConsentType.PEWC, ConsentMethod.CSV_COLUMNS, SELLER)
+    assert (ava.consent_type, ava.method, ava.seller_name) == (
+        ConsentType.PEWC,
+        ConsentMethod.CSV_COLUMNS,
+        SELLER,
+    )
     assert ava.evidence == "https://northwind.example/optin/a1f3"
     assert ava.source == "import:leads.example.csv row 2"
     assert verify_chain(db).ok
