@@ -32,6 +32,7 @@ class _Hashing(io.RawIOBase):
         self._raw = raw
         self.sha256 = hashlib.sha256()
         self.bytes_read = 0
+        self.nul_seen = False
 
     def readable(self) -> bool:
         return True
@@ -42,6 +43,8 @@ class _Hashing(io.RawIOBase):
         buffer[:n] = data
         self.sha256.update(data)
         self.bytes_read += n
+        if not self.nul_seen and b"\x00" in data:
+            self.nul_seen = True  # from here on, records are checked cell by cell
         return n
 
 
@@ -84,8 +87,8 @@ def sniff_delimiter(header_line: str) -> str:
 
 def iter_records(
     lines: Iterator[str], delimiter: str, path: str, *, strict: bool = False
-) -> Iterator[tuple[int, int, list[str], bool]]:
-    """Yield ``(first line, last line, cells, has_nul)`` per record, skipping empty lines.
+) -> Iterator[Record]:
+    """Yield ``(first line, last line, cells)`` per record, skipping empty lines.
 
     Single-line records are read leniently (``"abc" ,x`` is accepted). A record spanning lines
     is re-read strictly: a quote opened and never properly closed swallows the rows after it,
@@ -106,10 +109,9 @@ def iter_records(
         except csv.Error as exc:
             raise ImportFileError(f"malformed CSV: {exc}", path=path, row=previous + 1) from None
         start, previous = previous + 1, reader.line_num
-        record_lines = source.pending
         if previous > start and not strict:
             try:
-                list(_reader(iter(record_lines), delimiter, strict=True))
+                list(_reader(iter(source.pending), delimiter, strict=True))
             except csv.Error as exc:
                 raise ImportFileError(
                     f"a quoted cell that opens on this row is not closed properly ({exc}) and runs to line "
@@ -118,7 +120,7 @@ def iter_records(
                     row=start,
                 ) from None
         if cells:
-            yield start, previous, cells, any("\x00" in line for line in record_lines)
+            yield start, previous, cells
 
 
 def nul_error(cells: list[str], headers: list[str], *, path: str, row: int) -> ImportFileError:
@@ -206,9 +208,9 @@ class LeadStream:
         self._records = iter_records(_chain(head, lines), self.delimiter, path)
         self.header_row = 0
         self.headers: list[str] = []
-        for start, _end, cells, has_nul in self._records:
+        for start, _end, cells in self._records:
             if any(c.strip() for c in cells):
-                if has_nul:
+                if self._hashing.nul_seen and _has_nul(cells):
                     raise nul_error(cells, cells, path=path, row=start)
                 self.header_row, self.headers = start, [c.strip() for c in cells]
                 break
@@ -230,14 +232,19 @@ class LeadStream:
         Raises:
             ImportFileError: malformed CSV, a byte that is not UTF-8, a NUL byte in a cell.
         """
-        for start, end, cells, has_nul in self._records:
-            if has_nul:
-                raise nul_error(cells, self.headers, path=self.path, row=start)
-            yield start, end, cells
+        hashing = self._hashing
+        for record in self._records:
+            if hashing.nul_seen and _has_nul(record[2]):
+                raise nul_error(record[2], self.headers, path=self.path, row=record[0])
+            yield record
 
     def sha256(self) -> str:
         """Hex sha256 of the file's bytes (after :meth:`records` is exhausted: of the whole file)."""
         return self._hashing.sha256.hexdigest()
+
+
+def _has_nul(cells: list[str]) -> bool:
+    return any("\x00" in cell for cell in cells)
 
 
 def _chain(head: list[str], rest: Iterator[str]) -> Iterator[str]:

@@ -68,8 +68,11 @@ class CopyWriter(BulkWriter):
         if not numbers:
             return {}
         rows = self.session.execute(
-            text("SELECT phone_e164, id FROM leads WHERE campaign_id = :c AND phone_e164 = ANY(:numbers)"),
-            {"c": self.campaign_id, "numbers": list(numbers)},
+            text(
+                "SELECT phone_e164, id FROM leads "
+                "WHERE campaign_id = :c AND phone_e164 = ANY(CAST(:n AS text[]))"
+            ),
+            {"c": self.campaign_id, "n": "{" + ",".join(numbers) + "}"},  # E.164: digits and '+' only
         ).all()
         return {phone: lead_id for phone, lead_id in rows}
 
