@@ -164,6 +164,7 @@ def _seller_warnings(draft: LeadDraft, header: str | None, seller_name: str) -> 
         )
         for c in draft.consents
         if c.consent_type is ConsentType.PEWC
+        and not (c.seller_name == seller_name and same_seller(seller_name, seller_name))  # most rows
         and not any(same_seller(s, seller_name) for s in (c.seller_name, *c.other_sellers) if s)
     ]
 
@@ -197,6 +198,7 @@ def _text(value: str | None) -> str:
     return value
 
 
+@lru_cache(maxsize=4096)
 def _instant(value: datetime | None) -> str:
     return "\\N" if value is None else value.isoformat()
 
@@ -238,7 +240,7 @@ def _copy_lines(spec: ChunkSpec, d: LeadDraft) -> tuple[str, list[str]]:
             (
                 c.phone_e164,
                 _text(c.seller_name),
-                _json(list(c.other_sellers)),
+                _json(list(c.other_sellers)) if c.other_sellers else "[]",
                 c.consent_type.value,
                 "t" if c.covers_artificial_voice else "f",
                 _instant(c.signed_at),
