@@ -64,18 +64,17 @@ Rules, including the choices made where the brief is silent:
 from __future__ import annotations
 
 import codecs
-import csv
 import hashlib
 import io
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 import phonenumbers
 
 from dialer.errors import ImportFileError
 from dialer.leads._chunks import ChunkSpec, process_chunk
-from dialer.leads._stream import LeadStream
+from dialer.leads._stream import LeadStream, iter_records
+from dialer.leads._stream import sniff_delimiter as sniff_delimiter  # the ledger importers use it
 from dialer.leads.columns import detect_columns
 from dialer.leads.schemas import FoldedRow, LeadDraft, ParsedFile, RowWarning
 
@@ -110,31 +109,10 @@ def decode(data: bytes, *, path: str) -> str:
     return text
 
 
-def sniff_delimiter(header_line: str) -> str:
-    """``,`` unless ``header_line`` has none; then ``;`` or tab as :class:`csv.Sniffer` finds (else ``,``)."""
-    if "," in header_line:
-        return ","
-    try:
-        return csv.Sniffer().sniff(header_line, delimiters=";\t").delimiter
-    except csv.Error:
-        return ","
-
-
-def _reader(lines: list[str], delimiter: str, *, strict: bool, skipinitialspace: bool = True) -> Any:
-    return csv.reader(
-        iter(lines),
-        delimiter=delimiter,
-        quotechar='"',
-        doublequote=True,
-        skipinitialspace=skipinitialspace,
-        strict=strict,
-    )
-
-
 def read_records(
     text: str, delimiter: str, path: str, *, strict: bool = False
 ) -> Iterator[tuple[int, int, list[str]]]:
-    """Yield ``(first line, last line, cells)`` per record, skipping empty lines.
+    """Yield ``(first line, last line, cells)`` per record of ``text``, skipping empty lines.
 
     Single-line records are read leniently (``"abc" ,x`` is accepted). A record spanning lines
     is re-read strictly: a quote opened and never properly closed swallows the rows after it,
@@ -150,29 +128,8 @@ def read_records(
     Raises:
         ImportFileError: malformed CSV, naming the line where the bad record starts.
     """
-    lines = list(io.StringIO(text, newline=""))  # the same line splitting the csv module sees
-    reader = _reader(lines, delimiter, strict=strict, skipinitialspace=not strict)
-    previous = 0
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise ImportFileError(f"malformed CSV: {exc}", path=path, row=previous + 1) from None
-        start, previous = previous + 1, reader.line_num
-        if previous > start and not strict:
-            try:
-                list(_reader(lines[start - 1 : previous], delimiter, strict=True))
-            except csv.Error as exc:
-                raise ImportFileError(
-                    f"a quoted cell that opens on this row is not closed properly ({exc}) and runs to line "
-                    f"{previous}; check for a missing or unescaped quote",
-                    path=path,
-                    row=start,
-                ) from None
-        if cells:
-            yield start, previous, cells
+    # The same line splitting the csv module sees; the lead importer streams through the same code.
+    return iter_records(iter(io.StringIO(text, newline="")), delimiter, path, strict=strict)
 
 
 def parse_leads(
