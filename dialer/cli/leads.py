@@ -128,11 +128,13 @@ def _progress_bar(*, enabled: bool) -> Iterator[Callable[[ImportProgress], None]
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=False,
+        auto_refresh=False,  # no refresh thread: the import forks its parser processes
     )
     task = bar.add_task("import", total=None, rows=0)
 
     def update(p: ImportProgress) -> None:
         bar.update(task, total=p.bytes_total, completed=p.bytes_read, rows=p.rows)
+        bar.refresh()
 
     with bar:
         yield update
