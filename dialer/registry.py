@@ -144,6 +144,7 @@ class ScrubCounts:
         national: numbers on the national list.
         states: ``{state code: numbers on that state's list}`` for every state list present.
         national_downloaded_at: when the national data was downloaded (UTC), if known.
+        listed: numbers on at least one list (national or state).
     """
 
     checked: int
@@ -151,6 +152,7 @@ class ScrubCounts:
     national: int
     states: dict[str, int] = field(default_factory=dict)
     national_downloaded_at: datetime | None = None
+    listed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (for the audit log and reports)."""
@@ -162,6 +164,7 @@ class ScrubCounts:
             "national_downloaded_at": (
                 self.national_downloaded_at.isoformat() if self.national_downloaded_at else None
             ),
+            "listed": self.listed,
         }
 
 
@@ -289,12 +292,16 @@ class RegistryStore:
         unique = list(dict.fromkeys(e164s))
         registries, masks = self._masks(unique)
         national = registries.get(NATIONAL)
+        listed = np.zeros(len(unique), dtype=bool)
+        for mask in masks.values():
+            listed |= mask
         return ScrubCounts(
             checked=len(unique),
             national_present=national is not None,
             national=int(masks[NATIONAL].sum()) if national is not None else 0,
             states={name: int(mask.sum()) for name, mask in masks.items() if name != NATIONAL},
             national_downloaded_at=national.meta.downloaded_at if national is not None else None,
+            listed=int(listed.sum()),
         )
 
     def status(self) -> list[RegistryMeta]:

@@ -13,7 +13,10 @@ delimiters, state names, ZIPs that lost their leading zero) and strict about los
 
 Modules: :mod:`~dialer.leads.columns` (header detection, ``--map``), :mod:`~dialer.leads.parser`
 (pure parsing), :mod:`~dialer.leads.schemas` (drafts and results), :mod:`~dialer.leads.service`
-(``import_leads``: database and audit), :mod:`~dialer.leads.report` (the rejected-rows CSV).
+(``import_leads``: streaming, the worker pool, folding, database and audit),
+:mod:`~dialer.leads.report` (the rejected-rows CSV, put in place on commit). Private:
+``_stream`` (reading records in bounded memory), ``_chunks`` (a chunk of records -> rows ready
+to write, in a worker), ``_writers`` (COPY / executemany), ``_rows`` and ``_values`` (one row).
 """
 
 from dialer.leads.columns import (
@@ -37,7 +40,7 @@ from dialer.leads.schemas import (
     RejectedRow,
     RowWarning,
 )
-from dialer.leads.service import attestation_consent, import_leads, parse_lead_file
+from dialer.leads.service import ImportProgress, attestation_consent, import_leads, parse_lead_file
 
 __all__ = [
     "CANONICAL_FIELDS",
@@ -48,6 +51,7 @@ __all__ = [
     "ColumnMapping",
     "ConsentDraft",
     "FoldedRow",
+    "ImportProgress",
     "ImportResult",
     "LeadDraft",
     "ParsedFile",

@@ -10,8 +10,11 @@ from compliance.numbers import (
     US_DESTINATION_REGIONS,
     NormalizedPhone,
     PhoneNumberError,
+    keypad_digits,
+    letters_reason,
     normalize_phone,
     number_time_zones,
+    phone_letters,
 )
 from dialer.leads._values import (
     ValueProblem,
@@ -93,6 +96,7 @@ def parse_row(
     mapping: ColumnMapping,
     default_region: str,
     delimiter: str,
+    allow_vanity: bool = False,
 ) -> tuple[LeadDraft | RejectedRow, list[RowWarning]]:
     """Turn one record into a lead draft and its warnings, or a rejection (then no warnings).
 
@@ -103,6 +107,8 @@ def parse_row(
         mapping: the file's column mapping.
         default_region: region assumed for numbers written without a country code.
         delimiter: the file's delimiter (to show surplus cells as written).
+        allow_vanity: accept a number written with letters (``+1 312 555 ABCD``) as its keypad
+            digits, with a warning; otherwise such a cell is not a valid number.
     """
     columns = len(mapping.columns)
     if len(cells) > columns:
@@ -115,15 +121,15 @@ def parse_row(
         return RejectedRow(row, None, delimiter.join(extra), reason), []
     state = _Row(cells, row, mapping)
     try:
-        draft = _build(state, default_region)
+        draft = _build(state, default_region, allow_vanity)
     except _Reject as reject:
         return RejectedRow(row, reject.column, reject.value, reject.reason), []
     return draft, state.warnings
 
 
-def _build(row: _Row, default_region: str) -> LeadDraft:
+def _build(row: _Row, default_region: str, allow_vanity: bool) -> LeadDraft:
     fields: dict[str, Any] = {}
-    phone_column, phone_raw, phone = _phones(row, default_region, fields)
+    phone_column, phone_raw, phone = _phones(row, default_region, fields, allow_vanity)
     first_name, last_name = _names(row, fields)
     email = _emails(row, fields)
     _, company = row.text("company")
@@ -166,7 +172,9 @@ def _undialable(number: NormalizedPhone) -> str | None:
     return None
 
 
-def _phones(row: _Row, default_region: str, fields: dict[str, Any]) -> tuple[Column, str, NormalizedPhone]:
+def _phones(
+    row: _Row, default_region: str, fields: dict[str, Any], allow_vanity: bool
+) -> tuple[Column, str, NormalizedPhone]:
     """Pick the lead's number; keep the row's other valid numbers as alternates.
 
     The first valid number in dial priority that the gate can dial wins; when none can be
@@ -178,11 +186,23 @@ def _phones(row: _Row, default_region: str, fields: dict[str, Any]) -> tuple[Col
         value = row.value(column)
         if not value:
             continue
+        letters = phone_letters(value)
+        if letters and not allow_vanity:
+            invalid.append((column, value, letters_reason(letters)))
+            continue
         try:
-            number = normalize_phone(value, default_region=default_region)
+            number = normalize_phone(
+                keypad_digits(value) if letters else value, default_region=default_region
+            )
         except PhoneNumberError as exc:
             invalid.append((column, value, str(exc)))
             continue
+        if letters:
+            row.warn(
+                column,
+                value,
+                f"vanity number: the letters '{letters}' are dialed as keypad digits ({number.e164})",
+            )
         valid.append((column, value, number, _undialable(number)))
     if not valid:
         if invalid:

@@ -10,6 +10,7 @@ import ipaddress
 import re
 import warnings
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 
 from dateutil import parser as dateparser
 from email_validator import EmailNotValidError, validate_email
@@ -59,8 +60,33 @@ _TZINFOS = {name: timezone(timedelta(hours=hours)) for name, hours in _TZ_ABBREV
 _PROBE_DEFAULTS = (datetime(2001, 1, 1), datetime(2002, 2, 2))
 
 
+# RFC 5322 dot-atom in ASCII: the local part email_validator accepts unchanged.
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_LOCAL_LIMIT = 64
+_ADDRESS_LIMIT = 254
+
+
+@lru_cache(maxsize=1 << 16)
+def _domain(domain: str) -> str | None:
+    """The normalised domain when ``a@<domain>`` is valid, else None (a lead list repeats domains)."""
+    try:
+        return validate_email("a@" + domain, check_deliverability=False).domain
+    except EmailNotValidError:
+        return None
+
+
 def parse_email(text: str) -> str:
-    """The normalised address (domain lowercased), checked for syntax only (no DNS)."""
+    """The normalised address (domain lowercased), checked for syntax only (no DNS).
+
+    An ASCII dot-atom local part is checked here and the domain once per distinct domain; any
+    other address (quoted, internationalised, invalid) goes through ``email_validator`` whole, so
+    the result and the message are the library's.
+    """
+    local, at, domain = text.rpartition("@")
+    if at and len(local) <= _LOCAL_LIMIT and domain.isascii() and _DOT_ATOM.fullmatch(local):
+        normalized = _domain(domain)
+        if normalized is not None and len(local) + 1 + len(normalized) <= _ADDRESS_LIMIT:
+            return f"{local}@{normalized}"
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as exc:
@@ -113,6 +139,9 @@ def parse_yes_no(text: str) -> bool:
     raise ValueProblem("not yes or no; allowed values are yes, no, true, false, 1, 0, y, n (or empty = no)")
 
 
+_PLAIN_ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
+
+
 def parse_instant(text: str) -> tuple[datetime, str | None]:
     """An aware UTC instant, and a note when the value had no UTC offset (then it is taken as UTC).
 
@@ -121,6 +150,13 @@ def parse_instant(text: str) -> tuple[datetime, str | None]:
     from today's date.
     """
     value: datetime | None = None
+    if _PLAIN_ISO.fullmatch(text):
+        try:  # the common spelling, read the same by both parsers (fromisoformat is 10x faster)
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            value = None
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC), None
     try:
         value = dateparser.isoparse(text)
     except (ValueError, OverflowError):

@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from dialer.errors import ImportFileError
 
@@ -160,25 +161,33 @@ class ColumnMapping:
         """The headers as written, in file order."""
         return tuple(c.header for c in self.columns)
 
-    @property
+    @cached_property
     def phone_columns(self) -> tuple[Column, ...]:
         """Phone columns in dial priority order."""
         phones = [c for c in self.columns if c.field in PHONE_FIELDS]
         return tuple(sorted(phones, key=lambda c: (PHONE_FIELDS.index(c.field or ""), c.rank, c.index)))
 
-    @property
+    @cached_property
     def email_columns(self) -> tuple[Column, ...]:
         """Email columns in the order their values are tried."""
         return tuple(sorted((c for c in self.columns if c.field == "email"), key=lambda c: (c.rank, c.index)))
 
-    @property
+    @cached_property
     def extra_columns(self) -> tuple[Column, ...]:
         """Columns whose values are kept in ``fields``."""
         return tuple(c for c in self.columns if c.field is None and not c.ignored)
 
+    @cached_property
+    def _by_field(self) -> dict[str, Column]:
+        found: dict[str, Column] = {}
+        for column in self.columns:
+            if column.field is not None:
+                found.setdefault(column.field, column)
+        return found
+
     def column_for(self, field: str) -> Column | None:
         """The column feeding a single-valued ``field``, if any."""
-        return next((c for c in self.columns if c.field == field), None)
+        return self._by_field.get(field)
 
     def as_dict(self) -> dict[str, str]:
         """``{header: target}`` in file order (what the CLI prints as ``column -> field``).

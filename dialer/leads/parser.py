@@ -51,6 +51,10 @@ Rules, including the choices made where the brief is silent:
   characters (stored lowercase); ``consent_text`` any text. A bad value rejects the row.
 - Every warning of an accepted row is also stored on the lead in ``fields["import_warnings"]``,
   so a value that could not be used is never lost.
+- A NUL byte (0x00) in a cell refuses the file, naming the row and the column.
+- A phone cell written with letters (``+1 312 555 ABCD``, ``312-555-01O1``) is not a valid number
+  (the reason names the letters); with ``allow_vanity`` a vanity number is read as its keypad
+  digits, with a warning on the row.
 - Duplicates: a row whose number an earlier accepted row already has is folded into that row and
   adds nothing: its other cells, consents and warnings are not imported (the first row wins).
   Only the lead's own number is compared, not alternates; a rejected row never absorbs a later
@@ -60,19 +64,19 @@ Rules, including the choices made where the brief is silent:
 from __future__ import annotations
 
 import codecs
-import csv
 import hashlib
 import io
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 import phonenumbers
 
 from dialer.errors import ImportFileError
-from dialer.leads._rows import parse_row
+from dialer.leads._chunks import ChunkSpec, process_chunk
+from dialer.leads._stream import LeadStream, iter_records
+from dialer.leads._stream import sniff_delimiter as sniff_delimiter  # the ledger importers use it
 from dialer.leads.columns import detect_columns
-from dialer.leads.schemas import FoldedRow, LeadDraft, ParsedFile, RejectedRow, RowWarning
+from dialer.leads.schemas import FoldedRow, LeadDraft, ParsedFile, RowWarning
 
 _NEWLINE = re.compile(rb"\r\n|\r|\n")
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -105,31 +109,10 @@ def decode(data: bytes, *, path: str) -> str:
     return text
 
 
-def sniff_delimiter(header_line: str) -> str:
-    """``,`` unless ``header_line`` has none; then ``;`` or tab as :class:`csv.Sniffer` finds (else ``,``)."""
-    if "," in header_line:
-        return ","
-    try:
-        return csv.Sniffer().sniff(header_line, delimiters=";\t").delimiter
-    except csv.Error:
-        return ","
-
-
-def _reader(lines: list[str], delimiter: str, *, strict: bool, skipinitialspace: bool = True) -> Any:
-    return csv.reader(
-        iter(lines),
-        delimiter=delimiter,
-        quotechar='"',
-        doublequote=True,
-        skipinitialspace=skipinitialspace,
-        strict=strict,
-    )
-
-
 def read_records(
     text: str, delimiter: str, path: str, *, strict: bool = False
 ) -> Iterator[tuple[int, int, list[str]]]:
-    """Yield ``(first line, last line, cells)`` per record, skipping empty lines.
+    """Yield ``(first line, last line, cells)`` per record of ``text``, skipping empty lines.
 
     Single-line records are read leniently (``"abc" ,x`` is accepted). A record spanning lines
     is re-read strictly: a quote opened and never properly closed swallows the rows after it,
@@ -145,29 +128,8 @@ def read_records(
     Raises:
         ImportFileError: malformed CSV, naming the line where the bad record starts.
     """
-    lines = list(io.StringIO(text, newline=""))  # the same line splitting the csv module sees
-    reader = _reader(lines, delimiter, strict=strict, skipinitialspace=not strict)
-    previous = 0
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise ImportFileError(f"malformed CSV: {exc}", path=path, row=previous + 1) from None
-        start, previous = previous + 1, reader.line_num
-        if previous > start and not strict:
-            try:
-                list(_reader(lines[start - 1 : previous], delimiter, strict=True))
-            except csv.Error as exc:
-                raise ImportFileError(
-                    f"a quoted cell that opens on this row is not closed properly ({exc}) and runs to line "
-                    f"{previous}; check for a missing or unescaped quote",
-                    path=path,
-                    row=start,
-                ) from None
-        if cells:
-            yield start, previous, cells
+    # The same line splitting the csv module sees; the lead importer streams through the same code.
+    return iter_records(iter(io.StringIO(text, newline="")), delimiter, path, strict=strict)
 
 
 def parse_leads(
@@ -176,76 +138,71 @@ def parse_leads(
     path: str,
     mappings: Mapping[str, str] | None = None,
     default_region: str = "US",
+    allow_vanity: bool = False,
 ) -> ParsedFile:
-    """Parse a lead file.
+    """Parse a lead file held in memory (a dry run, a preview; the importer streams instead).
 
     Args:
         data: the file's bytes.
         path: how to name the file in messages.
         mappings: ``--map`` overrides, ``{header as written: canonical field or "ignore"}``.
         default_region: region assumed for numbers written without a country code.
+        allow_vanity: accept numbers written with letters as their keypad digits, with a warning.
 
     Raises:
         ImportFileError: the file cannot be imported at all (see the module docstring), or
             ``default_region`` is not a region code.
+    """
+    region = check_region(default_region, path=path)
+    stream = LeadStream(io.BytesIO(data), path=path)
+    mapping = detect_columns(stream.headers, mappings=mappings, path=path, header_row=stream.header_row)
+    spec = ChunkSpec(
+        path=path,
+        mapping=mapping,
+        default_region=region,
+        delimiter=stream.delimiter,
+        allow_vanity=allow_vanity,
+    )
+    out = process_chunk(spec, list(stream.records()))
+    leads: list[LeadDraft] = []
+    folded: list[FoldedRow] = []
+    warnings: list[RowWarning] = []
+    first_row_of: dict[str, int] = {}
+    for accepted in out.accepted:
+        first = first_row_of.get(accepted.phone_e164)
+        if first is not None:
+            folded.append(FoldedRow(accepted.row, first, accepted.phone_e164, f"same number as row {first}"))
+            continue
+        first_row_of[accepted.phone_e164] = accepted.row
+        leads.append(accepted.lead)
+        warnings.extend(accepted.warnings)
+    data_rows = len(leads) + len(out.rejected) + len(folded)
+    if data_rows == 0:
+        raise ImportFileError("no data rows (the file has a header but no rows under it)", path=path)
+    return ParsedFile(
+        path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        delimiter=stream.delimiter,
+        header_row=stream.header_row,
+        mapping=mapping,
+        leads=tuple(leads),
+        rejected=tuple(out.rejected),
+        folded=tuple(folded),
+        warnings=tuple(warnings),
+        data_rows=data_rows,
+        blank_rows=tuple(out.blank_rows),
+    )
+
+
+def check_region(default_region: str, *, path: str) -> str:
+    """``default_region`` as an upper-case region code.
+
+    Raises:
+        ImportFileError: not a region ``phonenumbers`` knows.
     """
     region = default_region.strip().upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ImportFileError(
             f"{default_region!r} is not a region code; use an ISO 3166 code such as US", path=path
         )
-    text = decode(data, path=path)
-    header_line = next(line for line in io.StringIO(text, newline="") if line.strip())
-    delimiter = sniff_delimiter(header_line)
-    records = read_records(text, delimiter, path)
-    header_row = 0
-    headers: list[str] = []
-    for start, _end, cells in records:
-        if any(c.strip() for c in cells):
-            header_row, headers = start, [c.strip() for c in cells]
-            break
-    mapping = detect_columns(headers, mappings=mappings, path=path, header_row=header_row)
-
-    leads: list[LeadDraft] = []
-    rejected: list[RejectedRow] = []
-    folded: list[FoldedRow] = []
-    warnings: list[RowWarning] = []
-    blank_rows: list[int] = []
-    first_row_of: dict[str, int] = {}
-    for start, end, cells in records:
-        if not any(c.strip() for c in cells):
-            blank_rows.append(start)
-            continue
-        outcome, row_warnings = parse_row(
-            cells,
-            row=start,
-            last_line=end,
-            mapping=mapping,
-            default_region=region,
-            delimiter=delimiter,
-        )
-        if isinstance(outcome, RejectedRow):
-            rejected.append(outcome)
-        elif outcome.phone_e164 in first_row_of:
-            first = first_row_of[outcome.phone_e164]
-            folded.append(FoldedRow(start, first, outcome.phone_e164, f"same number as row {first}"))
-        else:
-            first_row_of[outcome.phone_e164] = start
-            leads.append(outcome)
-            warnings.extend(row_warnings)
-    data_rows = len(leads) + len(rejected) + len(folded)
-    if data_rows == 0:
-        raise ImportFileError("no data rows (the file has a header but no rows under it)", path=path)
-    return ParsedFile(
-        path=path,
-        sha256=hashlib.sha256(data).hexdigest(),
-        delimiter=delimiter,
-        header_row=header_row,
-        mapping=mapping,
-        leads=tuple(leads),
-        rejected=tuple(rejected),
-        folded=tuple(folded),
-        warnings=tuple(warnings),
-        data_rows=data_rows,
-        blank_rows=tuple(blank_rows),
-    )
+    return region

@@ -190,6 +190,9 @@ class ImportResult:
         notes: mapping decisions worth telling the user.
         registry_scrub: how many new leads are on the national and state DNC lists (the import-time
             batch scrub); None when no registry was given.
+        rejected_count: rows rejected (``rejected`` keeps at most the first 10,000; the report has all).
+        folded_count: rows folded (``folded`` keeps at most the first 10,000).
+        warnings_count: warnings on imported rows (``warnings`` keeps at most the first 10,000).
     """
 
     campaign_id: int
@@ -207,3 +210,6 @@ class ImportResult:
     report_error: str | None = None
     notes: tuple[str, ...] = ()
     registry_scrub: ScrubCounts | None = None
+    rejected_count: int = 0
+    folded_count: int = 0
+    warnings_count: int = 0

@@ -153,7 +153,6 @@ def test_audit_trail_is_complete_and_verifies(demo):
         "tool.log_disposition",
         "tool.mark_callback",
         "leads.imported",
-        "consent.recorded",
         "campaign.created",
     ):
         assert kind in kinds, kind
