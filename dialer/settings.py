@@ -104,6 +104,14 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     tick_interval_seconds: float = Field(default=2.0, gt=0)
     requeue_after_seconds: float = Field(default=120.0, gt=0)
+    # Reconciliation with the carrier (dialer.reconcile), run by every tick.
+    reconcile_requesting_after_seconds: float = Field(
+        default=60.0, gt=0, description="a REST request with no outcome after this long is looked up"
+    )
+    reconcile_silent_after_seconds: float = Field(
+        default=60.0, gt=0, description="a live call not heard from for this long is fetched from the carrier"
+    )
+    reconcile_batch_size: int = Field(default=50, ge=1, description="carrier look-ups per tick, at most")
 
     # Where the carrier reaches us (webhooks and the media stream are built from it).
     public_url: str = "http://127.0.0.1:8000"
