@@ -325,7 +325,8 @@ async def rig(
     customer: CustomerApp | None = None, *, faults: CarrierFaults | None = None, **overrides: Any
 ) -> AsyncIterator[Rig]:
     customer = customer or CustomerApp()
-    async with serve(create_carrier_app(config(**overrides), faults)) as carrier_port, serve(customer.app()) as port:
+    carrier_app = create_carrier_app(config(**overrides), faults)
+    async with serve(carrier_app) as carrier_port, serve(customer.app()) as port:
         customer.port = port
         client = Client(ACCOUNT_SID, AUTH_TOKEN)
         client.api.base_url = f"http://127.0.0.1:{carrier_port}"
