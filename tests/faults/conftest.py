@@ -9,6 +9,7 @@ checks it with :meth:`FaultStack.check_campaign`.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -28,6 +29,7 @@ import redis
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialer.celery_app import create_celery_app
 from dialer.db import make_engine, session_factory, transaction
 from dialer.demo.processes import free_port
 from dialer.models import (
@@ -43,14 +45,32 @@ from dialer.models import (
 )
 from dialer.settings import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_OPENAI_KEY
 from sandbox.carrier.cast import cast_for
-from tests.conftest import MONDAY_11_CHICAGO, NATIONAL_DNC_NUMBER, build_test_registry, truncate_all
+from tests.conftest import (
+    MONDAY_11_CHICAGO,
+    NATIONAL_DNC_NUMBER,
+    build_test_registry,
+    make_settings,
+    truncate_all,
+)
 from tests.factories import create_campaign, create_lead
 
 REPEATS = int(os.environ.get("DIALER_TEST_FAULT_REPEATS", "3"))
 """How many times each fault test runs (each on a fresh campaign): deterministic, not lucky."""
 
-QUICK_PERSONAS = ("no_answer", "voicemail", "not_interested", "busy", "wrong_person", "asks_removal")
-"""Prospects whose calls end within seconds; ``asks_removal`` opts out on the call."""
+QUICK_PERSONAS = (
+    "no_answer",
+    "voicemail",
+    "busy",
+    "not_interested",
+    "no_answer",
+    "voicemail",
+    "busy",
+    "asks_removal",
+    "no_answer",
+    "wrong_person",
+)
+"""Prospects whose calls end within seconds (machines, unanswered lines, short conversations);
+``asks_removal`` opts out on the call."""
 
 
 def wait_for(check: Callable[[], Any], *, timeout: float, what: str, poll: float = 0.1) -> Any:
@@ -155,9 +175,11 @@ class FaultStack:
         )
 
     def start_worker(self, concurrency: int = 4) -> subprocess.Popen[bytes]:
+        """Start a Celery worker process (threads pool); see :meth:`ensure_workers` to wait for it."""
         self._worker_count += 1
+        name = f"worker-{self._worker_count}"
         worker = self.spawn(
-            f"worker-{self._worker_count}",
+            name,
             "celery",
             "-A",
             "dialer.celery_app",
@@ -172,16 +194,19 @@ class FaultStack:
             "--without-mingle",
             "--without-gossip",
             "-n",
-            f"fault-worker-{self._worker_count}@%h",
+            f"fault-{name}@%h",
         )
+        worker.log_path = self.workdir / f"{name}.log"  # type: ignore[attr-defined]
         self.workers.append(worker)
         return worker
 
-    def kill_worker(self, worker: subprocess.Popen[bytes]) -> None:
-        """``kill -9`` the worker's whole process group, at once, no cleanup."""
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(10)
-        self.workers.remove(worker)
+    def kill_workers(self) -> None:
+        """``kill -9`` every worker's whole process group, at once, no cleanup."""
+        for worker in self.workers:
+            os.killpg(worker.pid, signal.SIGKILL)
+        for worker in self.workers:
+            worker.wait(10)
+        self.workers.clear()
 
     def stop_workers(self) -> None:
         for worker in list(self.workers):
@@ -195,11 +220,27 @@ class FaultStack:
         self.workers.clear()
 
     def ensure_workers(self, count: int = 2) -> None:
+        """Have ``count`` live workers, each ready (consuming), starting new ones as needed."""
         for worker in list(self.workers):
             if worker.poll() is not None:
                 self.workers.remove(worker)
         while len(self.workers) < count:
             self.start_worker()
+        for worker in self.workers:
+            log_path: Path = worker.log_path  # type: ignore[attr-defined]
+            wait_for(
+                lambda p=log_path: " ready." in p.read_text(errors="replace"),
+                timeout=60,
+                what=f"{log_path.name} to be ready",
+                poll=0.2,
+            )
+
+    def consuming(self, on: bool) -> None:
+        """Stop (or resume) every worker taking tasks off the queue (Celery remote control)."""
+        app = create_celery_app(make_settings(broker_url=self.env["DIALER_BROKER_URL"]))
+        command = app.control.add_consumer if on else app.control.cancel_consumer
+        replies = command("celery", reply=True, timeout=10)
+        assert len(replies) == len(self.workers), replies
 
     # --- the sandbox carrier ---
 
@@ -237,7 +278,7 @@ class FaultStack:
         status=CampaignStatus.RUNNING,
         **kw: Any,
     ) -> int:
-        values: dict[str, Any] = {"max_concurrent_calls": 8, "max_attempts": 2, "retry_delay_seconds": 1}
+        values: dict[str, Any] = {"max_concurrent_calls": 10, "max_attempts": 2, "retry_delay_seconds": 1}
         values.update(kw)
         with transaction(self.sessions) as s:
             campaign = create_campaign(s, status=status, **values)
@@ -306,6 +347,8 @@ class FaultStack:
                 )
             )
         calls = [c for c in self.carrier_calls() if c["to"] in phones]
+        if os.environ.get("DIALER_TEST_FAULT_DUMP"):
+            Path(os.environ["DIALER_TEST_FAULT_DUMP"]).write_text(json.dumps(calls))
         by_attempt = Counter(_attempt_of(c["url"]) for c in calls)
         attempt_ids = {a.id for a in attempts}
         assert max(by_attempt.values(), default=0) == 1, f"an attempt reached the carrier twice: {by_attempt}"
