@@ -278,7 +278,7 @@ class FaultStack:
         status=CampaignStatus.RUNNING,
         **kw: Any,
     ) -> int:
-        values: dict[str, Any] = {"max_concurrent_calls": 10, "max_attempts": 2, "retry_delay_seconds": 1}
+        values: dict[str, Any] = {"max_concurrent_calls": 10, "max_attempts": 1, "retry_delay_seconds": 1}
         values.update(kw)
         with transaction(self.sessions) as s:
             campaign = create_campaign(s, status=status, **values)
@@ -418,7 +418,7 @@ def fault_stack(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "DIALER_TICK_INTERVAL_SECONDS": "0.5",
         "DIALER_DIAL_CPS": "50",
         "DIALER_RING_TIMEOUT_SECONDS": "15",
-        "DIALER_REQUEUE_AFTER_SECONDS": "5",
+        "DIALER_REQUEUE_AFTER_SECONDS": "3",
         "DIALER_RECONCILE_REQUESTING_AFTER_SECONDS": "3",
         "DIALER_RECONCILE_SILENT_AFTER_SECONDS": "4",
         "DIALER_BRIDGE__AMD_WAIT_MAX_MS": "8000",
