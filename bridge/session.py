@@ -301,22 +301,11 @@ class CallSession:
 
     async def _no_verdict(self) -> None:
         """No verdict in time: end the call without a word (``agent_error``; the lead is retried)."""
-        self._ending = True
         wait_ms = self._params.amd_wait_max_ms
         log.warning(
             "attempt %s: no AMD verdict within %d ms; hanging up unheard", self._ctx.attempt_id, wait_ms
         )
-        await self._db(
-            lambda s, now: record_attempt_disposition(
-                s,
-                attempt_id=self._ctx.attempt_id,
-                name=DispositionName.AGENT_ERROR,
-                source=DispositionSource.SYSTEM,
-                now=now,
-                notes=f"no AMD verdict within {wait_ms} ms; hung up without speaking",
-            )
-        )
-        await self._hang_up()
+        await self._agent_failed(f"no AMD verdict within {wait_ms} ms; hung up without speaking")
 
     async def _stored_verdict(self) -> str | None:
         return await self._db(lambda s, _: s.get_one(CallAttempt, self._ctx.attempt_id).answered_by)
@@ -526,7 +515,7 @@ class CallSession:
         self._finish()
 
     async def _agent_failed(self, reason: str) -> None:
-        """No agent: record ``agent_error`` and end the call without speaking."""
+        """No agent (or no AMD verdict): record ``agent_error`` and end the call without speaking."""
         if self._ending:
             return
         self._ending = True

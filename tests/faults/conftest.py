@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -235,12 +236,31 @@ class FaultStack:
                 poll=0.2,
             )
 
-    def consuming(self, on: bool) -> None:
-        """Stop (or resume) every worker taking tasks off the queue (Celery remote control)."""
+    def node(self, worker: subprocess.Popen[bytes]) -> str:
+        """The worker's Celery node name (for remote control)."""
+        return f"fault-{worker.log_path.stem}@{socket.gethostname()}"  # type: ignore[attr-defined]
+
+    def consuming(self, on: bool, *workers: subprocess.Popen[bytes]) -> None:
+        """Stop (or resume) workers (default: all) taking tasks off the queue (Celery remote control)."""
+        targets = list(workers) or self.workers
         app = create_celery_app(make_settings(broker_url=self.env["DIALER_BROKER_URL"]))
         command = app.control.add_consumer if on else app.control.cancel_consumer
-        replies = command("celery", reply=True, timeout=10)
-        assert len(replies) == len(self.workers), replies
+        nodes = [self.node(worker) for worker in targets]
+        replies = command("celery", reply=True, timeout=10, limit=len(nodes), destination=nodes)
+        assert len(replies) == len(nodes), replies
+
+    def log_marks(self) -> dict[Path, int]:
+        """Where every process log ends now (see :meth:`logs_since`)."""
+        return {path: path.stat().st_size for path in self.workdir.glob("*.log")}
+
+    def logs_since(self, marks: dict[Path, int]) -> dict[str, str]:
+        """What each process log gained since ``marks``, by file name."""
+        texts = {}
+        for path in self.workdir.glob("*.log"):
+            with path.open("rb") as log:
+                log.seek(marks.get(path, 0))
+                texts[path.name] = log.read().decode(errors="replace")
+        return texts
 
     # --- the sandbox carrier ---
 
