@@ -201,6 +201,12 @@ class FaultStack:
         self.workers.append(worker)
         return worker
 
+    def kill_worker(self, worker: subprocess.Popen[bytes]) -> None:
+        """``kill -9`` the worker's whole process group, at once, no cleanup."""
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+        self.workers.remove(worker)
+
     def kill_workers(self) -> None:
         """``kill -9`` every worker's whole process group, at once, no cleanup."""
         for worker in self.workers:
@@ -246,8 +252,18 @@ class FaultStack:
         app = create_celery_app(make_settings(broker_url=self.env["DIALER_BROKER_URL"]))
         command = app.control.add_consumer if on else app.control.cancel_consumer
         nodes = [self.node(worker) for worker in targets]
-        replies = command("celery", reply=True, timeout=10, limit=len(nodes), destination=nodes)
+        with app.connection() as connection:  # a fresh one: pooled ones die with a Redis restart
+            replies = command(
+                "celery", reply=True, timeout=10, limit=len(nodes), destination=nodes, connection=connection
+            )
         assert len(replies) == len(nodes), replies
+
+    def publish_dials(self, lead_ids: list[int]) -> None:
+        """Put one ``dialer.dial`` task per lead id on the queue, as the tick does."""
+        app = create_celery_app(make_settings(broker_url=self.env["DIALER_BROKER_URL"]))
+        with app.connection() as connection:
+            for lead_id in lead_ids:
+                app.send_task("dialer.dial", args=[lead_id], connection=connection)
 
     def log_marks(self) -> dict[Path, int]:
         """Where every process log ends now (see :meth:`logs_since`)."""

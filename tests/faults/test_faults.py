@@ -18,11 +18,10 @@ import pytest
 import redis
 from sqlalchemy import select, text
 
-from dialer.celery_app import create_celery_app
 from dialer.db import transaction
 from dialer.dialing import claim_dialable_leads
 from dialer.dnc import add_internal_dnc
-from dialer.models import AttemptStatus, CampaignStatus, Lead, LeadStatus
+from dialer.models import AttemptStatus, AuditEvent, CampaignStatus, Lead, LeadStatus
 from tests.conftest import make_settings
 from tests.faults.conftest import REPEATS, wait_for
 
@@ -120,6 +119,24 @@ def test_every_callback_delivered_twice_and_out_of_order(stack, run):
 
 
 @repeat
+def test_final_status_callback_lost(stack, run):
+    """No terminal status callback ever arrives: reconciliation asks the carrier (``GET`` the
+    call) once the attempt has been silent for ``DIALER_RECONCILE_SILENT_AFTER_SECONDS`` (4 s
+    here, 60 s by default) and closes it through the status-callback path."""
+    stack.faults(drop_final_status=True)
+    campaign_id = stack.create_campaign(8)
+    stack.wait_finished(campaign_id, timeout=60)
+    facts = stack.check_campaign(campaign_id)
+    with stack.sessions() as s:
+        reconciled = s.scalars(
+            select(AuditEvent.attempt_id).where(
+                AuditEvent.kind == "call.reconciled", AuditEvent.campaign_id == campaign_id
+            )
+        ).all()
+    assert set(reconciled) == {a.id for a in facts["attempts"]}
+
+
+@repeat
 def test_opt_out_committed_while_the_dial_task_is_queued(stack, run):
     """The dial tasks sit in Redis (no worker is running) when the opt-outs commit: no call."""
     stack.consuming(False)
@@ -128,9 +145,7 @@ def test_opt_out_committed_while_the_dial_task_is_queued(stack, run):
     now = _product_now(stack)
     with transaction(stack.sessions) as s:
         mine = claim_dialable_leads(s, now=now, requeue_after=timedelta(minutes=5))
-    publisher = create_celery_app(make_settings(broker_url=stack.env["DIALER_BROKER_URL"]))
-    for lead_id in mine:
-        publisher.send_task("dialer.dial", args=[lead_id])
+    stack.publish_dials(mine)
     with transaction(stack.sessions) as s:
         # a tick a worker had already taken may have claimed (and enqueued) some of them itself
         leads = s.scalars(select(Lead).where(Lead.campaign_id == campaign_id).order_by(Lead.id)).all()
