@@ -55,7 +55,7 @@ def test_worker_killed_mid_dial(stack, stage, run):
     victim, spare = stack.workers
     stack.consuming(False, spare)  # only the victim takes the dial tasks
     stack.faults(hold_creates=stage)
-    campaign_id = stack.create_campaign(10, max_attempts=2)  # given-up attempts are retried
+    campaign_id = stack.create_campaign(6, max_attempts=2)  # given-up attempts are retried
     wait_for(
         lambda: stack.carrier_stats()["creates_held"] >= 2, timeout=60, what="requests held at the carrier"
     )
