@@ -246,24 +246,28 @@ class FaultStack:
         """The worker's Celery node name (for remote control)."""
         return f"fault-{worker.log_path.stem}@{socket.gethostname()}"  # type: ignore[attr-defined]
 
-    def consuming(self, on: bool, *workers: subprocess.Popen[bytes]) -> None:
-        """Stop (or resume) workers (default: all) taking tasks off the queue (Celery remote control)."""
+    def consuming(self, on: bool, *workers: subprocess.Popen[bytes], queue: str = "celery") -> None:
+        """Stop (or start) workers (default: all) taking tasks off ``queue`` (Celery remote control).
+
+        Stopping is not instant for a message a worker is already fetching; tests that need a task
+        to wait put it on a queue no worker has ever consumed (:meth:`publish_dials` with ``queue``).
+        """
         targets = list(workers) or self.workers
         app = create_celery_app(make_settings(broker_url=self.env["DIALER_BROKER_URL"]))
         command = app.control.add_consumer if on else app.control.cancel_consumer
         nodes = [self.node(worker) for worker in targets]
         with app.connection() as connection:  # a fresh one: pooled ones die with a Redis restart
             replies = command(
-                "celery", reply=True, timeout=10, limit=len(nodes), destination=nodes, connection=connection
+                queue, reply=True, timeout=10, limit=len(nodes), destination=nodes, connection=connection
             )
         assert len(replies) == len(nodes), replies
 
-    def publish_dials(self, lead_ids: list[int]) -> None:
-        """Put one ``dialer.dial`` task per lead id on the queue, as the tick does."""
+    def publish_dials(self, lead_ids: list[int], *, queue: str = "celery") -> None:
+        """Put one ``dialer.dial`` task per lead id on ``queue``, as the tick does."""
         app = create_celery_app(make_settings(broker_url=self.env["DIALER_BROKER_URL"]))
         with app.connection() as connection:
             for lead_id in lead_ids:
-                app.send_task("dialer.dial", args=[lead_id], connection=connection)
+                app.send_task("dialer.dial", args=[lead_id], connection=connection, queue=queue)
 
     def log_marks(self) -> dict[Path, int]:
         """Where every process log ends now (see :meth:`logs_since`)."""

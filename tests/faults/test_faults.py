@@ -138,26 +138,27 @@ def test_final_status_callback_lost(stack, run):
 
 @repeat
 def test_opt_out_committed_while_the_dial_task_is_queued(stack, run):
-    """The dial tasks sit in Redis (no worker is running) when the opt-outs commit: no call."""
-    stack.consuming(False)
+    """The dial tasks sit in Redis (on a queue no worker takes from yet) when the opt-outs commit:
+    the opted-out leads get no call (the gate runs when the task runs), the others do."""
     campaign_id = stack.create_campaign(8, max_concurrent_calls=8, status=CampaignStatus.DRAFT)
+    held = f"faults-held-{campaign_id}"  # a queue no worker has ever taken from
     stack.start_campaign(campaign_id)
     now = _product_now(stack)
     with transaction(stack.sessions) as s:
-        mine = claim_dialable_leads(s, now=now, requeue_after=timedelta(minutes=5))
-    stack.publish_dials(mine)
-    with transaction(stack.sessions) as s:
-        # a tick a worker had already taken may have claimed (and enqueued) some of them itself
+        lead_ids = claim_dialable_leads(s, now=now, requeue_after=timedelta(minutes=5))
+    with stack.sessions() as s:  # a tick may have claimed (and enqueued) some first: take them all
         leads = s.scalars(select(Lead).where(Lead.campaign_id == campaign_id).order_by(Lead.id)).all()
         assert all(lead.status == LeadStatus.QUEUED for lead in leads)
-        broker = redis.Redis.from_url(stack.env["DIALER_BROKER_URL"])
-        assert broker.llen("celery") >= len(leads)  # every dial task is waiting in Redis
-        opted = [lead.phone_e164 for lead in leads[::2]]
-        for lead in leads[::2]:
+    stack.publish_dials([lead.id for lead in leads], queue=held)
+    broker = redis.Redis.from_url(stack.env["DIALER_BROKER_URL"])
+    assert broker.llen(held) == len(leads) > 0 and lead_ids
+    opted = [lead.phone_e164 for lead in leads[::2]]
+    with transaction(stack.sessions) as s:
+        for phone in opted:
             add_internal_dnc(
-                s, phone_e164=lead.phone_e164, source="api", now=now, actor="test", reason="stop calling me"
+                s, phone_e164=phone, source="api", now=now, actor="test", reason="stop calling me"
             )
-    stack.consuming(True)
+    stack.consuming(True, queue=held)  # now the workers pick the queued dial tasks up
     stack.wait_finished(campaign_id)
     facts = stack.check_campaign(campaign_id)
     called = {c["to"] for c in facts["calls"]}
