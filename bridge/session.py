@@ -4,8 +4,10 @@ Sequence (PROTOCOLS A, D7; DESIGN rules 4-6):
 
 1. The agent session is opened with the campaign's instructions and the tools.
 2. Greeting: once the stream has started, the bridge waits (up to ``amd_wait_max_ms``) for the
-   async AMD verdict. A machine gets nothing: no message is left. Otherwise the agent speaks the
-   opening disclosure verbatim.
+   async AMD verdict; the agent says nothing before it. ``human`` or ``unknown``: the agent speaks
+   the opening disclosure verbatim. A machine or fax gets nothing: no message is left. No verdict
+   (even from the carrier's Call resource): the call is hung up unheard as ``agent_error`` and
+   the lead follows the retry policy.
 3. The disclosure and the closing goodbye are *protected*: caller audio is not forwarded while they
    play, so neither can be talked over and cancelled. The key-press opt-out (9) stays live.
    Twilio's echo of the mark after the disclosure's last chunk proves it played; it is stored.
@@ -240,23 +242,70 @@ class CallSession:
                 await self._agent_failed("the voice agent closed the session")
 
     async def _greet(self, opening: str) -> None:
+        """Speak the disclosure only once a verdict says someone may hear it (issue 7, item 5).
+
+        Waiting for ``human`` or ``unknown`` is the only safe order: a greeting sent before the
+        verdict plays into a voicemail box when the machine verdict comes late (a slow detection,
+        or an AMD webhook that failed and was delivered again later), and that leaves an
+        artificial-voice message (TUTORIAL_NOTES R6, R12). See :meth:`_await_verdict` for what
+        happens when none arrives.
+        """
         assert self._agent is not None
         verdict = self._ctx.answered_by
         if verdict is None and self._params.greeting_waits_for_amd:
-            verdict = await self._amd.wait(
-                self._ctx.call_sid, timeout=self._params.amd_wait_max_ms / 1000, poll=self._stored_verdict
-            )
+            verdict = await self._await_verdict()
+            if verdict is None:
+                await self._no_verdict()
+                return
         if verdict in MACHINE_VERDICTS:
             await self._machine_answered()
             return
         self._responses.expect(Role.DISCLOSURE)
         await self._agent.start_response(greeting_instructions(opening))
-        if verdict is None:
+        if verdict is None:  # greeting_waits_for_amd is off: still stop at a machine verdict
             late = await self._amd.wait(
                 self._ctx.call_sid, timeout=60.0, poll=self._stored_verdict, poll_interval=1.0
             )
             if late in MACHINE_VERDICTS:
                 await self._machine_answered()
+
+    async def _await_verdict(self) -> str | None:
+        """The AMD verdict, waited for up to ``amd_wait_max_ms``; None if there is none to trust.
+
+        The verdict comes from this process's AMD webhook (at once), from the attempt row (a
+        verdict taken by another API process, or a webhook retried after a failed delivery), or,
+        once the wait is over, from the carrier's Call resource (``answered_by`` stays there when
+        every delivery of the AMD webhook failed, PROTOCOLS B3). A verdict read from the carrier
+        is stored through the AMD webhook's own path, so a machine gets its disposition.
+        """
+        verdict = await self._amd.wait(
+            self._ctx.call_sid, timeout=self._params.amd_wait_max_ms / 1000, poll=self._stored_verdict
+        )
+        if verdict is not None:
+            return verdict
+        try:
+            call = await asyncio.to_thread(self._runtime.carrier.fetch_call, self._ctx.call_sid)
+        except Exception as exc:  # noqa: BLE001 - no answer from the carrier is no verdict
+            log.warning("attempt %s: fetching the AMD verdict failed: %s", self._ctx.attempt_id, exc)
+            return None
+        verdict = call.answered_by if call is not None else None
+        if verdict is None:
+            return None
+        sid = self._ctx.call_sid
+        await self._db(
+            lambda s, now: call_records.apply_amd(
+                s, attempt_id=self._ctx.attempt_id, call_sid=sid, answered_by=verdict, now=now
+            )
+        )
+        return verdict
+
+    async def _no_verdict(self) -> None:
+        """No verdict in time: end the call without a word (``agent_error``; the lead is retried)."""
+        wait_ms = self._params.amd_wait_max_ms
+        log.warning(
+            "attempt %s: no AMD verdict within %d ms; hanging up unheard", self._ctx.attempt_id, wait_ms
+        )
+        await self._agent_failed(f"no AMD verdict within {wait_ms} ms; hung up without speaking")
 
     async def _stored_verdict(self) -> str | None:
         return await self._db(lambda s, _: s.get_one(CallAttempt, self._ctx.attempt_id).answered_by)
@@ -466,7 +515,7 @@ class CallSession:
         self._finish()
 
     async def _agent_failed(self, reason: str) -> None:
-        """No agent: record ``agent_error`` and end the call without speaking."""
+        """No agent (or no AMD verdict): record ``agent_error`` and end the call without speaking."""
         if self._ending:
             return
         self._ending = True

@@ -1,7 +1,8 @@
 """Call attempts after the dial: carrier status and AMD callbacks, stream tokens, call context.
 
-Every carrier callback is idempotent: status callbacks are applied in ``SequenceNumber`` order and
-never move an attempt backwards; the terminal status is applied once; a repeated AMD verdict
+Every carrier callback is idempotent: a status callback applies only if it moves the attempt
+strictly forward (so a replay, with or without ``SequenceNumber``, changes nothing) and never below
+the last ``SequenceNumber`` applied; the terminal status is applied once; a repeated AMD verdict
 changes nothing. The attempt is always found by the id in the callback URL and the CallSid must
 match it.
 """
@@ -84,7 +85,17 @@ _SYSTEM_DISPOSITION = {
 
 
 def apply_call_status(session: Session, *, attempt_id: int, update_: CallStatusUpdate, now: datetime) -> bool:
-    """Apply one status callback; return False when it was stale or a repeat (nothing changed)."""
+    """Apply one status callback; return False when it was stale or a repeat (nothing changed).
+
+    A callback applies only when it moves the attempt strictly forward (``AttemptStatus.rank``):
+    a replay, with or without its ``SequenceNumber``, or an older status arriving late is a no-op
+    that writes nothing (no audit event, no timestamp). A ``SequenceNumber`` at or below the last
+    one applied is refused as well (PROTOCOLS B4: callbacks can arrive out of order).
+
+    Raises:
+        NotFoundError: no such attempt.
+        InvalidStateError: the CallSid belongs to another attempt.
+    """
     attempt = _locked_attempt(session, attempt_id, update_.call_sid)
     if attempt.status.is_final:
         return False
@@ -94,7 +105,7 @@ def apply_call_status(session: Session, *, attempt_id: int, update_: CallStatusU
         and update_.sequence_number <= attempt.last_sequence_number
     ):
         return False
-    if update_.status.rank < attempt.status.rank:
+    if update_.status.rank <= attempt.status.rank:
         return False
     if update_.sequence_number is not None:
         attempt.last_sequence_number = update_.sequence_number

@@ -64,6 +64,7 @@ class PlacedCall:
         to: callee, E.164.
         created_at: when the carrier created it (UTC), if reported.
         duration_seconds: call length once it has ended, if reported.
+        answered_by: the AMD verdict on the Call resource (``human``, ``machine_start``, ...), if any.
     """
 
     sid: str
@@ -71,6 +72,7 @@ class PlacedCall:
     to: str
     created_at: datetime | None = None
     duration_seconds: int | None = None
+    answered_by: str | None = None
 
 
 class CarrierClient(ABC):
@@ -224,6 +226,7 @@ class TwilioCarrier(CarrierClient):
             to=call.to or "",
             created_at=call.date_created,
             duration_seconds=duration,
+            answered_by=call.answered_by or None,
         )
 
     def calls_to(self, to: str, *, since: datetime) -> list[PlacedCall]:

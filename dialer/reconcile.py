@@ -5,17 +5,22 @@ Two cases, both run by the scheduler tick:
 - an attempt stuck in ``requesting``: the REST request's outcome is unknown (the worker died, the
   response was lost). A matching call at the carrier is adopted; otherwise the attempt is given
   up as ``unknown``. The request is never sent again (one call per attempt).
-- an attempt whose call should long have ended (ring time + call time limit + a margin) but whose
-  terminal status callback never arrived: the carrier is asked for the call's status, which is
-  applied like a callback, so the attempt ends, its lead is settled and its concurrency slot is
-  released.
+- a live attempt (``queued``, ``ringing``, ``in_progress``) not heard from for
+  ``reconcile_silent_after_seconds`` (default 60 s; its ``updated_at``, the database write time,
+  moves with every callback applied): the carrier is asked for the call (REST ``GET
+  /Calls/{sid}.json``) and its answer goes through :func:`dialer.calls.apply_call_status`, the
+  path every status callback takes. So a lost final callback ends the attempt, settles its lead
+  and frees its concurrency slot about a minute after the call ended, not after ring time + the
+  call time limit. A call the carrier still reports live is marked as heard from and looked up
+  again a threshold later. At most ``reconcile_batch_size`` look-ups per tick, least recently heard
+  from first.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dialer.audit import record_attempt_event
 from dialer.calls import CallStatusUpdate, apply_call_status
@@ -24,11 +29,6 @@ from dialer.dialing import fail_attempt
 from dialer.errors import CarrierError
 from dialer.models import ACTIVE_ATTEMPT_STATUSES, AttemptStatus, CallAttempt
 from dialer.runtime import Runtime
-
-RECONCILE_AFTER = timedelta(seconds=60)
-"""A ``requesting`` attempt older than this is reconciled with the carrier."""
-LATE_MARGIN = timedelta(minutes=5)
-"""Slack beyond ring time + call time limit before an unfinished call is looked up."""
 
 
 def reconcile_requesting_attempts(runtime: Runtime) -> int:
@@ -39,13 +39,17 @@ def reconcile_requesting_attempts(runtime: Runtime) -> int:
     policy with a fresh gate decision). The request itself is never sent again.
     """
     now = runtime.clock.now()
+    after = timedelta(seconds=runtime.settings.reconcile_requesting_after_seconds)
     with runtime.sessions() as session:
         stuck = session.scalars(
-            select(CallAttempt.id).where(
+            select(CallAttempt.id)
+            .where(
                 CallAttempt.status == AttemptStatus.REQUESTING,
                 CallAttempt.call_sid.is_(None),
-                CallAttempt.requested_at < now - RECONCILE_AFTER,
+                CallAttempt.requested_at < now - after,
             )
+            .order_by(CallAttempt.requested_at)
+            .limit(runtime.settings.reconcile_batch_size)
         ).all()
     resolved = 0
     for attempt_id in stuck:
@@ -91,24 +95,29 @@ def reconcile_requesting_attempts(runtime: Runtime) -> int:
 
 
 def reconcile_overdue_calls(runtime: Runtime) -> int:
-    """Look up calls that should have ended but never reported it; return how many were closed."""
+    """Ask the carrier about live attempts not heard from lately; return how many were closed.
+
+    Silent: not final, with a CallSid, ``updated_at`` older than ``reconcile_silent_after_seconds``
+    (real time: ``updated_at`` is the database write time). A call the carrier no longer knows is
+    given up as ``unknown``; any other answer is applied as a status callback without a
+    ``SequenceNumber`` (a no-op unless it moves the attempt forward). Carrier errors leave the
+    attempt for the next tick.
+    """
     settings = runtime.settings
-    now = runtime.clock.now()
-    overdue_before = (
-        now
-        - timedelta(seconds=settings.ring_timeout_seconds + settings.call_time_limit_seconds)
-        - LATE_MARGIN
-    )
+    silent_before = datetime.now(UTC) - timedelta(seconds=settings.reconcile_silent_after_seconds)
     with runtime.sessions() as session:
-        overdue = session.execute(
-            select(CallAttempt.id, CallAttempt.call_sid).where(
+        silent = session.execute(
+            select(CallAttempt.id, CallAttempt.call_sid)
+            .where(
                 CallAttempt.status.in_(list(ACTIVE_ATTEMPT_STATUSES - {AttemptStatus.REQUESTING})),
                 CallAttempt.call_sid.is_not(None),
-                CallAttempt.requested_at < overdue_before,
+                CallAttempt.updated_at < silent_before,
             )
+            .order_by(CallAttempt.updated_at)
+            .limit(settings.reconcile_batch_size)
         ).all()
     closed = 0
-    for attempt_id, call_sid in overdue:
+    for attempt_id, call_sid in silent:
         try:
             call = runtime.carrier.fetch_call(call_sid)
         except CarrierError:
@@ -127,9 +136,8 @@ def reconcile_overdue_calls(runtime: Runtime) -> int:
             status = AttemptStatus.from_twilio(call.status)
         except ValueError:
             continue
-        if not status.is_final:
-            continue
         with transaction(runtime.sessions) as session:
+            now = runtime.clock.now()
             applied = apply_call_status(
                 session,
                 attempt_id=attempt_id,
@@ -139,19 +147,28 @@ def reconcile_overdue_calls(runtime: Runtime) -> int:
                     sequence_number=None,
                     duration_seconds=call.duration_seconds,
                 ),
-                now=runtime.clock.now(),
+                now=now,
             )
             if applied:
                 record_attempt_event(
                     session,
                     attempt=session.get_one(CallAttempt, attempt_id),
                     kind="call.reconciled",
-                    occurred_at=runtime.clock.now(),
+                    occurred_at=now,
                     payload={
                         "call_sid": call_sid,
                         "carrier_status": call.status,
-                        "reason": "final status callback never arrived",
+                        "reason": "no status callback arrived for a while",
                     },
                 )
+            if status.is_final and applied:
                 closed += 1
+            elif not applied:
+                # still live at the carrier: heard from now, so look again a threshold later
+                session.execute(
+                    update(CallAttempt)
+                    .where(CallAttempt.id == attempt_id, CallAttempt.updated_at < silent_before)
+                    .values(updated_at=datetime.now(UTC))
+                    .execution_options(synchronize_session=False)
+                )
     return closed

@@ -60,8 +60,12 @@ class BridgeParams(BaseModel):
 
     Attributes:
         greeting_waits_for_amd: hold the agent's first words until async AMD reports a human (or
-            ``unknown``), so that an answering machine never records a message.
-        amd_wait_max_ms: longest hold for the AMD verdict, in ms; after it the agent greets.
+            ``unknown``), so that an answering machine never records a message. Turning it off
+            lets the agent greet at once: a late machine verdict then finds a message under way.
+        amd_wait_max_ms: longest hold for the AMD verdict, in ms. With no verdict by then (and none
+            on the carrier's Call resource) the call is hung up without a word (``agent_error``,
+            retried); the agent never greets an answerer nobody classified. Keep it above
+            ``machine_detection_timeout_seconds`` so that Twilio's own ``unknown`` comes first.
         goodbye_timeout_ms: longest wait for the goodbye's mark echo before hanging up, in ms.
         tool_timeout_ms: budget for one tool call, in ms; past it the model gets an error result.
         vad_threshold: server VAD activation threshold (0-1) sent to the voice agent.
@@ -71,7 +75,7 @@ class BridgeParams(BaseModel):
     """
 
     greeting_waits_for_amd: bool = True
-    amd_wait_max_ms: int = Field(default=4000, ge=0, le=30000)
+    amd_wait_max_ms: int = Field(default=33000, ge=0, le=65000)
     goodbye_timeout_ms: int = Field(default=15000, ge=500)
     tool_timeout_ms: int = Field(default=3000, ge=100)
     vad_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
@@ -104,6 +108,14 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     tick_interval_seconds: float = Field(default=2.0, gt=0)
     requeue_after_seconds: float = Field(default=120.0, gt=0)
+    # Reconciliation with the carrier (dialer.reconcile), run by every tick.
+    reconcile_requesting_after_seconds: float = Field(
+        default=60.0, gt=0, description="a REST request with no outcome after this long is looked up"
+    )
+    reconcile_silent_after_seconds: float = Field(
+        default=60.0, gt=0, description="a live call not heard from for this long is fetched from the carrier"
+    )
+    reconcile_batch_size: int = Field(default=50, ge=1, description="carrier look-ups per tick, at most")
 
     # Where the carrier reaches us (webhooks and the media stream are built from it).
     public_url: str = "http://127.0.0.1:8000"

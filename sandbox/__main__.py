@@ -16,7 +16,7 @@ import logging
 import uvicorn
 
 from sandbox.agent import AgentConfig, create_agent_app
-from sandbox.carrier import CarrierConfig, create_carrier_app
+from sandbox.carrier import CarrierConfig, CarrierFaults, create_carrier_app
 
 DEFAULT_ACCOUNT_SID = "AC" + "5a" * 16
 DEFAULT_AUTH_TOKEN = "sandbox-auth-token"
@@ -35,6 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--ms-per-char", type=float, default=12.0, help="speaking time per character, ms")
     parser.add_argument("--generation-speed", type=float, default=2.0, help="agent audio speed vs real time")
     parser.add_argument("--log-level", default="warning")
+    faults = parser.add_argument_group("faults (also settable at run time: POST /sandbox/faults)")
+    faults.add_argument("--duplicate-callbacks", action="store_true", help="deliver every webhook twice")
+    faults.add_argument(
+        "--shuffle-callbacks", action="store_true", help="deliver status callbacks out of order"
+    )
+    faults.add_argument("--drop-final-status", action="store_true", help="never send the final status")
+    faults.add_argument("--amd-delay-ms", type=int, default=0, help="deliver the AMD verdict this much later")
     return parser
 
 
@@ -45,7 +52,13 @@ async def _serve(args: argparse.Namespace) -> None:
             auth_token=args.auth_token,
             ring_seconds=args.ring_seconds,
             ms_per_char=args.ms_per_char,
-        )
+        ),
+        CarrierFaults(
+            duplicate_callbacks=args.duplicate_callbacks,
+            shuffle_callbacks=args.shuffle_callbacks,
+            drop_final_status=args.drop_final_status,
+            amd_delay_ms=args.amd_delay_ms,
+        ),
     )
     agent = create_agent_app(
         AgentConfig(

@@ -7,5 +7,6 @@ scripted prospect persona (see :mod:`sandbox.carrier.personas` and :mod:`sandbox
 
 from sandbox.carrier.app import create_carrier_app
 from sandbox.carrier.config import CarrierConfig
+from sandbox.carrier.faults import CarrierFaults
 
-__all__ = ["CarrierConfig", "create_carrier_app"]
+__all__ = ["CarrierConfig", "CarrierFaults", "create_carrier_app"]

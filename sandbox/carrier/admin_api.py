@@ -1,4 +1,4 @@
-"""Sandbox-only inspection endpoints (unauthenticated JSON): what the carrier saw, call by call."""
+"""Sandbox-only endpoints (unauthenticated JSON): what the carrier saw, call by call, and its faults."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sandbox.carrier.calls import Carrier
 
 
 class AdminApi:
-    """``GET /sandbox/stats``, ``GET /sandbox/calls`` and ``GET /sandbox/calls/{sid}``."""
+    """``GET /sandbox/stats``, ``/sandbox/calls``, ``/sandbox/calls/{sid}``; ``GET|POST /sandbox/faults``."""
 
     def __init__(self, carrier: Carrier):
         """Report on ``carrier``."""
@@ -22,7 +22,20 @@ class AdminApi:
             Route("/sandbox/stats", self._stats, methods=["GET"]),
             Route("/sandbox/calls", self._calls, methods=["GET"]),
             Route("/sandbox/calls/{sid}", self._call, methods=["GET"]),
+            Route("/sandbox/faults", self._faults, methods=["GET", "POST"]),
         ]
+
+    async def _faults(self, request: Request) -> JSONResponse:
+        faults = self._carrier.faults
+        if request.method == "POST":
+            try:
+                changes = await request.json()
+                if not isinstance(changes, dict):
+                    raise ValueError("send a JSON object of the faults to change")
+                faults.update(changes)
+            except ValueError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(faults.as_dict())
 
     async def _stats(self, request: Request) -> JSONResponse:
         return JSONResponse(self._carrier.stats())

@@ -13,11 +13,12 @@ from starlette.responses import JSONResponse
 from sandbox.carrier.admin_api import AdminApi
 from sandbox.carrier.calls import Carrier
 from sandbox.carrier.config import CarrierConfig
+from sandbox.carrier.faults import CarrierFaults
 from sandbox.carrier.rest_api import CallsApi
 from sandbox.carrier.rest_models import not_found_error
 
 
-def create_carrier_app(config: CarrierConfig) -> Starlette:
+def create_carrier_app(config: CarrierConfig, faults: CarrierFaults | None = None) -> Starlette:
     """Build the sandbox carrier.
 
     Serve it with uvicorn (lifespan on, the default) and point the twilio SDK at it with
@@ -26,11 +27,12 @@ def create_carrier_app(config: CarrierConfig) -> Starlette:
 
     Args:
         config: credentials and timing.
+        faults: faults to inject from the start (none by default; ``POST /sandbox/faults`` changes them).
 
     Returns:
         The ASGI application.
     """
-    carrier = Carrier(config)
+    carrier = Carrier(config, faults)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -6,6 +6,7 @@ import asyncio
 import math
 from collections.abc import Mapping
 
+from sandbox.carrier.faults import CarrierFaults
 from sandbox.carrier.records import CallRecord, utc_now
 from sandbox.carrier.rest_models import API_VERSION, rfc2822
 from sandbox.carrier.webhooks import WebhookResult, WebhookSender
@@ -19,13 +20,15 @@ class CallCallbacks:
 
     Status callbacks go out one at a time in ``SequenceNumber`` order, from a worker task, so
     a slow status endpoint never delays the call itself. Other webhooks (AMD, stream status) go
-    out concurrently. :meth:`close` waits for everything queued.
+    out concurrently. :meth:`close` waits for everything queued. The carrier's
+    :class:`~sandbox.carrier.faults.CarrierFaults` may duplicate, reorder, delay or drop them.
     """
 
-    def __init__(self, record: CallRecord, sender: WebhookSender):
-        """Serve ``record``'s webhooks through ``sender``."""
+    def __init__(self, record: CallRecord, sender: WebhookSender, faults: CarrierFaults | None = None):
+        """Serve ``record``'s webhooks through ``sender``, with ``faults`` (none by default)."""
         self._record = record
         self._sender = sender
+        self._faults = faults or CarrierFaults()
         self._sequence = 0
         self._status_queue: asyncio.Queue[dict[str, str] | None] = asyncio.Queue()
         self._status_worker: asyncio.Task[None] | None = None
@@ -68,6 +71,9 @@ class CallCallbacks:
             params |= {"CallDuration": str(seconds), "Duration": str(math.ceil(seconds / 60))}
         if self._record.answered_by is not None:
             params["AnsweredBy"] = self._record.answered_by
+        if event == "completed" and self._faults.drop_final_status:
+            self._record.log("webhook_status_dropped", event=params["CallStatus"], fault="drop_final_status")
+            return
         self._status_queue.put_nowait(params)
         if self._status_worker is None:
             self._status_worker = asyncio.create_task(self._deliver_statuses())
@@ -94,9 +100,11 @@ class CallCallbacks:
             params: the webhook's parameters.
             method: ``"POST"`` or ``"GET"``.
         """
-        task = asyncio.create_task(self._deliver(kind, url, params, method))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        copies = 2 if self._faults.duplicate_callbacks else 1
+        for _ in range(copies):
+            task = asyncio.create_task(self._deliver(kind, url, params, method))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
         """Wait until every queued webhook has been delivered (or has failed)."""
@@ -110,7 +118,18 @@ class CallCallbacks:
         request = self._record.request
         url = request.status_callback or ""
         while (params := await self._status_queue.get()) is not None:
-            await self._deliver("status", url, params, request.status_callback_method)
+            batch = [params]
+            if self._faults.shuffle_callbacks:
+                following = await self._status_queue.get()
+                if following is not None:
+                    batch.insert(0, following)  # the later callback overtakes the earlier one
+                else:
+                    self._status_queue.put_nowait(None)
+            for item in batch:
+                await self._deliver("status", url, item, request.status_callback_method)
+                if self._faults.duplicate_callbacks:
+                    replay = {k: v for k, v in item.items() if k not in ("SequenceNumber", "Timestamp")}
+                    await self._deliver("status", url, replay, request.status_callback_method)
 
     async def _deliver(self, kind: str, url: str, params: Mapping[str, str], method: str) -> WebhookResult:
         result = await self._sender.send(url, params, method)
@@ -119,6 +138,7 @@ class CallCallbacks:
         if label:
             details["event"] = label
         self._record.log(f"webhook_{kind}", **details)
+        self._record.webhook_responses[result.describe() if result.status_code else "error"] += 1
         if not result.ok:
             self._record.webhook_failures += 1
         return result

@@ -13,6 +13,7 @@ import httpx
 
 from sandbox.carrier.cast import cast_for
 from sandbox.carrier.config import CarrierConfig
+from sandbox.carrier.faults import CarrierFaults
 from sandbox.carrier.lifecycle import CallLifecycle
 from sandbox.carrier.prospect import Prospect
 from sandbox.carrier.records import UNANSWERED_STATUSES, CallRecord
@@ -73,9 +74,12 @@ def _compare(moment: datetime, bound: date | datetime) -> int:
 class Carrier:
     """Every call this sandbox carrier has placed, and the tasks that run the live ones."""
 
-    def __init__(self, config: CarrierConfig):
-        """An empty carrier; call :meth:`start` before placing calls."""
+    def __init__(self, config: CarrierConfig, faults: CarrierFaults | None = None):
+        """An empty carrier with ``faults`` in force (none by default); call :meth:`start` first."""
         self.config = config
+        self.faults = faults or CarrierFaults()
+        self.creates_held = 0
+        self.creates_dropped = 0
         self._calls: dict[str, CallRecord] = {}
         self._creates_by_url: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -125,7 +129,9 @@ class Carrier:
         record.log("created", to=request.to, url=request.url, persona=casting.persona.name)
         if casting.unexpected:
             record.log("unexpected_call", detail="this number must be blocked by the compliance gate")
-        task = asyncio.create_task(CallLifecycle(record, config=self.config, sender=self._sender).run())
+        task = asyncio.create_task(
+            CallLifecycle(record, config=self.config, sender=self._sender, faults=self.faults).run()
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return record
@@ -165,7 +171,10 @@ class Carrier:
         """Totals a rehearsal is judged by (``GET /sandbox/stats``).
 
         ``duplicate_calls`` counts distinct TwiML URLs that were used to create more than one
-        call; ``protocol_violations`` counts every violation, stream URL query strings included.
+        call; ``protocol_violations`` counts every violation, stream URL query strings included;
+        ``webhook_responses`` counts webhook outcomes by HTTP status (``"error"``: no response);
+        ``creates_held`` is the number of create requests waiting on the ``hold_creates`` fault
+        right now, ``creates_dropped`` those whose client went away while held before creation.
         """
         calls = self._calls.values()
         return {
@@ -178,5 +187,8 @@ class Carrier:
             "stream_url_query_violations": sum(1 for record in calls if record.stream_url_query_violation),
             "protocol_violations": sum(len(record.violations) for record in calls),
             "webhook_failures": sum(record.webhook_failures for record in calls),
+            "webhook_responses": dict(sum((record.webhook_responses for record in calls), Counter())),
+            "creates_held": self.creates_held,
+            "creates_dropped": self.creates_dropped,
             "active_calls": sum(1 for record in calls if not record.is_ended),
         }

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from sandbox.carrier.callbacks import CallCallbacks
 from sandbox.carrier.config import CarrierConfig
+from sandbox.carrier.faults import CarrierFaults
 from sandbox.carrier.media_client import MediaStreamClient
 from sandbox.carrier.records import CallRecord
 from sandbox.carrier.twiml import (
@@ -32,12 +33,20 @@ _BEEP_AFTER_GREETING_MS = 200
 class CallLifecycle:
     """Drives one call from ``queued`` to exactly one terminal status callback."""
 
-    def __init__(self, record: CallRecord, *, config: CarrierConfig, sender: WebhookSender):
-        """Prepare to run ``record``; webhooks are signed and sent through ``sender``."""
+    def __init__(
+        self,
+        record: CallRecord,
+        *,
+        config: CarrierConfig,
+        sender: WebhookSender,
+        faults: CarrierFaults | None = None,
+    ):
+        """Prepare to run ``record``; webhooks are signed and sent through ``sender``, with ``faults``."""
         self._record = record
         self._config = config
         self._sender = sender
-        self._callbacks = CallCallbacks(record, sender)
+        self._faults = faults or CarrierFaults()
+        self._callbacks = CallCallbacks(record, sender, self._faults)
         self._background: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
@@ -161,6 +170,10 @@ class CallLifecycle:
         if await record.wait_ended(delay_ms / 1000):
             return
         record.answered_by = verdict
+        if self._faults.amd_delay_ms:
+            record.log("amd_delayed", fault="amd_delay_ms", delay_ms=self._faults.amd_delay_ms)
+            if await record.wait_ended(self._faults.amd_delay_ms / 1000):
+                return
         record.log("amd", answered_by=verdict, duration_ms=delay_ms)
         if request.async_amd_status_callback is not None:
             params = {

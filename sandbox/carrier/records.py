@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -80,6 +81,7 @@ class CallRecord:
         self.stream_url_query_violation = False
         self.violations: list[str] = []
         self.webhook_failures = 0
+        self.webhook_responses: Counter[str] = Counter()
         self.events: list[dict[str, Any]] = []
         self._created_monotonic = time.monotonic()
         self._ended = asyncio.Event()
@@ -175,6 +177,7 @@ class CallRecord:
             "stream_stopped_by": self.stream.stopped_by,
             "violations": list(self.violations),
             "webhook_failures": self.webhook_failures,
+            "webhook_responses": dict(self.webhook_responses),
             "events": list(self.events),
         }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
@@ -14,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.carrier.calls import CallFilter, Carrier
+from sandbox.carrier.faults import HoldCreates
 from sandbox.carrier.records import CallRecord
 from sandbox.carrier.rest_models import (
     API_VERSION,
@@ -125,7 +127,15 @@ class CallsApi:
 
     async def _calls(self, request: Request) -> Response:
         if request.method == "POST":
-            record = self._carrier.place(CallRequest.from_form(await request.form()))
+            call_request = CallRequest.from_form(await request.form())
+            carrier = self._carrier
+            if carrier.faults.hold_creates == "before_create":
+                if not await self._hold(request, "before_create"):
+                    carrier.creates_dropped += 1
+                    return Response(status_code=499)  # nobody is listening; the call never existed
+            record = carrier.place(call_request)
+            if carrier.faults.hold_creates == "after_create":
+                await self._hold(request, "after_create")
             return JSONResponse(call_resource(record), status_code=201)
         return JSONResponse(self._page(request))
 
@@ -138,6 +148,19 @@ class CallsApi:
                 raise TwilioApiError(400, 400, "The sandbox carrier only supports updating a call's Status")
             self._carrier.hang_up(record, str(status))
         return JSONResponse(call_resource(record))
+
+    async def _hold(self, request: Request, stage: HoldCreates) -> bool:
+        """Wait while the ``hold_creates`` fault holds ``stage``; False if the client went away."""
+        carrier = self._carrier
+        carrier.creates_held += 1
+        try:
+            while carrier.faults.hold_creates == stage:
+                if await request.is_disconnected():
+                    return False
+                await asyncio.sleep(0.05)
+            return not await request.is_disconnected()
+        finally:
+            carrier.creates_held -= 1
 
     def _record(self, request: Request) -> CallRecord:
         record = self._carrier.get(request.path_params["call_sid"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 
 import pytest
@@ -309,3 +310,63 @@ async def test_opt_out_with_a_silent_model_still_ends_the_call(harness, runtime,
     await harness.echo_marks()
     await harness.finished()
     assert carrier.hung_up == [call.call_sid]
+
+
+async def test_machine_verdict_arriving_late_still_leaves_no_message(runtime, call, carrier):
+    """Issue 7: the bridge greeted after its 3 s AMD wait ran out, so a verdict delivered later
+    found the agent already talking into a voicemail box. Now nothing is said before a verdict."""
+    harness = Harness(runtime, call, params=BridgeParams(amd_wait_max_ms=5000))
+    await harness.start(verdict=None)
+    await harness.settle(1.0)  # long past the old wait for a fast sandbox verdict
+    assert harness.conn.responses_requested == []
+    harness.amd.publish(call.call_sid, "machine_start")
+    await harness.finished()
+    assert harness.conn.responses_requested == [] and harness.port.events("media") == []
+    assert carrier.hung_up == [call.call_sid]
+
+
+async def test_machine_verdict_redelivered_to_another_process_still_leaves_no_message(runtime, call, carrier):
+    """The first AMD webhook failed (500); its redelivery reached another API process, which only
+    stored the verdict. The bridge reads it from the attempt row and says nothing."""
+    harness = Harness(runtime, call, params=BridgeParams(amd_wait_max_ms=5000))
+    await harness.start(verdict=None)
+    await harness.settle(0.5)
+    with transaction(runtime.sessions) as s:
+        s.get_one(CallAttempt, call.attempt_id).answered_by = "machine_start"
+    await harness.finished()
+    assert harness.conn.responses_requested == [] and harness.port.events("media") == []
+    assert carrier.hung_up == [call.call_sid]
+
+
+async def test_unknown_verdict_from_the_carrier_is_greeted(runtime, call):
+    harness = Harness(runtime, call, params=BridgeParams(amd_wait_max_ms=5000))
+    await harness.start(verdict=None)
+    harness.amd.publish(call.call_sid, "unknown")
+    await harness.settle()
+    assert len(harness.conn.responses_requested) == 1  # the disclosure
+
+
+async def test_no_verdict_at_all_hangs_up_without_a_word(runtime, call, carrier):
+    harness = Harness(runtime, call, params=BridgeParams(amd_wait_max_ms=300))
+    await harness.start(verdict=None)
+    await harness.finished()
+    assert harness.conn.responses_requested == [] and harness.port.events("media") == []
+    assert carrier.hung_up == [call.call_sid]
+    with runtime.sessions() as s:
+        assert s.scalars(select(Disposition.name)).all() == ["agent_error"]
+        assert "no AMD verdict" in s.scalars(select(Disposition.notes)).one()
+
+
+async def test_verdict_only_on_the_call_resource_is_used(runtime, call, carrier):
+    """Every delivery of the AMD webhook failed: the verdict is still on the carrier's Call."""
+    carrier.existing = [
+        dataclasses.replace(c, answered_by="machine_start") if c.sid == call.call_sid else c
+        for c in carrier.existing
+    ]
+    harness = Harness(runtime, call, params=BridgeParams(amd_wait_max_ms=300))
+    await harness.start(verdict=None)
+    await harness.finished()
+    assert harness.conn.responses_requested == [] and carrier.hung_up == [call.call_sid]
+    with runtime.sessions() as s:
+        assert s.get_one(CallAttempt, call.attempt_id).answered_by == "machine_start"
+        assert s.scalars(select(Disposition.name)).all() == ["machine"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from dialer.calls import (
     CallStatusUpdate,
@@ -16,7 +16,7 @@ from dialer.calls import (
 )
 from dialer.db import transaction
 from dialer.errors import InvalidStateError
-from dialer.models import AttemptStatus, CallAttempt, Disposition, Lead, LeadStatus
+from dialer.models import AttemptStatus, AuditEvent, CallAttempt, Disposition, Lead, LeadStatus
 from tests.factories import dial_one_lead
 
 
@@ -53,6 +53,34 @@ def test_out_of_order_callbacks_never_move_an_attempt_backwards(runtime, placed)
     assert not _status(runtime, attempt_id, sid, "ringing", 1)  # arrived late
     with runtime.sessions() as s:
         assert s.get(CallAttempt, attempt_id).status == AttemptStatus.IN_PROGRESS
+
+
+def _attempt_state(runtime, attempt_id):
+    with runtime.sessions() as s:
+        a = s.get_one(CallAttempt, attempt_id)
+        events = s.scalar(select(func.count()).select_from(AuditEvent))
+        return (a.status, a.answered_at, a.last_sequence_number, a.updated_at, a.ended_at, events)
+
+
+def test_status_callback_replayed_without_sequence_number_changes_nothing(runtime, placed):
+    """Issue 7: a replay (or a proxy that strips ``SequenceNumber``) must be a no-op.
+
+    Before, an equal-rank status without a sequence number was applied again: a second
+    ``call.status`` audit event and a fresh ``updated_at``.
+    """
+    attempt_id, sid, _ = placed
+    assert _status(runtime, attempt_id, sid, "ringing", 1)
+    assert _status(runtime, attempt_id, sid, "in-progress", 2)
+    before = _attempt_state(runtime, attempt_id)
+    for status in ("in-progress", "ringing", "initiated"):
+        assert not _status(runtime, attempt_id, sid, status, None)
+    assert not _status(runtime, attempt_id, sid, "in-progress", 2)
+    assert _attempt_state(runtime, attempt_id) == before
+    assert _status(runtime, attempt_id, sid, "completed", None, duration=7)
+    ended = _attempt_state(runtime, attempt_id)
+    assert not _status(runtime, attempt_id, sid, "completed", None, duration=7)
+    assert not _status(runtime, attempt_id, sid, "busy", None)
+    assert _attempt_state(runtime, attempt_id) == ended
 
 
 def test_terminal_status_applies_once_and_records_the_system_outcome(runtime, placed, clock):

@@ -37,7 +37,7 @@ from dialer.models import (
     Lead,
     LeadStatus,
 )
-from dialer.reconcile import reconcile_overdue_calls, reconcile_requesting_attempts
+from dialer.reconcile import reconcile_requesting_attempts
 from tests.factories import create_campaign, create_lead
 
 REQUEUE = timedelta(minutes=2)
@@ -235,26 +235,6 @@ def test_lead_queued_too_long_is_claimed_again(runtime, carrier, clock):
     assert _claim(runtime) == []
     clock.advance(minutes=3)
     assert _claim(runtime) == [lead_id]
-
-
-def test_a_call_whose_final_callback_was_lost_is_closed_from_the_carrier(runtime, carrier, clock):
-    """Otherwise the attempt would hold a concurrency slot forever."""
-    _, lead_ids = _setup(runtime, n=2, max_concurrent_calls=2)
-    for lead_id in _claim(runtime):
-        dial_lead(runtime, lead_id=lead_id)
-    with runtime.sessions() as s:
-        lost, live = s.scalars(select(CallAttempt).order_by(CallAttempt.id)).all()
-    carrier.end(lost.call_sid, "no-answer", duration=0)  # its final callback never reaches us
-    clock.advance(minutes=10)
-    assert reconcile_overdue_calls(runtime) == 0  # not overdue yet: ring time + time limit + margin
-    clock.advance(minutes=15)
-    assert reconcile_overdue_calls(runtime) == 1  # the other call is still live at the carrier
-    with runtime.sessions() as s:
-        assert s.get(CallAttempt, lost.id).status == AttemptStatus.NO_ANSWER
-        assert s.get(CallAttempt, live.id).status == AttemptStatus.QUEUED
-        assert s.scalars(select(Disposition.name)).one() == "no_answer"
-        assert s.get(Lead, lost.lead_id).status == LeadStatus.WAITING
-        assert "call.reconciled" in s.scalars(select(AuditEvent.kind)).all()
 
 
 class _WaitWatcher:

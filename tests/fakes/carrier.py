@@ -18,6 +18,7 @@ class FakeCarrier(CarrierClient):
         self.hung_up: list[str] = []
         self.existing: list[PlacedCall] = []
         self.fail_with: CarrierError | None = None
+        self.fetched: list[str] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -37,6 +38,7 @@ class FakeCarrier(CarrierClient):
             self.hung_up.append(call_sid)
 
     def fetch_call(self, call_sid: str) -> PlacedCall | None:
+        self.fetched.append(call_sid)
         return next((c for c in self.existing if c.sid == call_sid), None)
 
     def end(self, call_sid: str, status: str, duration: int | None = None) -> None:

@@ -29,7 +29,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from sandbox.carrier import CarrierConfig, create_carrier_app
+from sandbox.carrier import CarrierConfig, CarrierFaults, create_carrier_app
 from sandbox.speech_codec import SpeechDecoder, SpeechEnded, SpeechStarted, encode_utterance
 
 ACCOUNT_SID = "AC" + "5a" * 16
@@ -321,9 +321,12 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(customer: CustomerApp | None = None, **overrides: Any) -> AsyncIterator[Rig]:
+async def rig(
+    customer: CustomerApp | None = None, *, faults: CarrierFaults | None = None, **overrides: Any
+) -> AsyncIterator[Rig]:
     customer = customer or CustomerApp()
-    async with serve(create_carrier_app(config(**overrides))) as carrier_port, serve(customer.app()) as port:
+    carrier_app = create_carrier_app(config(**overrides), faults)
+    async with serve(carrier_app) as carrier_port, serve(customer.app()) as port:
         customer.port = port
         client = Client(ACCOUNT_SID, AUTH_TOKEN)
         client.api.base_url = f"http://127.0.0.1:{carrier_port}"
