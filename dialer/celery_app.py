@@ -50,7 +50,7 @@ def create_celery_app(settings: Settings) -> Celery:
         beat_schedule={
             "dialer-tick": {"task": "dialer.tick", "schedule": settings.tick_interval_seconds},
         },
-        beat_schedule_filename=str(Path(settings.broker_dir).resolve() / "celerybeat-schedule"),
+        beat_schedule_filename=str(settings.beat_schedule_path),
     )
     return app
 
