@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from dialer.campaigns import create_campaign, set_status
 from dialer.db import transaction
-from dialer.demo.processes import Supervisor, free_port, http_ok, tcp_open, wait_until
+from dialer.demo.processes import Supervisor, free_port, http_ok, sigterm_as_exit, tcp_open, wait_until
 from dialer.demo.report import build_report, settled_counts
 from dialer.demo.stack import Stack, prepare_postgres, prepare_redis, worker_commands
 from dialer.dialing import active_attempts
@@ -276,6 +276,36 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
         console.print(format_registry_scrub(result.registry_scrub))
 
     supervisor = Supervisor(env=env, log_dir=options.workdir / "logs")
+    with sigterm_as_exit():
+        carrier_stats = _run_processes(options, ports, supervisor, runtime, campaign_id, console)
+    with runtime.sessions() as session:
+        report = build_report(
+            session,
+            campaign_id=campaign_id,
+            clock_instant=clock_start,
+            clock_zone=CLOCK_ZONE,
+            carrier_stats=carrier_stats,
+            import_summary=import_summary,
+            elapsed_seconds=time.monotonic() - started,
+        )
+    options.report_path.parent.mkdir(parents=True, exist_ok=True)
+    options.report_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    return report
+
+
+def _run_processes(
+    options: DemoOptions,
+    ports: dict[str, int],
+    supervisor: Supervisor,
+    runtime: Any,
+    campaign_id: int,
+    console: Console,
+) -> dict[str, Any]:
+    """Start the sandbox, the API and the Celery processes, watch until settled, stop them all.
+
+    Returns:
+        The sandbox carrier's counts (``/sandbox/stats``).
+    """
     try:
         supervisor.start(
             "sandbox",
@@ -319,21 +349,9 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
             supervisor.start(name, *args)
         _watch(runtime, campaign_id, options, supervisor, console)
         carrier_stats = httpx.get(f"http://127.0.0.1:{ports['carrier']}/sandbox/stats", timeout=10).json()
+        return carrier_stats
     finally:
         supervisor.stop()
-    with runtime.sessions() as session:
-        report = build_report(
-            session,
-            campaign_id=campaign_id,
-            clock_instant=clock_start,
-            clock_zone=CLOCK_ZONE,
-            carrier_stats=carrier_stats,
-            import_summary=import_summary,
-            elapsed_seconds=time.monotonic() - started,
-        )
-    options.report_path.parent.mkdir(parents=True, exist_ok=True)
-    options.report_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
-    return report
 
 
 def _watch(
