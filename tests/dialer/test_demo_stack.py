@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,3 +88,16 @@ def test_the_demo_refuses_a_redis_database_with_keys_unless_reset(broker_url):
         prepare_redis(broker_url, reset=False)
     prepare_redis(broker_url, reset=True)
     assert client.dbsize() == 0
+
+
+def test_beat_keeps_its_schedule_out_of_the_working_directory(tmp_path):
+    """Compose's beat ran as `dialer` in a root-owned /app and crash-looped writing ./.dialer/broker."""
+    from dialer.celery_app import create_celery_app
+    from tests.conftest import make_settings
+
+    explicit = make_settings(broker_url="redis://h/0", beat_schedule_file=tmp_path / "beat" / "schedule")
+    assert create_celery_app(explicit).conf.beat_schedule_filename == str(tmp_path / "beat" / "schedule")
+    network = make_settings(broker_url="redis://h/0")
+    assert network.beat_schedule_path.parent == Path(tempfile.gettempdir())
+    embedded = make_settings(broker_url="localfs://", broker_dir=tmp_path / "broker")
+    assert embedded.beat_schedule_path == (tmp_path / "broker" / "celerybeat-schedule").resolve()
