@@ -10,8 +10,10 @@ COPY bridge ./bridge
 COPY crm ./crm
 COPY sandbox ./sandbox
 COPY migrations ./migrations
-RUN pip install . && useradd --create-home --uid 10001 dialer \
-    && mkdir -p /var/lib/dialer/dnc && chown -R dialer /var/lib/dialer
+# /app stays root's: nothing writes under it at runtime. The volumes' mount points are the dialer
+# user's (a new named volume takes its owner from the image), see docker-compose.yml.
+RUN pip install . && rm -rf build *.egg-info && useradd --create-home --uid 10001 dialer \
+    && mkdir -p /var/lib/dialer/dnc /var/lib/dialer/beat /data && chown -R dialer /var/lib/dialer /data
 USER dialer
 EXPOSE 8000
 CMD ["dialer", "serve"]

@@ -55,7 +55,7 @@ def create_celery_app(settings: Settings) -> Celery:
             "dialer-tick": {"task": "dialer.tick", "schedule": settings.tick_interval_seconds},
             "dialer-audit-seal": {"task": "dialer.audit_seal", "schedule": AUDIT_SEAL_INTERVAL_SECONDS},
         },
-        beat_schedule_filename=str(Path(settings.broker_dir).resolve() / "celerybeat-schedule"),
+        beat_schedule_filename=str(settings.beat_schedule_path),
     )
     return app
 

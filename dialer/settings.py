@@ -21,7 +21,9 @@ filesystem broker and a non-HTTPS public URL are refused when the settings are b
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -104,6 +106,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./.dialer/dialer.db"
     broker_url: str = "localfs://"
     broker_dir: Path = Path("./.dialer/broker")
+    # Celery beat's schedule state (last run of the tick); see beat_schedule_path.
+    beat_schedule_file: Path | None = None
     dnc_dir: Path = Path("./.dialer/dnc")  # national/state DNC registry files (dialer.registry)
     redis_url: str | None = None
     tick_interval_seconds: float = Field(default=2.0, gt=0)
@@ -214,6 +218,21 @@ class Settings(BaseSettings):
             problems.append("DIALER_BROKER_URL is the embedded filesystem broker; production needs Redis")
         if problems:
             raise ValueError("refused in production: " + "; ".join(problems))
+
+    @property
+    def beat_schedule_path(self) -> Path:
+        """Where ``celery beat`` keeps its schedule (a shelve file; beat also writes ``<path>.*`` files).
+
+        ``DIALER_BEAT_SCHEDULE_FILE`` when set; else beside the embedded broker's folder (which must be
+        writable anyway) for ``localfs://``; else a per-user file in the system temp folder, so that
+        beat never writes into its working directory (in the image, ``/app`` is read-only to it).
+        Losing it only means the 2 s tick fires once at start.
+        """
+        if self.beat_schedule_file is not None:
+            return self.beat_schedule_file.resolve()
+        if self.broker_url.startswith(("localfs", "filesystem")):
+            return self.broker_dir.resolve() / "celerybeat-schedule"
+        return Path(tempfile.gettempdir()) / f"dialer-celerybeat-schedule-{os.getuid()}"
 
     @property
     def is_sandbox_carrier(self) -> bool:

@@ -10,7 +10,8 @@ import typer
 from rich.table import Table
 
 from dialer.cli._common import console
-from dialer.demo.runner import EXAMPLE_EARLIER_OPT_OUTS, EXAMPLE_LEADS, DemoOptions, run_demo
+from dialer.demo.runner import EXAMPLE_LEADS, DemoOptions, run_demo
+from dialer.demo.stack import check_stack_urls
 
 MAX_ROWS = 15
 
@@ -76,18 +77,38 @@ def register(app: typer.Typer) -> None:
         concurrency: int = typer.Option(8, help="Live calls at most."),
         timeout: float = typer.Option(1800, help="Seconds to wait for every lead to settle."),
         workdir: Path = typer.Option(Path(".dialer/demo"), help="Scratch directory (wiped first)."),
+        database_url: str | None = typer.Option(
+            None,
+            "--database-url",
+            help="PostgreSQL for the production stack: postgresql+psycopg://USER@HOST:PORT/DB "
+            "(created if missing, migrated; must hold no campaign data unless --reset).",
+        ),
+        broker_url: str | None = typer.Option(
+            None, "--broker-url", help="Redis for the production stack: redis://HOST:PORT/DB (its own DB)."
+        ),
+        workers: int = typer.Option(1, "--workers", help="Celery worker processes (production stack)."),
+        reset: bool = typer.Option(
+            False, "--reset", help="Drop and recreate the database and empty the Redis DB first."
+        ),
     ) -> None:
-        """Run a whole campaign on the sandbox carrier and agent, end to end, and report on it."""
-        example = leads.resolve() == EXAMPLE_LEADS.resolve()
+        """Run a whole campaign on the sandbox carrier and agent, end to end, and report on it.
+
+        Earlier opt-outs travel with the leads file: ``<stem>.dnc.csv`` beside it (for
+        ``leads.example.csv``: ``leads.example.dnc.csv``) is imported to the internal DNC list first.
+        """
+        check_stack_urls(database_url, broker_url, workers)
         options = DemoOptions(
             leads_file=leads,
             report_path=report,
             at=_at(at),
             consent_attestation=consent_attestation,
-            earlier_opt_outs=EXAMPLE_EARLIER_OPT_OUTS if example else (),
             concurrency=concurrency,
             timeout_seconds=timeout,
             workdir=workdir,
+            database_url=database_url,
+            broker_url=broker_url,
+            workers=workers,
+            reset=reset,
         )
         result = run_demo(options, console)
         print_report(result)

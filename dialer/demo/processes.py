@@ -7,8 +7,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,6 +94,28 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 os.killpg(child.process.pid, signal.SIGKILL)
                 child.process.wait()
+
+
+@contextmanager
+def sigterm_as_exit() -> Iterator[None]:
+    """Inside, SIGTERM raises ``SystemExit(143)`` so that ``finally`` blocks stop the children.
+
+    The children run in sessions of their own (so a terminal's Ctrl-C reaches them only through
+    :meth:`Supervisor.stop`); without this a ``kill`` of the demo would leave them running. Outside
+    the main thread this does nothing (signal handlers belong to the main thread).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _exit(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def wait_until(check: Callable[[], bool], *, timeout: float, what: str, supervisor: Supervisor) -> None:

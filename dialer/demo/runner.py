@@ -1,7 +1,8 @@
 """Run a whole sandbox campaign: fresh database, import, campaign, API + worker + sandbox, report.
 
 Everything real runs for real: the Alembic migration, the importer, the Celery worker and its
-beat tick (on the embedded filesystem broker), the gate at dial time, the twilio SDK against the
+beat tick (on the embedded filesystem broker, or several workers and beat on Redis with PostgreSQL:
+:mod:`dialer.demo.stack`), the gate at dial time, the twilio SDK against the
 sandbox carrier, the FastAPI bridge with signed webhooks and the media WebSocket, and the openai
 SDK against the sandbox Realtime agent. Only time is shifted: every process reads the same
 sandbox clock, so the gate's outcome does not depend on when the demo runs.
@@ -21,29 +22,29 @@ from zoneinfo import ZoneInfo
 import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from compliance import normalize_phone
 from dialer.audit import seal_pending
 from dialer.campaigns import create_campaign, set_status
 from dialer.db import transaction
-from dialer.demo.processes import Supervisor, free_port, http_ok, tcp_open, wait_until
+from dialer.demo.processes import Supervisor, free_port, http_ok, sigterm_as_exit, tcp_open, wait_until
 from dialer.demo.report import build_report, settled_counts
+from dialer.demo.stack import Stack, prepare_postgres, prepare_redis, worker_commands
 from dialer.dialing import active_attempts
-from dialer.dnc import add_internal_dnc
 from dialer.leads.report import format_registry_scrub
 from dialer.leads.service import import_leads
 from dialer.migrate import upgrade
 from dialer.models import CampaignStatus
 from dialer.registry import RegistryStore, registry_store
-from dialer.registry_import import import_registry
+from dialer.registry_import import import_internal_list, import_registry
 from dialer.runtime import build_runtime
 from dialer.settings import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_OPENAI_KEY, Settings
 
 CLOCK_ZONE = "America/Chicago"
 EXAMPLE_LEADS = Path("leads.example.csv")
-EXAMPLE_EARLIER_OPT_OUTS = ("+18165550123",)
-"""In the example file, Ryan Hughes asked by email not to be called before the campaign started."""
+OPT_OUTS_SUFFIX = ".dnc.csv"
+"""``<leads stem>.dnc.csv`` beside a leads file lists earlier opt-outs (see :func:`earlier_opt_outs_file`)."""
 SANDBOX_NATIONAL_DNC = ("2145550115", "3125550177", "4045550190")
 """The sandbox's national DNC list, in the FTC's flat format; Henry Scott (no consent) is on it."""
 SANDBOX_STATE_DNC = {"TX": ("214,5550115",)}
@@ -53,6 +54,18 @@ SANDBOX_REGISTRY_AGE = timedelta(days=2)
 SELLER = "Northwind Analytics, Inc."
 CALLER_ID = "+13125550199"
 PRODUCT = "a data-quality monitoring platform"
+
+
+def earlier_opt_outs_file(leads_file: Path) -> Path | None:
+    """The earlier opt-outs that travel with ``leads_file``: ``<stem>.dnc.csv`` beside it, if present.
+
+    ``leads.example.csv`` -> ``leads.example.dnc.csv`` (Ryan Hughes asked by email not to be called
+    before the campaign started). The file is an internal DNC list in the shape ``dialer dnc import
+    FILE --list internal`` reads (one number per line, a header, ``#`` comments) and is imported
+    through that path before the leads, so the gate itself must catch those numbers at dial time.
+    """
+    candidate = leads_file.with_name(leads_file.stem + OPT_OUTS_SUFFIX)
+    return candidate if candidate.is_file() and candidate != leads_file else None
 
 
 def default_clock_instant(real_now: datetime) -> datetime:
@@ -75,33 +88,54 @@ class DemoOptions:
         report_path: where the JSON report goes.
         at: the sandbox clock's starting instant (default: next weekday 11:00 America/Chicago).
         consent_attestation: stored as PEWC evidence on every row (for files without consent columns).
-        earlier_opt_outs: numbers put on the internal DNC list before the campaign starts.
         concurrency: the campaign's live-call cap.
         timeout_seconds: give up if leads are not settled by then.
         workdir: where the demo's database, broker, logs and report live (wiped first).
         ms_per_char: sandbox speaking pace.
+        database_url: a PostgreSQL database for the production stack (None: SQLite in ``workdir``).
+        broker_url: the Redis broker for the production stack (None: the embedded filesystem broker).
+        workers: Celery worker processes (production stack only; the embedded stack runs one).
+        reset: drop and recreate the PostgreSQL database and empty the Redis database first.
+        dial_cps: the account's calls per second (the carrier's limit the pacer keeps to).
+        worker_concurrency: dial-task threads per worker (default: the campaign's cap, at least 4).
     """
 
     leads_file: Path = EXAMPLE_LEADS
     report_path: Path = Path("demo-report.json")
     at: datetime | None = None
     consent_attestation: str | None = None
-    earlier_opt_outs: tuple[str, ...] = ()
     concurrency: int = 8
     timeout_seconds: float = 1800.0
     workdir: Path = Path(".dialer/demo")
     ms_per_char: float = 8.0
+    database_url: str | None = None
+    broker_url: str | None = None
+    workers: int = 1
+    reset: bool = False
+    dial_cps: float = 10.0
+    worker_concurrency: int | None = None
+
+    @property
+    def stack(self) -> Stack:
+        """The database, broker and worker count the campaign runs on."""
+        if self.database_url is None or self.broker_url is None:
+            return Stack(f"sqlite:///{self.workdir.resolve() / 'demo.db'}", "localfs://")
+        return Stack(self.database_url, self.broker_url, self.workers)
 
 
 def _environment(
     options: DemoOptions, ports: dict[str, int], clock_start: datetime, anchor: datetime
 ) -> dict[str, str]:
     workdir = options.workdir.resolve()
+    stack = options.stack
+    redis = {} if stack.embedded else {"DIALER_REDIS_URL": stack.broker_url}  # pacing shared by workers
     return {
         "DIALER_ENVIRONMENT": "development",
-        "DIALER_DATABASE_URL": f"sqlite:///{workdir / 'demo.db'}",
-        "DIALER_BROKER_URL": "localfs://",
+        "DIALER_DATABASE_URL": stack.database_url,
+        "DIALER_BROKER_URL": stack.broker_url,
+        **redis,
         "DIALER_BROKER_DIR": str(workdir / "broker"),
+        "DIALER_BEAT_SCHEDULE_FILE": str(workdir / "celerybeat-schedule"),
         "DIALER_DNC_DIR": str(workdir / "dnc"),
         "DIALER_PUBLIC_URL": f"http://127.0.0.1:{ports['api']}",
         "DIALER_TWILIO_ACCOUNT_SID": SANDBOX_ACCOUNT_SID,
@@ -112,7 +146,7 @@ def _environment(
         "DIALER_SANDBOX_CLOCK_START": clock_start.isoformat(),
         "DIALER_SANDBOX_CLOCK_ANCHOR": anchor.isoformat(),
         "DIALER_TICK_INTERVAL_SECONDS": "0.5",
-        "DIALER_DIAL_CPS": "10",
+        "DIALER_DIAL_CPS": str(options.dial_cps),
         "DIALER_RING_TIMEOUT_SECONDS": "20",
         "DIALER_BRIDGE__VAD_SILENCE_MS": "300",
         "DIALER_BRIDGE__AMD_WAIT_MAX_MS": "3000",
@@ -151,6 +185,11 @@ def _import_sandbox_registries(
         )
 
 
+def settings_safe_url(database_url: str) -> str:
+    """``database_url`` with any password masked (for printing)."""
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
 def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
     """Run the demo and return its report (also written to ``options.report_path``).
 
@@ -169,8 +208,19 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
     settings = _settings_from(env)
     runtime = build_runtime(settings)
     console.print(f"sandbox clock: {clock_start.astimezone(ZoneInfo(CLOCK_ZONE)).isoformat()} ({CLOCK_ZONE})")
+    stack = options.stack
+    if not stack.embedded:
+        console.print(
+            f"stack: {settings_safe_url(stack.database_url)}, broker {stack.broker_url}, "
+            f"{stack.workers} worker processes and beat"
+        )
 
-    upgrade(settings.database_url)
+    if options.stack.embedded:
+        upgrade(settings.database_url)
+    else:
+        prepare_postgres(options.stack.database_url, reset=options.reset)
+        prepare_redis(options.stack.broker_url, reset=options.reset)
+    opt_outs = earlier_opt_outs_file(options.leads_file)
     with transaction(runtime.sessions) as session:
         # Its own transaction: a registry file is swapped in when its import commits, and the lead
         # import below scrubs against the files on disk.
@@ -192,14 +242,9 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
             retry_delay_seconds=5,
         )
         # On the list before the file arrives, so the gate itself must catch it at dial time.
-        for phone in options.earlier_opt_outs:
-            add_internal_dnc(
-                session,
-                phone_e164=normalize_phone(phone).e164,
-                source="cli",
-                now=now,
-                actor="user:demo",
-                reason="asked by email not to be called (before this campaign)",
+        if opt_outs is not None:
+            import_internal_list(
+                session, opt_outs, now=now, actor="user:demo", reason=f"earlier opt-out ({opt_outs.name})"
             )
         result = import_leads(
             session,
@@ -214,6 +259,7 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
         campaign_id = campaign.id
     import_summary = {
         "file": str(options.leads_file),
+        "earlier_opt_outs": str(opt_outs) if opt_outs else None,
         "leads_created": result.leads_created,
         "rejected": [{"row": r.row, "column": r.column, "reason": r.reason} for r in result.rejected],
         "folded": len(result.folded),
@@ -225,10 +271,44 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
         f"imported {result.leads_created} leads ({len(result.rejected)} rejected, "
         f"{len(result.folded)} duplicates folded)"
     )
+    if opt_outs is not None:
+        console.print(f"earlier opt-outs from {opt_outs.name} are on the internal DNC list")
     if result.registry_scrub is not None:
         console.print(format_registry_scrub(result.registry_scrub))
 
     supervisor = Supervisor(env=env, log_dir=options.workdir / "logs")
+    with sigterm_as_exit():
+        carrier_stats = _run_processes(options, ports, supervisor, runtime, campaign_id, console)
+    with transaction(runtime.sessions) as session:  # seal the tail, so the report proves the order
+        seal_pending(session, now=runtime.clock.now())
+    with runtime.sessions() as session:
+        report = build_report(
+            session,
+            campaign_id=campaign_id,
+            clock_instant=clock_start,
+            clock_zone=CLOCK_ZONE,
+            carrier_stats=carrier_stats,
+            import_summary=import_summary,
+            elapsed_seconds=time.monotonic() - started,
+        )
+    options.report_path.parent.mkdir(parents=True, exist_ok=True)
+    options.report_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    return report
+
+
+def _run_processes(
+    options: DemoOptions,
+    ports: dict[str, int],
+    supervisor: Supervisor,
+    runtime: Any,
+    campaign_id: int,
+    console: Console,
+) -> dict[str, Any]:
+    """Start the sandbox, the API and the Celery processes, watch until settled, stop them all.
+
+    Returns:
+        The sandbox carrier's counts (``/sandbox/stats``).
+    """
     try:
         supervisor.start(
             "sandbox",
@@ -267,39 +347,14 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
             what="the API",
             supervisor=supervisor,
         )
-        supervisor.start(
-            "worker",
-            "celery",
-            "-A",
-            "dialer.celery_app",
-            "worker",
-            "--beat",
-            "--pool",
-            "threads",
-            "--concurrency",
-            str(max(4, options.concurrency)),
-            "--loglevel",
-            "info",
-        )
+        threads = options.worker_concurrency or max(4, options.concurrency)
+        for name, args in worker_commands(options.stack, concurrency=threads):
+            supervisor.start(name, *args)
         _watch(runtime, campaign_id, options, supervisor, console)
         carrier_stats = httpx.get(f"http://127.0.0.1:{ports['carrier']}/sandbox/stats", timeout=10).json()
+        return carrier_stats
     finally:
         supervisor.stop()
-    with transaction(runtime.sessions) as session:  # seal the tail, so the report proves the order
-        seal_pending(session, now=runtime.clock.now())
-    with runtime.sessions() as session:
-        report = build_report(
-            session,
-            campaign_id=campaign_id,
-            clock_instant=clock_start,
-            clock_zone=CLOCK_ZONE,
-            carrier_stats=carrier_stats,
-            import_summary=import_summary,
-            elapsed_seconds=time.monotonic() - started,
-        )
-    options.report_path.parent.mkdir(parents=True, exist_ok=True)
-    options.report_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
-    return report
 
 
 def _watch(
