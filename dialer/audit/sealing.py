@@ -9,17 +9,21 @@ then disagrees with its seal, and editing a seal breaks the seal chain.
 **What may be sealed.** Ids come from a sequence: on PostgreSQL they are handed out in order of
 allocation, not of commit, so when the sealer sees ids 7 and 9, id 8 may belong to a transaction
 still in flight (it will commit later) or to one that rolled back (it never will). Sealing past 8
-too early would leave a committed event outside every seal. So the sealer, holding an advisory
-lock (one sealer at a time; a second one waits, then finds nothing left), reads the events after
-the last seal in id order and seals the contiguous run up to the first gap it cannot yet prove
-dead. A gap is dead once no transaction that began before the event just after it was inserted
-(its ``recorded_at``, the server's ``clock_timestamp()``) is still open in this database: the
+too early would leave a committed event outside every seal. So the sealer, holding an advisory lock
+(one sealer at a time; a second one waits, then finds nothing left), reads the events after the
+last seal in id order and seals the contiguous run up to the first gap it cannot yet prove dead. A
+gap is dead once no transaction that began before the event just after it was inserted (its
+``recorded_at``, the server's ``clock_timestamp()``, plus ``INSERT_SLACK`` for the instant between
+that default and the id's ``nextval`` in the same row) is still open in this database: the
 transaction holding the missing id had allocated it before that insert, so it began before.
-``pg_stat_activity`` answers that; sessions it cannot see into (another role's, without
-``pg_read_all_stats``) count as open, and after ``gap_grace`` a gap is sealed regardless (a
-transaction that old is taken as dead). Sealed gaps are recorded in the seal, so verification
-knows they were empty at sealing time. On SQLite the sealer's ``BEGIN IMMEDIATE`` transaction
-holds the only write lock, so no other writer is in flight and every gap is dead.
+``pg_stat_activity`` answers that, read *after* the events (so that transaction had begun before
+the read) and afresh each time (``pg_stat_clear_snapshot()``: the view is otherwise frozen at its
+first read in a transaction); then the gap's ids are read once more, so a transaction that
+committed between the two reads is seen rather than sealed over. Sessions it cannot see into
+(another role's, without ``pg_read_all_stats``) count as open, and after ``gap_grace`` a gap is
+sealed regardless (a transaction that old is taken as dead). Sealed gaps are recorded in the seal,
+so verification knows they were empty at sealing time. On SQLite the sealer's ``BEGIN IMMEDIATE``
+transaction holds the only write lock, so no other writer is in flight and every gap is dead.
 
 Sealing is idempotent (a seal always starts right after the last one; ``first_id`` is unique)
 and runs from the Celery beat (``dialer.audit_seal``), ``dialer audit seal``, and before
@@ -44,6 +48,7 @@ from dialer.models import AuditEvent, AuditSeal
 SEAL_LOCK = "dialer.audit.seal"
 DEFAULT_BATCH = 5000
 DEFAULT_GAP_GRACE = timedelta(minutes=10)
+INSERT_SLACK = timedelta(milliseconds=100)
 
 
 def event_leaf(event_id: int, event_hash: str) -> bytes:
@@ -104,21 +109,31 @@ class _GapJudge:
         self.postgres = session.get_bind().dialect.name == "postgresql"
         self.grace = grace
 
-    def dead(self, next_recorded_at: datetime | None) -> bool:
+    def dead(self, first_missing: int, next_id: int, next_recorded_at: datetime | None) -> bool:
+        """Whether ids ``first_missing..next_id - 1`` can no longer be committed.
+
+        Called after the events were read; ``next_recorded_at`` is the event ``next_id``'s.
+        """
         if not self.postgres:
             return True
         if next_recorded_at is None:  # a row older than recorded_at: long since committed
             return True
-        open_before = self.session.execute(
+        self.session.execute(text("SELECT pg_stat_clear_snapshot()"))
+        none_open = self.session.execute(
             text(
                 "SELECT clock_timestamp() - :bound > :grace OR NOT EXISTS ("
                 " SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
                 " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
                 " AND (xact_start <= :bound OR (xact_start IS NULL AND state IS NULL)))"
             ),
-            {"bound": next_recorded_at, "grace": self.grace},
+            {"bound": next_recorded_at + INSERT_SLACK, "grace": self.grace},
         ).scalar_one()
-        return bool(open_before)
+        if not none_open:
+            return False
+        committed_since = self.session.execute(
+            select(AuditEvent.id).where(AuditEvent.id >= first_missing, AuditEvent.id < next_id).limit(1)
+        ).first()
+        return committed_since is None
 
 
 def last_seal(session: Session) -> AuditSeal | None:
@@ -166,7 +181,7 @@ def seal_pending(
         expected, ids, hashes, gaps = start, [], [], []
         for event_id, event_hash, recorded_at in rows:
             if event_id > expected:
-                if not judge.dead(recorded_at):
+                if not judge.dead(expected, event_id, recorded_at):
                     waiting = expected
                     break
                 gaps.append([expected, event_id - 1])

@@ -288,6 +288,29 @@ def test_sealer_waits_for_an_id_in_flight_and_seals_a_rolled_back_one(committed_
         assert verify_chain(session).ok
 
 
+def test_sealer_sees_a_transaction_begun_after_its_own_first_look(committed_pg):
+    """pg_stat_activity is frozen at its first read in a transaction: the sealer reads it afresh.
+
+    A sealer whose transaction had already looked at the view (an earlier batch, a caller's
+    query) must still see the writer that began later and holds the missing id.
+    """
+    factory = session_factory(committed_pg)
+    _commit_event(factory, 0)
+    with factory() as sealer, sealer.begin():
+        sealer.execute(text("SELECT count(*) FROM pg_stat_activity")).scalar_one()
+        in_flight = factory()
+        in_flight.begin()
+        _append(in_flight, 1, start=1)  # id 2 allocated, not committed
+        _commit_event(factory, 2)  # id 3 committed
+        report = seal_pending(sealer, now=T0)
+        assert (report.last_sealed_id, report.waiting_on_gap) == (1, 2)
+    in_flight.commit()
+    in_flight.close()
+    with factory() as session, session.begin():
+        assert seal_pending(session, now=T0).last_sealed_id == 3
+        assert verify_chain(session).ok
+
+
 def last_gaps(session: Session):
     return session.scalars(select(AuditSeal.gaps).order_by(AuditSeal.id.desc())).first()
 
