@@ -5,8 +5,13 @@ phone in mixed formats, state, ZIP, PEWC consent columns; about 1 % duplicate nu
 bad phones), imports it into a fresh, migrated database through ``dialer.leads.import_leads``
 (the code ``dialer leads import`` runs: parse on a process pool, fold, DNC scrub, COPY of leads
 and consent records, one audit event, commit), then COPYs the same file into a table of the
-same columns (the baseline). Prints both rates, their ratio (target: at least 1/3) and the peak
-resident memory of the importing process tree (main process + workers, sampled from /proc).
+same columns (the baseline). Prints both rates, their ratio (target: at least 1/3), the peak
+resident memory of the importing process tree (main process + workers, sampled from /proc), and
+where the import's time goes: CPU microseconds per row of the parser pool (its reaped children),
+of the importing process (all its threads: reading, pickling to and from the pool, folding,
+COPY formatting) and of the PostgreSQL backend serving the import (from /proc, when the server
+is local), the wall time those allow on this machine's cores, and the machine's load average
+(other jobs take cores from all of these, not from the baseline alone).
 
     .venv/bin/python bench/lead_import.py               # 1,000,000 rows
     .venv/bin/python bench/lead_import.py --rows 50000  # quick mode (< 1 minute)
@@ -18,6 +23,7 @@ import argparse
 import csv
 import os
 import random
+import resource
 import tempfile
 import threading
 import time
@@ -26,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+from sqlalchemy import text
 
 from dialer.db import make_engine, session_factory, transaction
 from dialer.leads import import_leads
@@ -142,6 +149,21 @@ class PeakRss:
         self._thread.join()
 
 
+def backend_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) of a local PostgreSQL backend process, from /proc; None if not local."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s() -> float:
+    """CPU seconds of this process's reaped children (the parser pool, once shut down)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="data rows (quick mode: 50000)")
@@ -177,9 +199,14 @@ def main() -> None:
                     )
                 )
             workers = args.workers
+            load_before = os.getloadavg()[0]
             with PeakRss() as rss:
                 started = time.perf_counter()
+                main_cpu = time.process_time()
+                pool_cpu = children_cpu_s()
                 with transaction(factory) as session:
+                    backend = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                    backend_cpu = backend_cpu_s(backend)
                     result = import_leads(
                         session,
                         campaign_name="bench",
@@ -188,7 +215,11 @@ def main() -> None:
                         now=datetime.now(UTC),
                         workers=workers,
                     )
+                    backend_end = backend_cpu_s(backend)
                 imported_s = time.perf_counter() - started
+                main_cpu = time.process_time() - main_cpu
+                pool_cpu = children_cpu_s() - pool_cpu
+            load_after = os.getloadavg()[0]
             engine.dispose()
 
             with psycopg.connect(f"{base}/{name}") as conn:
@@ -220,6 +251,21 @@ def main() -> None:
         print(f"ratio import/COPY: {ratio:.2f} (target >= 0.33: {'met' if ratio >= 1 / 3 else 'NOT met'})")
         print(
             f"peak RSS of the import (main process + workers): {rss.peak / 2**20:,.0f} MiB (limit 1024 MiB)"
+        )
+        per_row = 1e6 / rows
+        backend_s = backend_end - backend_cpu if backend_cpu is not None and backend_end is not None else None
+        stages = [("parse workers", pool_cpu), ("importing process (all threads)", main_cpu)]
+        if backend_s is not None:
+            stages.append(("PostgreSQL backend", backend_s))
+        total_cpu = sum(s for _, s in stages)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        print(
+            "where the time goes (CPU us/row): "
+            + ", ".join(f"{label} {s * per_row:.0f}" for label, s in stages)
+            + f"; total {total_cpu * per_row:.0f} us/row of CPU"
+            f" = at best {total_cpu * per_row / cores:.0f} us/row wall on {cores} cores"
+            f" ({rows * cores / total_cpu:,.0f} rows/s); measured wall"
+            f" {imported_s * per_row:.0f} us/row; machine load (1-min) {load_before:.1f} -> {load_after:.1f}"
         )
         print("dedupe lookup plan: " + " / ".join(line for (line,) in plan))
     finally:

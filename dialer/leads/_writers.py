@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import exists, insert, select, text
 from sqlalchemy.orm import Session
 
 from dialer.leads._chunks import CONSENT_COPY_COLUMNS, LEAD_COPY_COLUMNS, Accepted
@@ -27,6 +27,18 @@ class BulkWriter:
     def __init__(self, session: Session, campaign_id: int) -> None:
         self.session = session
         self.campaign_id = campaign_id
+        # Leads are only created by imports, which lock the campaign row first: when it had no
+        # leads then, a number can only be "already there" from this import's own earlier rows,
+        # which the importing process folds itself, so the per-chunk lookup can be skipped.
+        self.campaign_was_empty = not session.execute(
+            select(exists().where(Lead.campaign_id == campaign_id))
+        ).scalar_one()
+
+    def already_in_campaign(self, numbers: Sequence[str]) -> dict[str, int]:
+        """``{e164: lead id}`` for the numbers the campaign had before this import (one query per chunk)."""
+        if self.campaign_was_empty:
+            return {}
+        return self.existing(numbers)
 
     def existing(self, numbers: Sequence[str]) -> dict[str, int]:
         """``{e164: lead id}`` for the numbers already in the campaign."""

@@ -329,7 +329,7 @@ class _Tally:
                 continue
             self.first_row_of[accepted.phone_e164] = accepted.row
             fresh.append(accepted)
-        existing = writer.existing([a.phone_e164 for a in fresh])
+        existing = writer.already_in_campaign([a.phone_e164 for a in fresh])
         new = []
         for accepted in fresh:
             lead_id = existing.get(accepted.phone_e164)
