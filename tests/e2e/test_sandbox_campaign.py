@@ -22,7 +22,6 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from dialer.audit import verify_chain
-from dialer.db import Base
 from dialer.models import AuditEvent, CallAttempt, Disposition, DncEntry, Lead, Speaker, TranscriptTurn
 from tests.conftest import truncate_all
 
@@ -31,21 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 AT = datetime(2026, 11, 23, 11, 0, tzinfo=ZoneInfo("America/Chicago"))  # a Monday
 
 
-SINGLE_AUDIT_HEAD = "audit_chain_head" in Base.metadata.tables
-PRODUCTION = pytest.param(
-    "production",
-    marks=pytest.mark.xfail(
-        SINGLE_AUDIT_HEAD,
-        reason="issue 7 item 6: every writer locks the audit chain's single head row; on PostgreSQL with "
-        "concurrent webhooks and dial tasks that deadlocks (DeadlockDetected on audit_chain_head), a "
-        "webhook 500s and its attempt stays live, so the campaign does not settle (fixed with the "
-        "sequence-ordered, batch-sealed audit log)",
-        strict=False,
-    ),
-)
-
-
-@pytest.fixture(scope="module", params=["embedded", PRODUCTION])
+@pytest.fixture(scope="module", params=["embedded", "production"])
 def demo(request, tmp_path_factory):
     workdir = tmp_path_factory.mktemp(f"demo-{request.param}")
     elsewhere = workdir / "elsewhere"  # not the repository: the earlier opt-out must travel with the file

@@ -196,8 +196,6 @@ def test_twenty_concurrent_calls_no_deadlock_no_5xx(stack, run):
             responses[code] = responses.get(code, 0) + n
     bad = {code: n for code, n in responses.items() if code == "error" or code.startswith("5")}
     dead = sorted(name for name, text in stack.logs_since(marks).items() if "DeadlockDetected" in text)
-    if dead:
-        # Until the audit log stops serialising every writer on one row (issue 7, item 6).
-        pytest.xfail(f"audit head row deadlock, fixed by audit sealing branch ({dead}; webhooks {responses})")
+    assert dead == [], f"DeadlockDetected in the logs of {dead} (webhooks {responses})"
     assert bad == {}, f"webhook failures under load: {responses}"
     assert _peak_concurrency(calls) >= 20
