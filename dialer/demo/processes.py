@@ -17,6 +17,28 @@ from pathlib import Path
 import httpx
 
 
+def celery_worker_args(concurrency: int, *, loglevel: str = "info", node: str | None = None) -> list[str]:
+    """``python -m`` arguments of a Celery worker of the product's app on a pool of threads.
+
+    ``concurrency`` is the number of threads (dial tasks at once); ``node`` the worker's node name
+    (``name@%h``), so several workers on one host stay distinct.
+    """
+    args = ["celery", "-A", "dialer.celery_app", "worker", "--pool", "threads"]
+    args += ["--concurrency", str(concurrency), "--loglevel", loglevel]
+    return [*args, "-n", node] if node else args
+
+
+def celery_beat_args(*, loglevel: str = "info") -> list[str]:
+    """``python -m`` arguments of the Celery beat that drives the tick and audit sealing."""
+    return ["celery", "-A", "dialer.celery_app", "beat", "--loglevel", loglevel]
+
+
+def api_server_args(port: int, *, loglevel: str = "warning") -> list[str]:
+    """``python -m`` arguments of the API server (webhooks, media stream) on 127.0.0.1:``port``."""
+    args = ["uvicorn", "bridge.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port)]
+    return [*args, "--log-level", loglevel]
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as sock:

@@ -28,7 +28,15 @@ from sqlalchemy.orm import Session
 from dialer.audit import seal_pending
 from dialer.campaigns import create_campaign, set_status
 from dialer.db import transaction
-from dialer.demo.processes import Supervisor, free_port, http_ok, sigterm_as_exit, tcp_open, wait_until
+from dialer.demo.processes import (
+    Supervisor,
+    api_server_args,
+    free_port,
+    http_ok,
+    sigterm_as_exit,
+    tcp_open,
+    wait_until,
+)
 from dialer.demo.report import build_report, settled_counts
 from dialer.demo.stack import Stack, prepare_postgres, prepare_redis, worker_commands
 from dialer.dialing import active_attempts
@@ -322,18 +330,7 @@ def _run_processes(
             "--ring-seconds",
             "1.0",
         )
-        supervisor.start(
-            "api",
-            "uvicorn",
-            "bridge.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(ports["api"]),
-            "--log-level",
-            "warning",
-        )
+        supervisor.start("api", *api_server_args(ports["api"]))
         wait_until(
             http_ok(f"http://127.0.0.1:{ports['carrier']}/sandbox/stats"),
             timeout=60,

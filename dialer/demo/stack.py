@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from dialer.db import engine_for
+from dialer.demo.processes import celery_beat_args, celery_worker_args
 from dialer.errors import InvalidStateError
 from dialer.migrate import upgrade
 from dialer.models import Campaign, DncEntry, DncSource, Lead
@@ -143,20 +144,11 @@ def worker_commands(stack: Stack, *, concurrency: int) -> list[tuple[str, list[s
     the production stack runs ``stack.workers`` workers with distinct node names and one beat.
     Each worker runs ``concurrency`` threads (dial tasks).
     """
-    worker = [
-        "celery",
-        "-A",
-        "dialer.celery_app",
-        "worker",
-        "--pool",
-        "threads",
-        "--concurrency",
-        str(concurrency),
-        "--loglevel",
-        "info",
-    ]
     if stack.embedded:
-        return [("worker", [*worker, "--beat"])]
-    commands = [(f"worker-{i}", [*worker, "-n", f"demo-{i}@%h"]) for i in range(1, stack.workers + 1)]
-    commands.append(("beat", ["celery", "-A", "dialer.celery_app", "beat", "--loglevel", "info"]))
+        return [("worker", [*celery_worker_args(concurrency), "--beat"])]
+    commands = [
+        (f"worker-{i}", celery_worker_args(concurrency, node=f"demo-{i}@%h"))
+        for i in range(1, stack.workers + 1)
+    ]
+    commands.append(("beat", celery_beat_args()))
     return commands

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.celery_app import create_celery_app
 from dialer.db import make_engine, session_factory, transaction
-from dialer.demo.processes import free_port
+from dialer.demo.processes import api_server_args, celery_beat_args, celery_worker_args, free_port
 from dialer.models import (
     ACTIVE_ATTEMPT_STATUSES,
     FINAL_LEAD_STATUSES,
@@ -181,21 +181,10 @@ class FaultStack:
         name = f"worker-{self._worker_count}"
         worker = self.spawn(
             name,
-            "celery",
-            "-A",
-            "dialer.celery_app",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            str(concurrency),
-            "--loglevel",
-            "info",
+            *celery_worker_args(concurrency, node=f"fault-{name}@%h"),
             "--without-heartbeat",
             "--without-mingle",
             "--without-gossip",
-            "-n",
-            f"fault-{name}@%h",
         )
         worker.log_path = self.workdir / f"{name}.log"  # type: ignore[attr-defined]
         self.workers.append(worker)
@@ -490,23 +479,8 @@ def fault_stack(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 "4",
             )
         )
-        stack.others.append(
-            stack.spawn(
-                "api",
-                "uvicorn",
-                "bridge.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(ports["api"]),
-                "--log-level",
-                "warning",
-            )
-        )
-        stack.others.append(
-            stack.spawn("beat", "celery", "-A", "dialer.celery_app", "beat", "--loglevel", "warning")
-        )
+        stack.others.append(stack.spawn("api", *api_server_args(ports["api"])))
+        stack.others.append(stack.spawn("beat", *celery_beat_args(loglevel="warning")))
         wait_for(lambda: _http_ok(f"{stack.carrier_url}/sandbox/stats"), timeout=60, what="the sandbox")
         wait_for(lambda: _http_ok(f"{stack.api_url}/healthz"), timeout=60, what="the API")
         stack.ensure_workers(2)

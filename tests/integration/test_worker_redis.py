@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from dialer.celery_app import create_celery_app
 from dialer.db import transaction
-from dialer.demo.processes import free_port
+from dialer.demo.processes import celery_worker_args, free_port
 from dialer.dialing import claim_dialable_leads
 from dialer.models import CallAttempt
 from dialer.settings import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN
@@ -102,16 +102,7 @@ def test_task_delivered_three_times_places_one_call(runtime, pg_url, broker_url,
         [
             sys.executable,
             "-m",
-            "celery",
-            "-A",
-            "dialer.celery_app",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "4",
-            "--loglevel",
-            "warning",
+            *celery_worker_args(4, loglevel="warning"),
             "--without-heartbeat",
             "--without-mingle",
         ],
