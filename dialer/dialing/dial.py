@@ -98,21 +98,31 @@ def _prepare(
     session: Session, runtime: Runtime, *, lead_id: int, capacity: Capacity
 ) -> DialResult | _Prepared:
     """Lock the lead, gate it on fresh facts and create its attempt (the caller commits)."""
-    query = select(Lead, Campaign).join(Campaign, Campaign.id == Lead.campaign_id).where(Lead.id == lead_id)
+    now = runtime.clock.now()
+    # Whether a due callback waits is read with the lock (one round trip, not an UPDATE per dial).
+    callback_due = (
+        select(Callback.id)
+        .where(Callback.lead_id == Lead.id, Callback.status == CallbackStatus.PENDING, Callback.due_at <= now)
+        .exists()
+    )
+    query = (
+        select(Lead, Campaign, callback_due)
+        .join(Campaign, Campaign.id == Lead.campaign_id)
+        .where(Lead.id == lead_id)
+    )
     if session.get_bind().dialect.name != "sqlite":
         # Without leases the campaign row serialises its dials' counts; with them only the lead is locked.
         query = query.with_for_update(of=[Lead, Campaign] if capacity.counts_in_database else [Lead])
     row = session.execute(query).one_or_none()
     if row is None or row[0].status != LeadStatus.QUEUED:
         return DialResult.NOT_QUEUED
-    lead, campaign = row
+    lead, campaign, has_due_callback = row
     if campaign.status != CampaignStatus.RUNNING:
         _release(lead)
         return DialResult.CAMPAIGN_NOT_RUNNING
     if capacity.counts_in_database and _at_capacity(session, campaign, capacity):
         _release(lead)
         return DialResult.AT_CAPACITY
-    now = runtime.clock.now()
     decision, record = decide_and_record(
         session, lead=lead, campaign=campaign, now=now, registry=registry_store(runtime.settings)
     )
@@ -147,16 +157,12 @@ def _prepare(
         requested_at=now,
     )
     session.add(attempt)
-    session.flush()
+    # Only the attempt (for its id): the decision's audit event waits to be inserted in one
+    # statement with the attempt's at commit.
+    session.flush([attempt])
     lead.attempt_count += 1
     lead.status = LeadStatus.IN_PROGRESS
     lead.queued_at = None
-    session.execute(
-        update(Callback)
-        .where(Callback.lead_id == lead.id, Callback.status == CallbackStatus.PENDING, Callback.due_at <= now)
-        .values(status=CallbackStatus.DONE)
-        .execution_options(synchronize_session=False)
-    )
     record_attempt_event(
         session,
         attempt=attempt,
@@ -169,6 +175,15 @@ def _prepare(
             "from": attempt.from_e164,
         },
     )
+    if has_due_callback:
+        session.execute(
+            update(Callback)
+            .where(
+                Callback.lead_id == lead.id, Callback.status == CallbackStatus.PENDING, Callback.due_at <= now
+            )
+            .values(status=CallbackStatus.DONE)
+            .execution_options(synchronize_session=False)
+        )
     request = PlaceCallRequest(
         to=attempt.to_e164,
         from_=attempt.from_e164,
@@ -192,12 +207,19 @@ def _at_capacity(session: Session, campaign: Campaign, capacity: Capacity) -> bo
 
 def _peek(runtime: Runtime, lead_id: int) -> tuple[int, str, int] | None:
     """``(campaign id, caller ID, campaign cap)`` of a queued lead, read without locks; else None."""
-    with runtime.sessions() as session:
-        row = session.execute(
-            select(Lead.status, Campaign.id, Campaign.caller_id, Campaign.max_concurrent_calls)
-            .join(Campaign, Campaign.id == Lead.campaign_id)
-            .where(Lead.id == lead_id)
-        ).one_or_none()
+    query = (
+        select(Lead.status, Campaign.id, Campaign.caller_id, Campaign.max_concurrent_calls)
+        .join(Campaign, Campaign.id == Lead.campaign_id)
+        .where(Lead.id == lead_id)
+    )
+    engine = runtime.sessions.kw.get("bind")
+    if engine is not None and engine.dialect.name == "postgresql":
+        # One autocommit read: no BEGIN/COMMIT round trips, no locks.
+        with engine.connect() as connection:
+            row = connection.execution_options(isolation_level="AUTOCOMMIT").execute(query).one_or_none()
+    else:
+        with runtime.sessions() as session:
+            row = session.execute(query).one_or_none()
     if row is None or row[0] != LeadStatus.QUEUED:
         return None
     return row[1], row[2], row[3]
