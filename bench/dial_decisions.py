@@ -175,6 +175,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script
             )
             time.sleep(1.0)
         started = time.perf_counter()
+        cpu_started = time.process_time()
         with ThreadPoolExecutor(args.threads) as pool:
             while True:
                 with transaction(runtime.sessions) as session:
@@ -189,6 +190,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script
                     break
                 list(pool.map(dial, batch))
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         event.remove(engine, "before_cursor_execute", count)
         event.remove(engine, "after_cursor_execute", timed)
         if spy is not None:
@@ -211,6 +213,10 @@ def main() -> None:  # noqa: PLR0915 - a linear script
         print(
             f"SQL statements per decision (claim included, pool pings excluded): "
             f"{statements[0] / decisions:.1f}"
+        )
+        print(
+            f"worker process CPU per decision: {cpu / decisions * 1000:.1f} ms "
+            f"(the GIL lets one thread run Python at a time: at most {decisions / cpu:.0f}/s per process)"
         )
         print("SQL statements per decision, by statement (count, ms from send to result):")
         for sql, n in kinds.most_common():

@@ -15,7 +15,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from compliance import (
@@ -60,16 +60,61 @@ LA_EMERGENCY_FLAG = "la_emergency"
 _HUMAN_ANSWERS = ("human", "unknown")
 
 
+# The gate's reads, built once (bound per decision): building and cache-keying a statement on
+# every decision costs more CPU than running it.
+_CONSENTS = (
+    select(ConsentRecord)
+    .where(or_(ConsentRecord.lead_id == bindparam("lead_id"), ConsentRecord.phone_e164 == bindparam("phone")))
+    .order_by(ConsentRecord.id)
+)
+_REVOCATIONS = select(ConsentRevocation).where(ConsentRevocation.phone_e164 == bindparam("phone"))
+_CALLS = (
+    select(CallAttempt, Campaign.subject)
+    .join(Campaign, Campaign.id == CallAttempt.campaign_id)
+    .where(
+        CallAttempt.to_e164 == bindparam("phone"),
+        func.coalesce(CallAttempt.requested_at, CallAttempt.created_at) > bindparam("since"),
+    )
+)
+_CONTACTS = select(ContactAttempt).where(
+    ContactAttempt.phone_e164 == bindparam("phone"), ContactAttempt.attempted_at > bindparam("since")
+)
+_ABANDONMENT = select(
+    func.count(),
+    func.count().filter(CallAttempt.stream_started_at.is_(None)),
+).where(
+    CallAttempt.campaign_id == bindparam("campaign_id"),
+    CallAttempt.answered_at.is_not(None),
+    CallAttempt.answered_at > bindparam("since"),
+    or_(CallAttempt.answered_by.is_(None), CallAttempt.answered_by.in_(_HUMAN_ANSWERS)),
+    CallAttempt.ended_at.is_not(None),
+)
+_EBR = (
+    select(EbrRecord).where(EbrRecord.phone_e164 == bindparam("phone")).order_by(EbrRecord.occurred_at.desc())
+)
+_LATEST_RND = (
+    select(RndRecord.id)
+    .where(RndRecord.phone_e164 == bindparam("phone"))
+    .order_by(RndRecord.queried_at.desc(), RndRecord.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_SCALAR_FACTS = select(
+    select(func.max(DncEntry.requested_at))
+    .where(DncEntry.phone_e164 == bindparam("phone"), DncEntry.list_name == "internal")
+    .scalar_subquery(),
+    select(ComplianceFlag.active).where(ComplianceFlag.name == LA_EMERGENCY_FLAG).scalar_subquery(),
+    *(
+        select(column).where(RndRecord.id == _LATEST_RND).scalar_subquery()
+        for column in (RndRecord.queried_at, RndRecord.consent_date, RndRecord.result)
+    ),
+)
+
+
 def _consents(session: Session, lead: Lead) -> tuple[Consent, ...]:
     """Every consent record for the lead or its number, each with the earliest revocation that hits it."""
-    records = session.scalars(
-        select(ConsentRecord)
-        .where(or_(ConsentRecord.lead_id == lead.id, ConsentRecord.phone_e164 == lead.phone_e164))
-        .order_by(ConsentRecord.id)
-    ).all()
-    revocations = session.scalars(
-        select(ConsentRevocation).where(ConsentRevocation.phone_e164 == lead.phone_e164)
-    ).all()
+    records = session.scalars(_CONSENTS, {"lead_id": lead.id, "phone": lead.phone_e164}).all()
+    revocations = session.scalars(_REVOCATIONS, {"phone": lead.phone_e164}).all()
     consents = []
     for record in records:
         consents.append(
@@ -104,12 +149,7 @@ def _history(session: Session, phone_e164: str, *, now: datetime) -> tuple[Histo
     later ``next_allowed_at``.
     """
     since = now - history_window(conservative_policy())
-    attempted_at = func.coalesce(CallAttempt.requested_at, CallAttempt.created_at)
-    calls = session.execute(
-        select(CallAttempt, Campaign.subject)
-        .join(Campaign, Campaign.id == CallAttempt.campaign_id)
-        .where(CallAttempt.to_e164 == phone_e164, attempted_at > since)
-    ).all()
+    calls = session.execute(_CALLS, {"phone": phone_e164, "since": since}).all()
     entries = [
         HistoryEntry(
             at=attempt.requested_at or attempt.created_at,
@@ -120,10 +160,7 @@ def _history(session: Session, phone_e164: str, *, now: datetime) -> tuple[Histo
         )
         for attempt, subject in calls
     ]
-    contacts = select(ContactAttempt).where(
-        ContactAttempt.phone_e164 == phone_e164, ContactAttempt.attempted_at > since
-    )
-    for contact in session.scalars(contacts):
+    for contact in session.scalars(_CONTACTS, {"phone": phone_e164, "since": since}):
         entries.append(
             HistoryEntry(
                 at=contact.attempted_at,
@@ -143,18 +180,7 @@ def abandonment_counts(session: Session, *, campaign_id: int, now: datetime) -> 
     counts as live-answered and abandoned.
     """
     since = now - ABANDONMENT_WINDOW
-    row = session.execute(
-        select(
-            func.count(),
-            func.count().filter(CallAttempt.stream_started_at.is_(None)),
-        ).where(
-            CallAttempt.campaign_id == campaign_id,
-            CallAttempt.answered_at.is_not(None),
-            CallAttempt.answered_at > since,
-            or_(CallAttempt.answered_by.is_(None), CallAttempt.answered_by.in_(_HUMAN_ANSWERS)),
-            CallAttempt.ended_at.is_not(None),
-        )
-    ).one()
+    row = session.execute(_ABANDONMENT, {"campaign_id": campaign_id, "since": since}).one()
     return int(row[0] or 0), int(row[1] or 0)
 
 
@@ -215,9 +241,7 @@ def cached_abandonment_rate(session: Session, *, campaign_id: int, now: datetime
 
 
 def _ebr(session: Session, phone_e164: str, seller: str) -> Ebr | None:
-    rows = session.scalars(
-        select(EbrRecord).where(EbrRecord.phone_e164 == phone_e164).order_by(EbrRecord.occurred_at.desc())
-    ).all()
+    rows = session.scalars(_EBR, {"phone": phone_e164}).all()
     for row in rows:
         if same_seller(row.seller_name, seller):
             return Ebr(type=row.kind, at=row.occurred_at)
@@ -230,28 +254,7 @@ def _scalar_facts(session: Session, phone_e164: str) -> tuple[datetime | None, b
     The internal DNC entry is the latest request for the number; the RND answer is the one
     :func:`dialer.rnd.latest_rnd` returns (latest ``queried_at``, then latest stored).
     """
-    rnd = (
-        select(RndRecord.id)
-        .where(RndRecord.phone_e164 == phone_e164)
-        .order_by(RndRecord.queried_at.desc(), RndRecord.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-    def rnd_column(column):  # type: ignore[no-untyped-def]
-        return select(column).where(RndRecord.id == rnd).scalar_subquery()
-
-    row = session.execute(
-        select(
-            select(func.max(DncEntry.requested_at))
-            .where(DncEntry.phone_e164 == phone_e164, DncEntry.list_name == "internal")
-            .scalar_subquery(),
-            select(ComplianceFlag.active).where(ComplianceFlag.name == LA_EMERGENCY_FLAG).scalar_subquery(),
-            rnd_column(RndRecord.queried_at),
-            rnd_column(RndRecord.consent_date),
-            rnd_column(RndRecord.result),
-        )
-    ).one()
+    row = session.execute(_SCALAR_FACTS, {"phone": phone_e164}).one()
     internal, flag_active, queried_at, consent_date, result = row
     answer = None if queried_at is None else RndResult(queried_at, consent_date, result)
     return internal, bool(flag_active), answer
