@@ -30,12 +30,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import redis
-from sqlalchemy import case, func, select, text, update
+from sqlalchemy import bindparam, case, func, select, text, update
 from sqlalchemy.orm import Session
 
 from dialer.audit import record_attempt_event
 from dialer.carrier import PlaceCallRequest
-from dialer.db import lock_for_update, transaction
+from dialer.db import UtcDateTime, lock_for_update, transaction
 from dialer.dialing.capacity import UNLIMITED, Capacity, Lease, LocalCapacity, acquire, release_after_commit
 from dialer.dialing.hopper import active_attempts
 from dialer.errors import CarrierError, CarrierUnavailableError
@@ -94,26 +94,54 @@ def _release(lead: Lead) -> None:
     lead.queued_at = None
 
 
+# Built once (bound per dial): building and cache-keying statements is a dial's dearest CPU.
+_CALLBACK_DUE = (
+    select(Callback.id)
+    .where(
+        Callback.lead_id == Lead.id,
+        Callback.status == CallbackStatus.PENDING,
+        Callback.due_at <= bindparam("now", type_=UtcDateTime()),
+    )
+    .exists()
+)
+"""Whether a due callback waits: read with the lock (one round trip, not an UPDATE per dial)."""
+_LOCK_QUERY = (
+    select(Lead, Campaign, _CALLBACK_DUE)
+    .join(Campaign, Campaign.id == Lead.campaign_id)
+    .where(Lead.id == bindparam("lead_id"))
+)
+_LOCK_LEAD = _LOCK_QUERY.with_for_update(of=[Lead])
+_LOCK_LEAD_AND_CAMPAIGN = _LOCK_QUERY.with_for_update(of=[Lead, Campaign])
+_PEEK = (
+    select(Lead.status, Campaign.id, Campaign.caller_id, Campaign.max_concurrent_calls)
+    .join(Campaign, Campaign.id == Lead.campaign_id)
+    .where(Lead.id == bindparam("lead_id"))
+)
+_STORE_SID = (
+    update(CallAttempt)
+    .where(CallAttempt.id == bindparam("attempt_id"))
+    .values(
+        call_sid=func.coalesce(CallAttempt.call_sid, bindparam("sid")),
+        status=case(
+            (CallAttempt.status == AttemptStatus.REQUESTING, AttemptStatus.QUEUED.value),
+            else_=CallAttempt.status,
+        ),
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
 def _prepare(
     session: Session, runtime: Runtime, *, lead_id: int, capacity: Capacity
 ) -> DialResult | _Prepared:
     """Lock the lead, gate it on fresh facts and create its attempt (the caller commits)."""
     now = runtime.clock.now()
-    # Whether a due callback waits is read with the lock (one round trip, not an UPDATE per dial).
-    callback_due = (
-        select(Callback.id)
-        .where(Callback.lead_id == Lead.id, Callback.status == CallbackStatus.PENDING, Callback.due_at <= now)
-        .exists()
-    )
-    query = (
-        select(Lead, Campaign, callback_due)
-        .join(Campaign, Campaign.id == Lead.campaign_id)
-        .where(Lead.id == lead_id)
-    )
-    if session.get_bind().dialect.name != "sqlite":
+    if session.get_bind().dialect.name == "sqlite":
+        query = _LOCK_QUERY
+    else:
         # Without leases the campaign row serialises its dials' counts; with them only the lead is locked.
-        query = query.with_for_update(of=[Lead, Campaign] if capacity.counts_in_database else [Lead])
-    row = session.execute(query).one_or_none()
+        query = _LOCK_LEAD_AND_CAMPAIGN if capacity.counts_in_database else _LOCK_LEAD
+    row = session.execute(query, {"lead_id": lead_id, "now": now}).one_or_none()
     if row is None or row[0].status != LeadStatus.QUEUED:
         return DialResult.NOT_QUEUED
     lead, campaign, has_due_callback = row
@@ -207,19 +235,19 @@ def _at_capacity(session: Session, campaign: Campaign, capacity: Capacity) -> bo
 
 def _peek(runtime: Runtime, lead_id: int) -> tuple[int, str, int] | None:
     """``(campaign id, caller ID, campaign cap)`` of a queued lead, read without locks; else None."""
-    query = (
-        select(Lead.status, Campaign.id, Campaign.caller_id, Campaign.max_concurrent_calls)
-        .join(Campaign, Campaign.id == Lead.campaign_id)
-        .where(Lead.id == lead_id)
-    )
+    query, params = _PEEK, {"lead_id": lead_id}
     engine = runtime.sessions.kw.get("bind")
     if engine is not None and engine.dialect.name == "postgresql":
         # One autocommit read: no BEGIN/COMMIT round trips, no locks.
         with engine.connect() as connection:
-            row = connection.execution_options(isolation_level="AUTOCOMMIT").execute(query).one_or_none()
+            row = (
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+                .execute(query, params)
+                .one_or_none()
+            )
     else:
         with runtime.sessions() as session:
-            row = session.execute(query).one_or_none()
+            row = session.execute(query, params).one_or_none()
     if row is None or row[0] != LeadStatus.QUEUED:
         return None
     return row[1], row[2], row[3]
@@ -312,18 +340,7 @@ def dial_lead(runtime: Runtime, *, lead_id: int) -> DialResult:
             # so it need not wait for the WAL flush.
             session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         # One guarded UPDATE: a status callback may already have stored the CallSid and moved on.
-        session.execute(
-            update(CallAttempt)
-            .where(CallAttempt.id == prepared.attempt_id)
-            .values(
-                call_sid=func.coalesce(CallAttempt.call_sid, placed.sid),
-                status=case(
-                    (CallAttempt.status == AttemptStatus.REQUESTING, AttemptStatus.QUEUED.value),
-                    else_=CallAttempt.status,
-                ),
-            )
-            .execution_options(synchronize_session=False)
-        )
+        session.execute(_STORE_SID, {"attempt_id": prepared.attempt_id, "sid": placed.sid})
         record_attempt_event(
             session,
             attempt=prepared,
