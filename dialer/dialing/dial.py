@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from dialer.audit import record_attempt_event
 from dialer.carrier import PlaceCallRequest
-from dialer.db import UtcDateTime, lock_for_update, transaction
+from dialer.db import lock_for_update, transaction
 from dialer.dialing.capacity import UNLIMITED, Capacity, Lease, LocalCapacity, acquire, release_after_commit
 from dialer.dialing.hopper import active_attempts
 from dialer.errors import CarrierError, CarrierUnavailableError
@@ -95,18 +95,12 @@ def _release(lead: Lead) -> None:
 
 
 # Built once (bound per dial): building and cache-keying statements is a dial's dearest CPU.
-_CALLBACK_DUE = (
-    select(Callback.id)
-    .where(
-        Callback.lead_id == Lead.id,
-        Callback.status == CallbackStatus.PENDING,
-        Callback.due_at <= bindparam("now", type_=UtcDateTime()),
-    )
-    .exists()
+_CALLBACK_PENDING = (
+    select(Callback.id).where(Callback.lead_id == Lead.id, Callback.status == CallbackStatus.PENDING).exists()
 )
-"""Whether a due callback waits: read with the lock (one round trip, not an UPDATE per dial)."""
+"""Whether a callback waits: read with the lock, so a lead without one needs no ``UPDATE``."""
 _LOCK_QUERY = (
-    select(Lead, Campaign, _CALLBACK_DUE)
+    select(Lead, Campaign, _CALLBACK_PENDING)
     .join(Campaign, Campaign.id == Lead.campaign_id)
     .where(Lead.id == bindparam("lead_id"))
 )
@@ -135,22 +129,22 @@ def _prepare(
     session: Session, runtime: Runtime, *, lead_id: int, capacity: Capacity
 ) -> DialResult | _Prepared:
     """Lock the lead, gate it on fresh facts and create its attempt (the caller commits)."""
-    now = runtime.clock.now()
     if session.get_bind().dialect.name == "sqlite":
         query = _LOCK_QUERY
     else:
         # Without leases the campaign row serialises its dials' counts; with them only the lead is locked.
         query = _LOCK_LEAD_AND_CAMPAIGN if capacity.counts_in_database else _LOCK_LEAD
-    row = session.execute(query, {"lead_id": lead_id, "now": now}).one_or_none()
+    row = session.execute(query, {"lead_id": lead_id}).one_or_none()
     if row is None or row[0].status != LeadStatus.QUEUED:
         return DialResult.NOT_QUEUED
-    lead, campaign, has_due_callback = row
+    lead, campaign, has_pending_callback = row
     if campaign.status != CampaignStatus.RUNNING:
         _release(lead)
         return DialResult.CAMPAIGN_NOT_RUNNING
     if capacity.counts_in_database and _at_capacity(session, campaign, capacity):
         _release(lead)
         return DialResult.AT_CAPACITY
+    now = runtime.clock.now()  # after the lock: the gate judges the moment the call is placed
     decision, record = decide_and_record(
         session, lead=lead, campaign=campaign, now=now, registry=registry_store(runtime.settings)
     )
@@ -203,7 +197,7 @@ def _prepare(
             "from": attempt.from_e164,
         },
     )
-    if has_due_callback:
+    if has_pending_callback:  # the due ones are done: this call is the callback
         session.execute(
             update(Callback)
             .where(
