@@ -86,43 +86,6 @@ def _raw_posts(base: str, count: int, threads: int) -> float:
         return count / (time.perf_counter() - started)
 
 
-def _plain_audit() -> None:
-    """Replace the audit chain's head-row append with a plain insert, everywhere it is imported."""
-    import dialer.audit
-    import dialer.dialing.hopper
-    import dialer.gate
-    import dialer.outcomes
-    from dialer.models import AuditEvent
-
-    def record_event(
-        session,
-        *,
-        kind,
-        occurred_at,
-        actor="system",
-        campaign_id=None,
-        lead_id=None,
-        attempt_id=None,
-        payload=None,
-    ):  # type: ignore[no-untyped-def]
-        event = AuditEvent(
-            occurred_at=occurred_at.astimezone(UTC),
-            kind=kind,
-            actor=actor,
-            campaign_id=campaign_id,
-            lead_id=lead_id,
-            attempt_id=attempt_id,
-            payload=dialer.audit._jsonable(payload or {}),
-            prev_hash="0" * 64,
-            hash=uuid.uuid4().hex * 2,
-        )
-        session.add(event)
-        return event
-
-    for module in (dialer.audit, dialer.gate, dialer.outcomes, dialer.dialing.hopper):
-        module.record_event = record_event  # type: ignore[attr-defined]
-
-
 def main() -> None:  # noqa: PLR0915 - a linear script
     """Set up the database, Redis keys and the sandbox carrier; run; print the figures."""
     parser = argparse.ArgumentParser(
@@ -135,15 +98,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script
         "--redis-url", default=os.environ.get("DIALER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
     )
     parser.add_argument("--profile", type=Path, help="write py-spy raw samples of the dial phase here")
-    parser.add_argument(
-        "--plain-audit",
-        action="store_true",
-        help="append audit events as plain inserts, without the chain head row (a projection of the "
-        "scalable audit log of issue 7 item 6; the stored events are not chained)",
-    )
     args = parser.parse_args()
-    if args.plain_audit:
-        _plain_audit()
 
     with fresh_database() as url, sandbox_carrier() as base:
         seed_campaign(url, campaign_id=1, leads=args.leads)
@@ -171,9 +126,19 @@ def main() -> None:  # noqa: PLR0915 - a linear script
             latencies.append((time.perf_counter() - started) * 1000)
 
         statements = [0]
+        kinds: Counter[str] = Counter()
+        spent: Counter[str] = Counter()  # ms from send to result, per statement kind
+        starts: dict[int, float] = {}
 
-        def count(*_: object) -> None:
+        def count(_conn: object, cursor: object, statement: str, *_: object) -> None:
             statements[0] += 1
+            kinds[" ".join(statement.split())[:100]] += 1
+            starts[id(cursor)] = time.perf_counter()
+
+        def timed(_conn: object, cursor: object, statement: str, *_: object) -> None:
+            began = starts.pop(id(cursor), None)
+            if began is not None:
+                spent[" ".join(statement.split())[:100]] += (time.perf_counter() - began) * 1000
 
         engine = runtime.sessions.kw["bind"]
         with ThreadPoolExecutor(args.threads) as pool:  # warm-up: registry mmap, ZIP tables, pools
@@ -188,11 +153,12 @@ def main() -> None:  # noqa: PLR0915 - a linear script
                 text("UPDATE leads SET status = 'pending', queued_at = NULL WHERE status = 'queued'")
             )
         event.listen(engine, "before_cursor_execute", count)
+        event.listen(engine, "after_cursor_execute", timed)
         spy = None
         if args.profile:
             spy = subprocess.Popen(
                 [
-                    "py-spy",
+                    str(Path(sys.executable).with_name("py-spy")),
                     "record",
                     "--idle",
                     "-f",
@@ -209,6 +175,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script
             )
             time.sleep(1.0)
         started = time.perf_counter()
+        cpu_started = time.process_time()
         with ThreadPoolExecutor(args.threads) as pool:
             while True:
                 with transaction(runtime.sessions) as session:
@@ -223,7 +190,9 @@ def main() -> None:  # noqa: PLR0915 - a linear script
                     break
                 list(pool.map(dial, batch))
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "after_cursor_execute", timed)
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(60)
@@ -232,8 +201,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script
         stats = httpx.get(f"{base}/sandbox/stats", timeout=10).json()
         decisions = sum(results.values())
         rate = decisions / elapsed
-        audit = "plain inserts (projection)" if args.plain_audit else "hash chain with its head row"
-        print(f"leads {args.leads}, threads {args.threads}, audit: {audit}, results {dict(results)}")
+        print(f"leads {args.leads}, threads {args.threads}, results {dict(results)}")
         print(
             f"attempts {attempts}, calls the carrier created {stats['calls_created']}, "
             f"duplicates {stats['duplicate_calls']}"
@@ -246,6 +214,13 @@ def main() -> None:  # noqa: PLR0915 - a linear script
             f"SQL statements per decision (claim included, pool pings excluded): "
             f"{statements[0] / decisions:.1f}"
         )
+        print(
+            f"worker process CPU per decision: {cpu / decisions * 1000:.1f} ms "
+            f"(the GIL lets one thread run Python at a time: at most {decisions / cpu:.0f}/s per process)"
+        )
+        print("SQL statements per decision, by statement (count, ms from send to result):")
+        for sql, n in kinds.most_common():
+            print(f"  {n / decisions:5.2f} {spent[sql] / n:6.2f} ms  {sql}")
         print(f"dial decisions per second (one worker process): {rate:.0f}/s (target {TARGET:.0f}/s)")
         print(f"baseline, raw POSTs of the same call to the same stand-in: {raw_rate:.0f}/s")
         print(f"ratio decisions / raw POSTs: {rate / raw_rate:.2f}")

@@ -11,9 +11,11 @@ warnings, trace, rule-data version, facts) so an auditor can replay it.
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from compliance import (
@@ -46,8 +48,8 @@ from dialer.models import (
     GateDecisionRecord,
     Lead,
 )
+from dialer.models import RndResult as RndRecord
 from dialer.registry import RegistryStore
-from dialer.rnd import latest_rnd
 
 ABANDONMENT_WINDOW = timedelta(days=30)
 """The abandonment rate is measured per campaign over 30 days (47 CFR 64.1200(a)(7))."""
@@ -58,16 +60,61 @@ LA_EMERGENCY_FLAG = "la_emergency"
 _HUMAN_ANSWERS = ("human", "unknown")
 
 
+# The gate's reads, built once (bound per decision): building and cache-keying a statement on
+# every decision costs more CPU than running it.
+_CONSENTS = (
+    select(ConsentRecord)
+    .where(or_(ConsentRecord.lead_id == bindparam("lead_id"), ConsentRecord.phone_e164 == bindparam("phone")))
+    .order_by(ConsentRecord.id)
+)
+_REVOCATIONS = select(ConsentRevocation).where(ConsentRevocation.phone_e164 == bindparam("phone"))
+_CALLS = (
+    select(CallAttempt, Campaign.subject)
+    .join(Campaign, Campaign.id == CallAttempt.campaign_id)
+    .where(
+        CallAttempt.to_e164 == bindparam("phone"),
+        func.coalesce(CallAttempt.requested_at, CallAttempt.created_at) > bindparam("since"),
+    )
+)
+_CONTACTS = select(ContactAttempt).where(
+    ContactAttempt.phone_e164 == bindparam("phone"), ContactAttempt.attempted_at > bindparam("since")
+)
+_ABANDONMENT = select(
+    func.count(),
+    func.count().filter(CallAttempt.stream_started_at.is_(None)),
+).where(
+    CallAttempt.campaign_id == bindparam("campaign_id"),
+    CallAttempt.answered_at.is_not(None),
+    CallAttempt.answered_at > bindparam("since"),
+    or_(CallAttempt.answered_by.is_(None), CallAttempt.answered_by.in_(_HUMAN_ANSWERS)),
+    CallAttempt.ended_at.is_not(None),
+)
+_EBR = (
+    select(EbrRecord).where(EbrRecord.phone_e164 == bindparam("phone")).order_by(EbrRecord.occurred_at.desc())
+)
+_LATEST_RND = (
+    select(RndRecord.id)
+    .where(RndRecord.phone_e164 == bindparam("phone"))
+    .order_by(RndRecord.queried_at.desc(), RndRecord.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_SCALAR_FACTS = select(
+    select(func.max(DncEntry.requested_at))
+    .where(DncEntry.phone_e164 == bindparam("phone"), DncEntry.list_name == "internal")
+    .scalar_subquery(),
+    select(ComplianceFlag.active).where(ComplianceFlag.name == LA_EMERGENCY_FLAG).scalar_subquery(),
+    *(
+        select(column).where(RndRecord.id == _LATEST_RND).scalar_subquery()
+        for column in (RndRecord.queried_at, RndRecord.consent_date, RndRecord.result)
+    ),
+)
+
+
 def _consents(session: Session, lead: Lead) -> tuple[Consent, ...]:
     """Every consent record for the lead or its number, each with the earliest revocation that hits it."""
-    records = session.scalars(
-        select(ConsentRecord)
-        .where(or_(ConsentRecord.lead_id == lead.id, ConsentRecord.phone_e164 == lead.phone_e164))
-        .order_by(ConsentRecord.id)
-    ).all()
-    revocations = session.scalars(
-        select(ConsentRevocation).where(ConsentRevocation.phone_e164 == lead.phone_e164)
-    ).all()
+    records = session.scalars(_CONSENTS, {"lead_id": lead.id, "phone": lead.phone_e164}).all()
+    revocations = session.scalars(_REVOCATIONS, {"phone": lead.phone_e164}).all()
     consents = []
     for record in records:
         consents.append(
@@ -102,12 +149,7 @@ def _history(session: Session, phone_e164: str, *, now: datetime) -> tuple[Histo
     later ``next_allowed_at``.
     """
     since = now - history_window(conservative_policy())
-    attempted_at = func.coalesce(CallAttempt.requested_at, CallAttempt.created_at)
-    calls = session.execute(
-        select(CallAttempt, Campaign.subject)
-        .join(Campaign, Campaign.id == CallAttempt.campaign_id)
-        .where(CallAttempt.to_e164 == phone_e164, attempted_at > since)
-    ).all()
+    calls = session.execute(_CALLS, {"phone": phone_e164, "since": since}).all()
     entries = [
         HistoryEntry(
             at=attempt.requested_at or attempt.created_at,
@@ -118,10 +160,7 @@ def _history(session: Session, phone_e164: str, *, now: datetime) -> tuple[Histo
         )
         for attempt, subject in calls
     ]
-    contacts = select(ContactAttempt).where(
-        ContactAttempt.phone_e164 == phone_e164, ContactAttempt.attempted_at > since
-    )
-    for contact in session.scalars(contacts):
+    for contact in session.scalars(_CONTACTS, {"phone": phone_e164, "since": since}):
         entries.append(
             HistoryEntry(
                 at=contact.attempted_at,
@@ -134,6 +173,17 @@ def _history(session: Session, phone_e164: str, *, now: datetime) -> tuple[Histo
     return tuple(sorted(entries, key=lambda e: e.at))
 
 
+def abandonment_counts(session: Session, *, campaign_id: int, now: datetime) -> tuple[int, int]:
+    """``(live-answered, abandoned)`` ended calls of a campaign over the 30 days before ``now``.
+
+    One statement (``count(*)`` and ``count(*) FILTER``). See :func:`abandonment_rate` for what
+    counts as live-answered and abandoned.
+    """
+    since = now - ABANDONMENT_WINDOW
+    row = session.execute(_ABANDONMENT, {"campaign_id": campaign_id, "since": since}).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
 def abandonment_rate(session: Session, *, campaign_id: int, now: datetime) -> float:
     """Abandoned / live-answered calls of a campaign over the 30 days before ``now`` (0.0 when none).
 
@@ -143,40 +193,71 @@ def abandonment_rate(session: Session, *, campaign_id: int, now: datetime) -> fl
     64.1200(a)(7): not connected to a representative within 2 s of the greeting). A prospect who
     hangs up during the agent's greeting has not been abandoned.
     """
-    since = now - ABANDONMENT_WINDOW
-    live = (
-        select(CallAttempt)
-        .where(
-            CallAttempt.campaign_id == campaign_id,
-            CallAttempt.answered_at.is_not(None),
-            CallAttempt.answered_at > since,
-            or_(CallAttempt.answered_by.is_(None), CallAttempt.answered_by.in_(_HUMAN_ANSWERS)),
-            CallAttempt.ended_at.is_not(None),
-        )
-        .subquery()
-    )
-    answered = session.scalar(select(func.count()).select_from(live)) or 0
-    if not answered:
-        return 0.0
-    abandoned = session.scalar(
-        select(func.count()).select_from(live).where(live.c.stream_started_at.is_(None))
-    )
-    return (abandoned or 0) / answered
+    answered, abandoned = abandonment_counts(session, campaign_id=campaign_id, now=now)
+    return abandoned / answered if answered else 0.0
+
+
+ABANDONMENT_CACHE_SECONDS = 2.0
+"""How long one worker process reuses a campaign's 30-day abandonment counts (wall-clock seconds)."""
+
+ABANDONMENT_CACHE_MIN_ANSWERED = 1000
+"""Counts are reused only for a campaign with at least this many live answers in its window."""
+
+_abandonment_cache: dict[tuple[str, int], tuple[float, datetime, int, int]] = {}
+_abandonment_lock = threading.Lock()
+
+
+def cached_abandonment_rate(session: Session, *, campaign_id: int, now: datetime) -> float:
+    """:func:`abandonment_rate`, reusing this process's counts for up to 2 s on big campaigns.
+
+    The 30-day count is the gate's dearest read (about 50 ms at 166,000 answered calls, even
+    index-only). A campaign with fewer than :data:`ABANDONMENT_CACHE_MIN_ANSWERED` live answers is
+    counted afresh on every decision (cheap, and one call moves its rate visibly). Above that, the
+    counts are reused for :data:`ABANDONMENT_CACHE_SECONDS` of wall-clock time while ``now`` (the
+    product clock) stays within the same span of the time they were counted at: calls that end in
+    those 2 s are missed, which moves a 30-day rate over 1,000+ live answers by at most
+    (calls ended in 2 s) / 1,000 (47 CFR 64.1200(a)(7) measures the rate per campaign over 30 days;
+    the staleness is documented in the README's "Dial engine" section). A stored decision records
+    the rate it used in its facts.
+    """
+    key = (str(session.get_bind().engine.url), campaign_id)
+    clock = time.monotonic()
+    with _abandonment_lock:
+        cached = _abandonment_cache.get(key)
+    if cached is not None:
+        counted_at, counted_now, answered, abandoned = cached
+        if (
+            clock - counted_at <= ABANDONMENT_CACHE_SECONDS
+            and abs((now - counted_now).total_seconds()) <= ABANDONMENT_CACHE_SECONDS
+        ):
+            return abandoned / answered
+    answered, abandoned = abandonment_counts(session, campaign_id=campaign_id, now=now)
+    with _abandonment_lock:
+        if answered >= ABANDONMENT_CACHE_MIN_ANSWERED:
+            _abandonment_cache[key] = (clock, now, answered, abandoned)
+        else:
+            _abandonment_cache.pop(key, None)
+    return abandoned / answered if answered else 0.0
 
 
 def _ebr(session: Session, phone_e164: str, seller: str) -> Ebr | None:
-    rows = session.scalars(
-        select(EbrRecord).where(EbrRecord.phone_e164 == phone_e164).order_by(EbrRecord.occurred_at.desc())
-    ).all()
+    rows = session.scalars(_EBR, {"phone": phone_e164}).all()
     for row in rows:
         if same_seller(row.seller_name, seller):
             return Ebr(type=row.kind, at=row.occurred_at)
     return None
 
 
-def _rnd(session: Session, phone_e164: str) -> RndResult | None:
-    row = latest_rnd(session, phone_e164)
-    return None if row is None else RndResult(row.queried_at, row.consent_date, row.result)
+def _scalar_facts(session: Session, phone_e164: str) -> tuple[datetime | None, bool, RndResult | None]:
+    """``(internal DNC requested_at, LA emergency flag active, latest RND answer)`` in one statement.
+
+    The internal DNC entry is the latest request for the number; the RND answer is the one
+    :func:`dialer.rnd.latest_rnd` returns (latest ``queried_at``, then latest stored).
+    """
+    row = session.execute(_SCALAR_FACTS, {"phone": phone_e164}).one()
+    internal, flag_active, queried_at, consent_date, result = row
+    answer = None if queried_at is None else RndResult(queried_at, consent_date, result)
+    return internal, bool(flag_active), answer
 
 
 def gather_call_facts(
@@ -189,12 +270,7 @@ def gather_call_facts(
     """
     hits = registry.lookup(lead.phone_e164)
     age = registry.national_age(now)
-    internal = session.scalar(
-        select(func.max(DncEntry.requested_at)).where(
-            DncEntry.phone_e164 == lead.phone_e164, DncEntry.list_name == "internal"
-        )
-    )
-    flag = session.get(ComplianceFlag, LA_EMERGENCY_FLAG)
+    internal, flag_active, rnd = _scalar_facts(session, lead.phone_e164)
     address = None
     if lead.state or lead.zip:
         address = Address(state=lead.state, zip=lead.zip)
@@ -208,14 +284,14 @@ def gather_call_facts(
             state_dnc=hits.state_lists,
             internal_dnc_requested_at=internal,
             call_history=_history(session, lead.phone_e164, now=now),
-            rnd=_rnd(session, lead.phone_e164),
+            rnd=rnd,
         ),
         campaign=CampaignFacts(
             seller=campaign.seller_name,
             subject=campaign.subject,
             dnc_data_age_days=None if age is None else age.total_seconds() / 86400,
-            abandonment_rate_30d=abandonment_rate(session, campaign_id=campaign.id, now=now),
-            la_emergency_active=bool(flag and flag.active),
+            abandonment_rate_30d=cached_abandonment_rate(session, campaign_id=campaign.id, now=now),
+            la_emergency_active=bool(flag_active),
         ),
     )
 

@@ -30,7 +30,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import redis
-from sqlalchemy import case, func, select, text, update
+from sqlalchemy import bindparam, case, func, select, text, update
 from sqlalchemy.orm import Session
 
 from dialer.audit import record_attempt_event
@@ -94,25 +94,57 @@ def _release(lead: Lead) -> None:
     lead.queued_at = None
 
 
+# Built once (bound per dial): building and cache-keying statements is a dial's dearest CPU.
+_CALLBACK_PENDING = (
+    select(Callback.id).where(Callback.lead_id == Lead.id, Callback.status == CallbackStatus.PENDING).exists()
+)
+"""Whether a callback waits: read with the lock, so a lead without one needs no ``UPDATE``."""
+_LOCK_QUERY = (
+    select(Lead, Campaign, _CALLBACK_PENDING)
+    .join(Campaign, Campaign.id == Lead.campaign_id)
+    .where(Lead.id == bindparam("lead_id"))
+)
+_LOCK_LEAD = _LOCK_QUERY.with_for_update(of=[Lead])
+_LOCK_LEAD_AND_CAMPAIGN = _LOCK_QUERY.with_for_update(of=[Lead, Campaign])
+_PEEK = (
+    select(Lead.status, Campaign.id, Campaign.caller_id, Campaign.max_concurrent_calls)
+    .join(Campaign, Campaign.id == Lead.campaign_id)
+    .where(Lead.id == bindparam("lead_id"))
+)
+_STORE_SID = (
+    update(CallAttempt)
+    .where(CallAttempt.id == bindparam("attempt_id"))
+    .values(
+        call_sid=func.coalesce(CallAttempt.call_sid, bindparam("sid")),
+        status=case(
+            (CallAttempt.status == AttemptStatus.REQUESTING, AttemptStatus.QUEUED.value),
+            else_=CallAttempt.status,
+        ),
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
 def _prepare(
     session: Session, runtime: Runtime, *, lead_id: int, capacity: Capacity
 ) -> DialResult | _Prepared:
     """Lock the lead, gate it on fresh facts and create its attempt (the caller commits)."""
-    query = select(Lead, Campaign).join(Campaign, Campaign.id == Lead.campaign_id).where(Lead.id == lead_id)
-    if session.get_bind().dialect.name != "sqlite":
+    if session.get_bind().dialect.name == "sqlite":
+        query = _LOCK_QUERY
+    else:
         # Without leases the campaign row serialises its dials' counts; with them only the lead is locked.
-        query = query.with_for_update(of=[Lead, Campaign] if capacity.counts_in_database else [Lead])
-    row = session.execute(query).one_or_none()
+        query = _LOCK_LEAD_AND_CAMPAIGN if capacity.counts_in_database else _LOCK_LEAD
+    row = session.execute(query, {"lead_id": lead_id}).one_or_none()
     if row is None or row[0].status != LeadStatus.QUEUED:
         return DialResult.NOT_QUEUED
-    lead, campaign = row
+    lead, campaign, has_pending_callback = row
     if campaign.status != CampaignStatus.RUNNING:
         _release(lead)
         return DialResult.CAMPAIGN_NOT_RUNNING
     if capacity.counts_in_database and _at_capacity(session, campaign, capacity):
         _release(lead)
         return DialResult.AT_CAPACITY
-    now = runtime.clock.now()
+    now = runtime.clock.now()  # after the lock: the gate judges the moment the call is placed
     decision, record = decide_and_record(
         session, lead=lead, campaign=campaign, now=now, registry=registry_store(runtime.settings)
     )
@@ -147,16 +179,12 @@ def _prepare(
         requested_at=now,
     )
     session.add(attempt)
-    session.flush()
+    # Only the attempt (for its id): the decision's audit event waits to be inserted in one
+    # statement with the attempt's at commit.
+    session.flush([attempt])
     lead.attempt_count += 1
     lead.status = LeadStatus.IN_PROGRESS
     lead.queued_at = None
-    session.execute(
-        update(Callback)
-        .where(Callback.lead_id == lead.id, Callback.status == CallbackStatus.PENDING, Callback.due_at <= now)
-        .values(status=CallbackStatus.DONE)
-        .execution_options(synchronize_session=False)
-    )
     record_attempt_event(
         session,
         attempt=attempt,
@@ -169,6 +197,15 @@ def _prepare(
             "from": attempt.from_e164,
         },
     )
+    if has_pending_callback:  # the due ones are done: this call is the callback
+        session.execute(
+            update(Callback)
+            .where(
+                Callback.lead_id == lead.id, Callback.status == CallbackStatus.PENDING, Callback.due_at <= now
+            )
+            .values(status=CallbackStatus.DONE)
+            .execution_options(synchronize_session=False)
+        )
     request = PlaceCallRequest(
         to=attempt.to_e164,
         from_=attempt.from_e164,
@@ -192,12 +229,19 @@ def _at_capacity(session: Session, campaign: Campaign, capacity: Capacity) -> bo
 
 def _peek(runtime: Runtime, lead_id: int) -> tuple[int, str, int] | None:
     """``(campaign id, caller ID, campaign cap)`` of a queued lead, read without locks; else None."""
-    with runtime.sessions() as session:
-        row = session.execute(
-            select(Lead.status, Campaign.id, Campaign.caller_id, Campaign.max_concurrent_calls)
-            .join(Campaign, Campaign.id == Lead.campaign_id)
-            .where(Lead.id == lead_id)
-        ).one_or_none()
+    query, params = _PEEK, {"lead_id": lead_id}
+    engine = runtime.sessions.kw.get("bind")
+    if engine is not None and engine.dialect.name == "postgresql":
+        # One autocommit read: no BEGIN/COMMIT round trips, no locks.
+        with engine.connect() as connection:
+            row = (
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+                .execute(query, params)
+                .one_or_none()
+            )
+    else:
+        with runtime.sessions() as session:
+            row = session.execute(query, params).one_or_none()
     if row is None or row[0] != LeadStatus.QUEUED:
         return None
     return row[1], row[2], row[3]
@@ -290,18 +334,7 @@ def dial_lead(runtime: Runtime, *, lead_id: int) -> DialResult:
             # so it need not wait for the WAL flush.
             session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         # One guarded UPDATE: a status callback may already have stored the CallSid and moved on.
-        session.execute(
-            update(CallAttempt)
-            .where(CallAttempt.id == prepared.attempt_id)
-            .values(
-                call_sid=func.coalesce(CallAttempt.call_sid, placed.sid),
-                status=case(
-                    (CallAttempt.status == AttemptStatus.REQUESTING, AttemptStatus.QUEUED.value),
-                    else_=CallAttempt.status,
-                ),
-            )
-            .execution_options(synchronize_session=False)
-        )
+        session.execute(_STORE_SID, {"attempt_id": prepared.attempt_id, "sid": placed.sid})
         record_attempt_event(
             session,
             attempt=prepared,

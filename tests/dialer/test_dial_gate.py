@@ -11,9 +11,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from compliance import replay
+from dialer import gate
 from dialer.db import transaction
 from dialer.dialing import DialResult, claim_dialable_leads, dial_lead
-from dialer.gate import LA_EMERGENCY_FLAG, abandonment_rate
+from dialer.gate import LA_EMERGENCY_FLAG, abandonment_rate, cached_abandonment_rate
 from dialer.models import (
     AttemptStatus,
     AuditEvent,
@@ -206,6 +207,38 @@ def test_abandonment_rate_counts_ended_live_answers_the_agent_never_reached(db):
         db.flush()
     assert abandonment_rate(db, campaign_id=campaign.id, now=MONDAY_11_CHICAGO) == 0.5
     assert abandonment_rate(db, campaign_id=campaign.id, now=MONDAY_11_CHICAGO + timedelta(days=31)) == 0.0
+
+
+def _answered(db, campaign, lead, *, reached):
+    attempt = create_attempt(db, campaign, lead)
+    attempt.attempt_number = db.query(CallAttempt).count() + 10
+    attempt.status = AttemptStatus.COMPLETED
+    attempt.answered_at = MONDAY_11_CHICAGO - timedelta(days=1)
+    attempt.answered_by = "human"
+    attempt.ended_at = attempt.answered_at + timedelta(minutes=1)
+    attempt.stream_started_at = attempt.answered_at if reached else None
+    db.flush()
+
+
+def test_abandonment_counts_are_reused_only_for_big_campaigns_and_briefly(db, monkeypatch):
+    campaign = create_campaign(db)
+    lead = create_lead(db, campaign)
+    _answered(db, campaign, lead, reached=True)
+    assert cached_abandonment_rate(db, campaign_id=campaign.id, now=MONDAY_11_CHICAGO) == 0.0
+    _answered(db, campaign, lead, reached=False)  # below the threshold: counted afresh
+    assert cached_abandonment_rate(db, campaign_id=campaign.id, now=MONDAY_11_CHICAGO) == 0.5
+    monkeypatch.setattr(gate, "ABANDONMENT_CACHE_MIN_ANSWERED", 2)
+    monkeypatch.setattr(gate, "ABANDONMENT_CACHE_SECONDS", 3600.0)  # wide: a loaded machine is slow
+    assert cached_abandonment_rate(db, campaign_id=campaign.id, now=MONDAY_11_CHICAGO) == 0.5
+    _answered(db, campaign, lead, reached=False)
+    # Reused within the span (the new abandonment is missed) ...
+    assert cached_abandonment_rate(db, campaign_id=campaign.id, now=MONDAY_11_CHICAGO) == 0.5
+    # ... but not for a product time outside it, nor once the wall-clock span has passed.
+    later = MONDAY_11_CHICAGO + timedelta(seconds=gate.ABANDONMENT_CACHE_SECONDS + 1)
+    assert cached_abandonment_rate(db, campaign_id=campaign.id, now=later) == 2 / 3
+    monkeypatch.setattr(gate, "ABANDONMENT_CACHE_SECONDS", 0.0)
+    _answered(db, campaign, lead, reached=False)
+    assert cached_abandonment_rate(db, campaign_id=campaign.id, now=later) == 3 / 4
 
 
 def test_campaign_over_the_abandonment_limit_is_blocked(runtime):

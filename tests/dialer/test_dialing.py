@@ -28,6 +28,8 @@ from dialer.models import (
     AttemptStatus,
     AuditEvent,
     CallAttempt,
+    Callback,
+    CallbackStatus,
     Campaign,
     CampaignStatus,
     ConsentRevocation,
@@ -73,6 +75,28 @@ def test_claimed_lead_is_gated_and_dialed_once(runtime, carrier):
         assert s.get(Lead, lead_id).status == LeadStatus.IN_PROGRESS
         kinds = s.scalars(select(AuditEvent.kind).order_by(AuditEvent.id)).all()
         assert kinds == ["gate.decision", "call.attempt_created", "call.placed"]
+
+
+def test_dialing_a_lead_closes_its_due_callback_and_keeps_a_later_one(runtime, carrier):
+    campaign_id, (lead_id,) = _setup(runtime)
+    now = runtime.clock.now()
+    with transaction(runtime.sessions) as s:
+        for due_at in (now - timedelta(minutes=5), now + timedelta(days=1)):
+            s.add(
+                Callback(
+                    campaign_id=campaign_id,
+                    lead_id=lead_id,
+                    phone_e164="+13125550101",
+                    due_at=due_at,
+                    requested_text="later",
+                    lead_timezone="America/Chicago",
+                )
+            )
+    _claim(runtime)
+    assert dial_lead(runtime, lead_id=lead_id) == DialResult.PLACED
+    with runtime.sessions() as s:
+        statuses = s.execute(select(Callback.due_at, Callback.status).order_by(Callback.due_at)).all()
+    assert [status for _, status in statuses] == [CallbackStatus.DONE, CallbackStatus.PENDING]
 
 
 def test_dial_task_delivered_twice_places_one_call(runtime, carrier):
