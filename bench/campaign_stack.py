@@ -172,7 +172,7 @@ def main() -> int:
     )
     parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/8")
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--concurrency", type=int, default=40, help="the campaign's cap on live calls")
+    parser.add_argument("--concurrency", type=int, default=64, help="the campaign's cap on live calls")
     parser.add_argument("--threads", type=int, default=8, help="dial-task threads per worker")
     parser.add_argument("--cps", type=float, default=10.0, help="the account's calls per second")
     parser.add_argument("--baseline-fraction", type=float, default=0.1)
