@@ -33,6 +33,16 @@ def celery_beat_args(*, loglevel: str = "info") -> list[str]:
     return ["celery", "-A", "dialer.celery_app", "beat", "--loglevel", loglevel]
 
 
+def sandbox_args(carrier_port: int, agent_port: int, *, ring_seconds: float, ms_per_char: float) -> list[str]:
+    """``python -m`` arguments of the sandbox (carrier and agent stand-ins) on those ports.
+
+    ``ring_seconds`` is how long a sandbox call rings before the prospect answers; ``ms_per_char``
+    the pace of the agent's speech (milliseconds of audio per character of text).
+    """
+    args = ["sandbox", "--carrier-port", str(carrier_port), "--agent-port", str(agent_port)]
+    return [*args, "--ring-seconds", str(ring_seconds), "--ms-per-char", str(ms_per_char)]
+
+
 def api_server_args(port: int, *, loglevel: str = "warning") -> list[str]:
     """``python -m`` arguments of the API server (webhooks, media stream) on 127.0.0.1:``port``."""
     args = ["uvicorn", "bridge.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port)]

@@ -33,6 +33,7 @@ from dialer.demo.processes import (
     api_server_args,
     free_port,
     http_ok,
+    sandbox_args,
     sigterm_as_exit,
     tcp_open,
     wait_until,
@@ -318,18 +319,10 @@ def _run_processes(
         The sandbox carrier's counts (``/sandbox/stats``).
     """
     try:
-        supervisor.start(
-            "sandbox",
-            "sandbox",
-            "--carrier-port",
-            str(ports["carrier"]),
-            "--agent-port",
-            str(ports["agent"]),
-            "--ms-per-char",
-            str(options.ms_per_char),
-            "--ring-seconds",
-            "1.0",
+        sandbox = sandbox_args(
+            ports["carrier"], ports["agent"], ring_seconds=1.0, ms_per_char=options.ms_per_char
         )
+        supervisor.start("sandbox", *sandbox)
         supervisor.start("api", *api_server_args(ports["api"]))
         wait_until(
             http_ok(f"http://127.0.0.1:{ports['carrier']}/sandbox/stats"),

@@ -32,7 +32,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.celery_app import create_celery_app
 from dialer.db import make_engine, session_factory, transaction
-from dialer.demo.processes import api_server_args, celery_beat_args, celery_worker_args, free_port
+from dialer.demo.processes import (
+    api_server_args,
+    celery_beat_args,
+    celery_worker_args,
+    free_port,
+    sandbox_args,
+)
 from dialer.models import (
     ACTIVE_ATTEMPT_STATUSES,
     FINAL_LEAD_STATUSES,
@@ -466,15 +472,7 @@ def fault_stack(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         stack.others.append(
             stack.spawn(
                 "sandbox",
-                "sandbox",
-                "--carrier-port",
-                str(ports["carrier"]),
-                "--agent-port",
-                str(ports["agent"]),
-                "--ring-seconds",
-                "0.3",
-                "--ms-per-char",
-                "3",
+                *sandbox_args(ports["carrier"], ports["agent"], ring_seconds=0.3, ms_per_char=3),
                 "--generation-speed",
                 "4",
             )
