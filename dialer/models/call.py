@@ -12,6 +12,10 @@ from dialer.db import Base, StrEnumColumn
 from dialer.models._columns import Timestamped, utcnow
 from dialer.models.enums import AttemptStatus, Speaker
 
+# Attempts the carrier may still report on (ACTIVE_ATTEMPT_STATUSES less ``requesting``, which has
+# no CallSid yet): the partial index the reconciler scans (migration 0006 spells the same list).
+LIVE_ATTEMPTS_SQL = "status IN ('queued', 'ringing', 'in_progress')"
+
 
 class GateDecisionRecord(Base):
     """A stored compliance decision: enough to replay it.
@@ -71,6 +75,13 @@ class CallAttempt(Timestamped, Base):
             postgresql_include=["answered_by", "ended_at", "stream_started_at"],
             postgresql_where=text("answered_at IS NOT NULL"),
             sqlite_where=text("answered_at IS NOT NULL"),
+        ),
+        # The reconciler's live calls gone silent, oldest first (dialer.reconcile); migration 0006.
+        Index(
+            "ix_call_attempts_live_updated",
+            "updated_at",
+            postgresql_where=text(LIVE_ATTEMPTS_SQL),
+            sqlite_where=text(LIVE_ATTEMPTS_SQL),
         ),
     )
 

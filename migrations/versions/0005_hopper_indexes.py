@@ -1,7 +1,7 @@
 """The hopper's lead priority and partial indexes; indexes for the gate's call-history queries.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-07
 """
 
