@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from dialer.errors import DialerError
+from dialer.errors import AgentUnavailableError as AgentUnavailableError
 
 
 @dataclass(frozen=True)
@@ -171,9 +171,3 @@ class VoiceAgent(ABC):
         Raises:
             AgentUnavailableError: the backend could not be reached or refused the session.
         """
-
-
-class AgentUnavailableError(DialerError):
-    """The voice agent backend could not be reached or refused the session."""
-
-    status_code = 503

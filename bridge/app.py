@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from bridge import media, webhooks
 from bridge.agent import VoiceAgent
 from bridge.amd import AmdBoard
+from bridge.errors import install_error_handlers
 from bridge.openai_agent import OpenAIRealtimeAgent
 from bridge.security import TwilioSignatureCheck
 from bridge.state import BridgeState
@@ -33,6 +34,7 @@ def create_app(runtime: Runtime | None = None, agent: VoiceAgent | None = None) 
             websocket_base_url=settings.openai_websocket_base_url,
         )
     app = FastAPI(title="AI campaign dialer: carrier bridge", docs_url=None, redoc_url=None)
+    install_error_handlers(app)
     app.state.bridge = BridgeState(
         runtime=runtime,
         signatures=TwilioSignatureCheck(settings.twilio_auth_token.get_secret_value(), settings.public_url),

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from dialer.errors import ProtocolError as ProtocolError
+
 
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -112,10 +114,6 @@ class Stop(_Wire):
 
 TwilioEvent = Annotated[Connected | Start | Media | Dtmf | Mark | Stop, Field(discriminator="event")]
 _ADAPTER: TypeAdapter[Connected | Start | Media | Dtmf | Mark | Stop] = TypeAdapter(TwilioEvent)
-
-
-class ProtocolError(ValueError):
-    """A message that is not a valid Media Streams event."""
 
 
 def parse_message(raw: str | bytes) -> Connected | Start | Media | Dtmf | Mark | Stop:

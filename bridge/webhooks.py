@@ -13,13 +13,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from bridge.state import BridgeState
 from bridge.twiml import connect_stream, hang_up
 from dialer.calls import CallStatusUpdate, apply_amd, apply_call_status, issue_stream_token
-from dialer.errors import InvalidStateError, NotFoundError
+from dialer.errors import AccessDeniedError, InvalidRequestError, InvalidStateError, NotFoundError
 from dialer.models import AttemptStatus
 
 log = logging.getLogger(__name__)
@@ -45,14 +45,14 @@ async def signed_form(
         form=items,
         signature=request.headers.get("x-twilio-signature"),
     ):
-        raise HTTPException(status_code=403, detail="invalid or missing X-Twilio-Signature")
+        raise AccessDeniedError("invalid or missing X-Twilio-Signature")
     return dict(items)
 
 
 def _required(form: dict[str, str], name: str) -> str:
     value = form.get(name)
     if not value:
-        raise HTTPException(status_code=400, detail=f"missing form parameter {name}")
+        raise InvalidRequestError(f"missing form parameter {name}")
     return value
 
 
@@ -76,8 +76,8 @@ async def voice(
                 ttl_seconds=settings.stream_token_ttl_seconds,
             ),
         )
-    except HTTPException as exc:
-        log.warning("no stream for attempt %s: %s", attempt, exc.detail)
+    except (NotFoundError, InvalidStateError) as exc:
+        log.warning("no stream for attempt %s: %s", attempt, exc.message)
         return Response(hang_up(), media_type=XML)
     twiml = connect_stream(
         stream_url=settings.media_stream_url, parameters={"attempt": str(attempt), "token": token}
@@ -86,13 +86,8 @@ async def voice(
 
 
 async def _in_transaction(state: BridgeState, work: Callable[[Session, datetime], _T]) -> _T:
-    """Run ``work(session, now)`` in a worker thread and transaction; product errors become 404/409."""
-    try:
-        return await asyncio.to_thread(state.runtime.run_in_transaction, work)
-    except NotFoundError as exc:
-        raise HTTPException(status_code=404, detail=exc.message) from None
-    except InvalidStateError as exc:
-        raise HTTPException(status_code=409, detail=exc.message) from None
+    """Run ``work(session, now)`` in a worker thread and transaction (errors reach the app's handler)."""
+    return await asyncio.to_thread(state.runtime.run_in_transaction, work)
 
 
 def _int(value: str | None) -> int | None:
@@ -112,7 +107,7 @@ async def call_status(
     try:
         status = AttemptStatus.from_twilio(_required(form, "CallStatus"))
     except ValueError as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from None
+        raise InvalidRequestError(str(exc)) from None
     update = CallStatusUpdate(
         call_sid=_required(form, "CallSid"),
         status=status,

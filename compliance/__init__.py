@@ -21,6 +21,7 @@ Contract:
 
 from compliance.consent import normalize_seller_name, same_seller
 from compliance.decision import Decision, RuleCheck
+from compliance.errors import ComplianceError
 from compliance.facts import (
     Address,
     CallFacts,
@@ -43,6 +44,7 @@ __all__ = [
     "Address",
     "CallFacts",
     "CampaignFacts",
+    "ComplianceError",
     "Consent",
     "Decision",
     "Ebr",

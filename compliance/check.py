@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from compliance.errors import ComplianceError
 from compliance.facts import FactError
 from compliance.facts_json import parse_call_facts, parse_instant
 from compliance.gate import evaluate
@@ -24,7 +25,7 @@ from compliance.reasons import ReasonCode
 _CASE_KEYS = frozenset({"id", "lead", "campaign", "attempt_utc"})
 
 
-class CheckDocumentError(ValueError):
+class CheckDocumentError(ComplianceError):
     """The document is not JSON, or not ``{"cases": [...]}``; the message says where."""
 
 

@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from compliance.errors import ComplianceError
+
 __all__ = ["ChangeList", "DncFileError", "read_change_list", "read_full_list"]
 
 _BOM = b"\xef\xbb\xbf"
@@ -48,7 +50,7 @@ _DATE = re.compile(r"[0-9][0-9\-/:. T]*")
 _FLAGS = {"a": True, "add": True, "d": False, "delete": False}
 
 
-class DncFileError(ValueError):
+class DncFileError(ComplianceError):
     """A DNC file line that is not in an accepted layout.
 
     Attributes:

@@ -42,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
+from compliance.errors import ComplianceError
+
 __all__ = [
     "DncRegistry",
     "RegistryFormatError",
@@ -67,7 +69,7 @@ _BUILD_CHUNK = 1 << 24
 _E164 = re.compile(r"\+1([2-9]\d{2}[2-9]\d{6})")
 
 
-class RegistryFormatError(ValueError):
+class RegistryFormatError(ComplianceError):
     """A registry file that is not one: bad magic or version, truncated, or inconsistent header.
 
     The message names the file's path.

@@ -1,7 +1,8 @@
 """Reading and validating the holiday calendars' data file (``compliance/data/holidays.toml``).
 
 The file's layout is documented in its header; ``compliance.holidays`` computes dates from what this
-module parses. Bad data raises ``ValueError`` naming the calendar, holiday and field.
+module parses. Bad data raises :class:`~compliance.errors.RuleDataError` naming the calendar,
+holiday and field.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.data_values import as_date
+from compliance.errors import RuleDataError
 from compliance.holidays import (
     CalendarInfo,
     CalendarRules,
@@ -37,8 +39,8 @@ _EXTRA_KEYS = frozenset({"date", "name", "citation", "counties", "notes"})
 _CALENDAR_ID_RE = re.compile(r"^[A-Z][A-Z0-9-]*$")
 
 
-def _fail(where: str, field: str, problem: str) -> ValueError:
-    return ValueError(f"holidays data: {where}: field {field!r}: {problem}")
+def _fail(where: str, field: str, problem: str) -> RuleDataError:
+    return RuleDataError(f"holidays data: {where}: field {field!r}: {problem}")
 
 
 def _str(raw: Mapping[str, Any], field: str, where: str, *, default: str | None = None) -> str:
@@ -163,7 +165,7 @@ def _parse(data: bytes, source: str) -> HolidayCalendars:
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"holidays data: {source}: not valid TOML: {exc}") from exc
+        raise RuleDataError(f"holidays data: {source}: not valid TOML: {exc}") from exc
     version = _str(doc, "version", "file")
     raw_cals = doc.get("calendars")
     if not isinstance(raw_cals, dict) or not raw_cals:
@@ -222,7 +224,7 @@ def load_holiday_calendars(path: Path | None = None) -> HolidayCalendars:
         The calendars, with ``version`` = data version + short sha256 of the file.
 
     Raises:
-        ValueError: the file is not TOML or breaks the layout; the message names the calendar, the
+        RuleDataError: the file is not TOML or breaks the layout; the message names the calendar, the
             holiday and the field, e.g. ``calendar AL holiday 'Mardi Gras': field 'offset_days': ...``.
     """
     if path is None:

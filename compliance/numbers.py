@@ -27,6 +27,8 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 from phonenumbers import timezone as pn_timezone
 
+from compliance.errors import ComplianceError
+
 US_DESTINATION_REGIONS = frozenset({"US", "PR", "GU", "VI", "AS", "MP"})
 """Regions the dialer may call: the US and its NANP territories (CP-11)."""
 
@@ -45,7 +47,7 @@ _NON_GEOGRAPHIC_TYPES = frozenset(
 )
 
 
-class PhoneNumberError(ValueError):
+class PhoneNumberError(ComplianceError):
     """A value that is not a dialable telephone number; the message says why."""
 
 

@@ -59,7 +59,7 @@ def policy_from_files(rules_path: Path | None = None, holidays_path: Path | None
     """CP thresholds with rule data from other files (None = the packaged one).
 
     Raises:
-        compliance.state_rules.RuleDataError, ValueError: a file is malformed.
+        compliance.errors.RuleDataError: a file is malformed.
         OSError: a file cannot be read.
     """
     return Policy(rules=load_rule_table(rules_path), holidays=load_holiday_calendars(holidays_path))

@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from compliance.data_values import as_date
+from compliance.errors import RuleDataError as RuleDataError
 
 DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "data" / "state_rules.toml"
 
@@ -159,10 +160,6 @@ class RuleTable:
     def rules_for(self, state: str) -> tuple[Rule, ...]:
         """The rules of one state; empty for a state with nothing stricter than federal."""
         return self.states.get(state, ())
-
-
-class RuleDataError(ValueError):
-    """The rule data file is malformed; the message names the file, jurisdiction, rule and field."""
 
 
 def _parse_time(value: object, where: str) -> time:

@@ -12,11 +12,12 @@ import hmac
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from crm.calendar import calendar_feed
 from crm.meetings import meetings_for_reps
+from dialer.errors import AccessDeniedError, NotFoundError
 from dialer.runtime import Runtime
 
 router = APIRouter(prefix="/crm")
@@ -29,9 +30,9 @@ async def calendar(request: Request, token: Annotated[str, Query()] = "") -> Res
     runtime: Runtime = request.app.state.runtime
     expected = runtime.settings.calendar_feed_token
     if expected is None:
-        raise HTTPException(status_code=404, detail="the calendar feed is not enabled")
+        raise NotFoundError("the calendar feed is not enabled")
     if not hmac.compare_digest(token.encode(), expected.get_secret_value().encode()):
-        raise HTTPException(status_code=403, detail="invalid feed token")
+        raise AccessDeniedError("invalid feed token")
 
     def build(session: Session, now: datetime) -> bytes:
         meetings = meetings_for_reps(session, since=now - timedelta(days=LOOKBACK_DAYS))

@@ -1,22 +1,45 @@
-"""The dialer's exception tree.
+"""The dialer's exception tree: one root, one mapping to HTTP and to the command line.
 
 Every error the product raises on purpose derives from :class:`DialerError`. Each carries what
-the API layer needs (``status_code``) and what a worker needs (``retryable``)::
+the API layer needs (``status_code``, ``code``) and what a worker needs (``retryable``)::
 
     DialerError
     ├── ConfigurationError          settings refused at start (placeholder secret, bad URL)
+    │   └── SchemaNotReadyError     the database has no schema, or an older one: run `dialer db upgrade`
+    ├── DatabaseUnavailableError    the database cannot be reached (retryable)
     ├── NotFoundError               a campaign, lead or attempt id that does not exist
     ├── InvalidStateError           an action not allowed in the row's current state
+    ├── InvalidRequestError         an HTTP request missing a parameter or carrying an unusable one
+    ├── AccessDeniedError           a request without valid credentials (bad signature or token)
+    ├── InvalidInputError           an input document or value that cannot be used; says where
+    │   └── ProtocolError           a carrier media-stream message that is not one (bridge)
     ├── ImportFileError             a lead file that cannot be imported at all (nothing written)
+    ├── RegistryError               a DNC registry import or lookup that cannot be done
+    │   └── RegistryFileError       a DNC/RND file that cannot be imported (path, line, column)
+    ├── AuditExportError            an audit export that cannot be made as asked (nothing written)
     ├── ToolArgumentError           a voice-agent tool called with a bad argument (returned to the model)
+    ├── AgentUnavailableError       the voice agent backend could not be reached or refused the session
     └── CarrierError                the carrier refused or failed a REST request
         └── CarrierUnavailableError a transport failure or 5xx/429: safe to retry
+
+The compliance package stays free of ``dialer`` and has its own root,
+:class:`compliance.errors.ComplianceError` (bad numbers, rule data, DNC files); :data:`PRODUCT_ERRORS`
+names both roots, and the API's one exception handler (``bridge.errors``) and the CLI's entry point
+(``dialer.cli.main``) map exactly those: an HTTP response ``{"error": {"code", "message"}}`` with
+the error's ``status_code``, or one line on stderr and exit status 2. Anything else is a bug and
+keeps its traceback.
 
 Compliance decisions never raise to signal "blocked": the gate returns a decision. An exception
 inside the gate is itself a block (``GATE_ERROR``), never a pass.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from compliance.errors import ComplianceError
 
 
 class DialerError(Exception):
@@ -34,9 +57,33 @@ class DialerError(Exception):
         super().__init__(message)
         self.message = message
 
+    @property
+    def code(self) -> str:
+        """The error's kind as a stable snake_case name, e.g. ``not_found`` (the class name)."""
+        return error_code(type(self))
+
+
+def error_code(cls: type[BaseException]) -> str:
+    """``NotFoundError`` -> ``not_found``: the ``code`` of the API's error responses."""
+    name = cls.__name__.removesuffix("Error") or cls.__name__
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
 
 class ConfigurationError(DialerError):
     """Settings that cannot be used (refused at process start)."""
+
+
+class SchemaNotReadyError(ConfigurationError):
+    """The database has no schema yet, or an older one than the code: run ``dialer db upgrade``."""
+
+    status_code = 503
+
+
+class DatabaseUnavailableError(DialerError):
+    """The database cannot be reached (refused, unknown host, authentication); nothing was done."""
+
+    status_code = 503
+    retryable = True
 
 
 class NotFoundError(DialerError):
@@ -49,6 +96,18 @@ class InvalidStateError(DialerError):
     """The action is not allowed in the row's current state."""
 
     status_code = 409
+
+
+class InvalidRequestError(DialerError):
+    """An HTTP request missing a required parameter or carrying one that cannot be used."""
+
+    status_code = 400
+
+
+class AccessDeniedError(DialerError):
+    """A request without valid credentials (a webhook signature, a feed token)."""
+
+    status_code = 403
 
 
 class ImportFileError(DialerError):
@@ -80,6 +139,54 @@ class InvalidInputError(DialerError):
     status_code = 422
 
 
+class ProtocolError(InvalidInputError):
+    """A carrier media-stream message that is not one: invalid JSON, unknown event, bad fields."""
+
+
+class RegistryError(DialerError):
+    """A registry import or lookup that cannot be done (unknown list, bad time, unreadable file)."""
+
+    status_code = 422
+
+
+class RegistryFileError(RegistryError):
+    """An input file that cannot be imported; nothing was written.
+
+    Attributes:
+        path: the file.
+        line: 1-based line (or CSV row) of the problem, when it is in one place.
+        column: 1-based column, or the CSV column's name, when known.
+    """
+
+    def __init__(self, message: str, *, path: Path | str, line: int | None = None, column: Any = None):
+        where = str(path)
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column {column}"
+        super().__init__(message if message.startswith(where) else f"{where}: {message}")
+        self.path = str(path)
+        self.line = line
+        self.column = column
+
+    @classmethod
+    def unreadable(cls, exc: OSError, path: Path | str) -> RegistryFileError:
+        """The error for a file the operating system would not read (missing, permissions, I/O)."""
+        return cls(f"cannot read the file: {exc.strerror or exc}", path=path)
+
+
+class AuditExportError(DialerError):
+    """An export that cannot be made as asked (e.g. a range that is not sealed); nothing written."""
+
+    status_code = 409
+
+
+class AgentUnavailableError(DialerError):
+    """The voice agent backend could not be reached or refused the session."""
+
+    status_code = 503
+
+
 class ToolArgumentError(DialerError):
     """A tool argument the model supplied is invalid; the message goes back to the model."""
 
@@ -106,3 +213,22 @@ class CarrierUnavailableError(CarrierError):
     """A transport failure, 5xx or 429 (Twilio 20429): the request was not processed; retry."""
 
     retryable = True
+
+
+PRODUCT_ERRORS: tuple[type[Exception], ...] = (DialerError, ComplianceError)
+"""The roots the API handler and the CLI map to a clean answer; anything else is a bug."""
+
+
+def status_of(exc: Exception) -> int:
+    """The HTTP status for a product error (``status_code``; 422 for a compliance error)."""
+    return int(getattr(exc, "status_code", 500))
+
+
+def message_of(exc: Exception) -> str:
+    """The one-line message of a product error."""
+    return exc.message if isinstance(exc, DialerError) else str(exc)
+
+
+def code_of(exc: Exception) -> str:
+    """The snake_case ``code`` of a product error (``not_found``, ``phone_number``...)."""
+    return exc.code if isinstance(exc, DialerError) else error_code(type(exc))

@@ -29,7 +29,8 @@ import numpy as np
 
 from compliance.dnc_registry import DncRegistry, RegistryFormatError, RegistryMeta, ten_digit
 from compliance.policy import conservative_policy
-from dialer.errors import DialerError
+from dialer.errors import RegistryError as RegistryError
+from dialer.errors import RegistryFileError as RegistryFileError
 from dialer.settings import Settings
 
 NATIONAL = "national"
@@ -45,38 +46,6 @@ SUFFIX = ".dncr"
 STALE_AFTER = timedelta(days=conservative_policy().dnc_max_age_days)
 """National data older than this is stale: the gate's own threshold (``Policy.dnc_max_age_days``,
 CP-10 ``DNC_SCRUB_STALE``; 16 CFR 310.4(b)(3)(iv)), shown by ``dialer dnc status``."""
-
-
-class RegistryError(DialerError):
-    """A registry import or lookup that cannot be done (unknown list, bad time, unreadable file)."""
-
-    status_code = 422
-
-
-class RegistryFileError(RegistryError):
-    """An input file that cannot be imported; nothing was written.
-
-    Attributes:
-        path: the file.
-        line: 1-based line (or CSV row) of the problem, when it is in one place.
-        column: 1-based column, or the CSV column's name, when known.
-    """
-
-    def __init__(self, message: str, *, path: Path | str, line: int | None = None, column: Any = None):
-        where = str(path)
-        if line is not None:
-            where += f", line {line}"
-        if column is not None:
-            where += f", column {column}"
-        super().__init__(message if message.startswith(where) else f"{where}: {message}")
-        self.path = str(path)
-        self.line = line
-        self.column = column
-
-    @classmethod
-    def unreadable(cls, exc: OSError, path: Path | str) -> RegistryFileError:
-        """The error for a file the operating system would not read (missing, permissions, I/O)."""
-        return cls(f"cannot read the file: {exc.strerror or exc}", path=path)
 
 
 def read_text(path: Path) -> str:

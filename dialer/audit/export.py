@@ -32,16 +32,10 @@ from sqlalchemy.orm import Session
 from dialer.audit.events import HASHED_FIELDS, content_hash, event_as_dict, iter_events
 from dialer.audit.merkle import inclusion_path, tree_levels, verify_inclusion
 from dialer.audit.sealing import event_leaf, seal_fields, seal_hash, sealed_ids
-from dialer.errors import DialerError
+from dialer.errors import AuditExportError, InvalidInputError
 from dialer.models import AuditSeal
 
 PROOF_FORMAT = "dialer-audit-proof/1"
-
-
-class AuditExportError(DialerError):
-    """An export that cannot be made as asked (e.g. a range that is not sealed); nothing written."""
-
-    status_code = 409
 
 
 def _covering_seals(session: Session, from_id: int, to_id: int) -> list[AuditSeal]:
@@ -218,11 +212,14 @@ def verify_export(events_path: Path, proof_path: Path) -> ExportVerifyResult:
 
     Raises:
         OSError: a file cannot be read.
-        ValueError: the proof is not a ``dialer-audit-proof/1`` document.
+        InvalidInputError: the proof is not a ``dialer-audit-proof/1`` document.
     """
-    document = json.loads(proof_path.read_text(encoding="utf-8"))
-    if document.get("format") != PROOF_FORMAT:
-        raise ValueError(f"{proof_path}: not a {PROOF_FORMAT} document")
+    try:
+        document = json.loads(proof_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"{proof_path}: not a {PROOF_FORMAT} document (not JSON: {exc})") from None
+    if not isinstance(document, dict) or document.get("format") != PROOF_FORMAT:
+        raise InvalidInputError(f"{proof_path}: not a {PROOF_FORMAT} document")
     seals = document["seals"]
     last_hash = seals[-1]["seal_hash"] if seals else None
     problem = _check_seals(seals)

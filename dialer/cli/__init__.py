@@ -1,8 +1,9 @@
 """The ``dialer`` command line.
 
 Every command reads the same settings (``DIALER_*`` environment variables, ``.env``). Errors from
-the product (:class:`dialer.errors.DialerError`) are printed as one clear line and exit with
-status 2; nothing is half-applied.
+the product (:data:`dialer.errors.PRODUCT_ERRORS`: the dialer's tree and the compliance package's)
+are printed as one clear line and exit with status 2; nothing is half-applied. A command that needs
+the database checks its schema first (:func:`dialer.migrate.require_current_schema`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import typer
 from rich.console import Console
 
 from dialer.cli import audit, campaigns, compliance, consent, db, demo, dnc, leads, services
-from dialer.errors import DialerError
+from dialer.errors import PRODUCT_ERRORS, message_of
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Outbound AI campaign dialer.")
 app.add_typer(db.app, name="db")
@@ -31,6 +32,6 @@ def main() -> None:
     """Console-script entry point."""
     try:
         app()
-    except DialerError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc.message}", highlight=False)
+    except PRODUCT_ERRORS as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {message_of(exc)}", highlight=False, soft_wrap=True)
         sys.exit(2)

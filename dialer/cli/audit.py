@@ -11,6 +11,7 @@ from dialer import audit as service
 from dialer.campaigns import get_campaign
 from dialer.cli._common import console, runtime
 from dialer.db import transaction
+from dialer.errors import InvalidInputError
 from dialer.runtime import Runtime
 
 app = typer.Typer(no_args_is_help=True, help="Audit log.")
@@ -98,9 +99,8 @@ def verify_export(
     """Check an export against its proof, without the database; exit 1 if any line fails."""
     try:
         result = service.verify_export(events, proof)
-    except (OSError, ValueError) as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read the export: {exc}") from None
     if result.ok:
         console.print(
             f"export verified ({result.events_checked} events; last seal hash {result.last_seal_hash})"

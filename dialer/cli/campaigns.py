@@ -12,7 +12,7 @@ from sqlalchemy import select
 from dialer import campaigns as service
 from dialer.cli._common import actor, console, runtime
 from dialer.db import transaction
-from dialer.errors import InvalidStateError
+from dialer.errors import InvalidInputError
 from dialer.models import Campaign, CampaignStatus
 
 app = typer.Typer(no_args_is_help=True, help="Campaigns.")
@@ -45,7 +45,7 @@ def create(
     try:
         list(string.Formatter().parse(text))
     except ValueError as exc:
-        raise InvalidStateError(f"{script}: malformed placeholder in script ({exc})") from None
+        raise InvalidInputError(f"{script}: malformed placeholder in script ({exc})") from None
     rt = runtime()
     with transaction(rt.sessions) as session:
         campaign = service.create_campaign(

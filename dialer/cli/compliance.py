@@ -9,9 +9,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from compliance.check import CheckDocumentError, check_cases, load_document
+from compliance.check import check_cases, load_document
 from compliance.policy import conservative_policy, policy_from_files
-from compliance.state_rules import RuleDataError
 from dialer.cli._common import actor, console, runtime
 from dialer.compliance_records import compliance_flags, set_compliance_flag
 from dialer.consent_imports import import_contact_history_csv
@@ -41,8 +40,8 @@ def check(
     try:
         cases = load_document(text, origin=str(file))
         policy = policy_from_files(rules, holidays) if rules or holidays else conservative_policy()
-    except (CheckDocumentError, RuleDataError, ValueError, OSError) as exc:
-        raise InvalidInputError(str(exc)) from None
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read a rule data file: {exc}") from None
     sink = out.open("w", encoding="utf-8") if out else sys.stdout
     try:
         for line in check_cases(cases, policy, trace=trace):

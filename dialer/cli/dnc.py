@@ -13,7 +13,7 @@ from compliance import PhoneNumberError, normalize_phone
 from dialer.cli._common import actor, console, runtime
 from dialer.db import transaction
 from dialer.dnc import add_internal_dnc
-from dialer.errors import InvalidStateError
+from dialer.errors import InvalidInputError
 from dialer.models import DncEntry
 from dialer.registry import INTERNAL, NATIONAL, STALE_AFTER, check_list_name, is_stale, registry_store
 from dialer.registry_import import import_internal_list, import_registry
@@ -31,7 +31,7 @@ def add(
     try:
         e164 = normalize_phone(phone).e164
     except PhoneNumberError as exc:
-        raise InvalidStateError(f"{phone!r} is not a valid phone number: {exc}") from None
+        raise InvalidInputError(f"{phone!r} is not a valid phone number: {exc}") from None
     rt = runtime()
     with transaction(rt.sessions) as session:
         entry = add_internal_dnc(
@@ -55,16 +55,16 @@ def list_entries() -> None:
 
 def _downloaded_at(value: str | None, list_name: str) -> datetime:
     if value is None:
-        raise InvalidStateError(
+        raise InvalidInputError(
             f"--downloaded-at is required for the {list_name} list: the registry download time is "
             "what the 31-day rule counts (e.g. --downloaded-at 2026-11-20T09:30:00-06:00)"
         )
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidStateError(f"--downloaded-at {value!r} is not an ISO-8601 time") from None
+        raise InvalidInputError(f"--downloaded-at {value!r} is not an ISO-8601 time") from None
     if when.tzinfo is None:
-        raise InvalidStateError(
+        raise InvalidInputError(
             f"--downloaded-at {value!r} needs a UTC offset, e.g. 2026-11-20T09:30:00-06:00 or ...Z"
         )
     return when
@@ -92,7 +92,7 @@ def import_command(
     now = rt.clock.now()
     if list_name.strip().lower() == INTERNAL:
         if kind != "full" or downloaded_at is not None:
-            raise InvalidStateError(
+            raise InvalidInputError(
                 "--kind and --downloaded-at apply to registry lists, not the internal list"
             )
         with transaction(rt.sessions) as session:
@@ -103,7 +103,7 @@ def import_command(
         return
     name = check_list_name(list_name)
     if kind not in ("full", "change"):
-        raise InvalidStateError(f"--kind {kind!r}: expected full or change")
+        raise InvalidInputError(f"--kind {kind!r}: expected full or change")
     when = _downloaded_at(downloaded_at, name)
     store = registry_store(rt.settings)
     with transaction(rt.sessions) as session:

@@ -8,6 +8,7 @@ import sys
 
 import typer
 
+from dialer.migrate import require_current_schema
 from dialer.settings import get_settings
 
 
@@ -20,6 +21,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         settings = get_settings()
+        require_current_schema(settings.database_url)
         uvicorn.run(
             "bridge.app:create_app",
             factory=True,
@@ -37,6 +39,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run a Celery worker that executes dial tasks (and optionally the tick)."""
+        require_current_schema(get_settings().database_url)
         args = [
             sys.executable,
             "-m",
@@ -58,6 +61,7 @@ def register(app: typer.Typer) -> None:
     @app.command("beat")
     def beat() -> None:
         """Run the Celery beat scheduler that fires the dial tick (DIALER_TICK_INTERVAL_SECONDS)."""
+        require_current_schema(get_settings().database_url)
         args = [sys.executable, "-m", "celery", "-A", "dialer.celery_app", "beat", "--loglevel", "info"]
         raise typer.Exit(subprocess.call(args, env=os.environ.copy()))
 
