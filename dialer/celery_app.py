@@ -1,5 +1,11 @@
 """The Celery application: broker from settings, late acks, one message at a time per process.
 
+The module-level :data:`app` is built lazily: importing this module (or :mod:`dialer.tasks`) reads
+no environment and creates no folder. The app takes its configuration from
+:func:`dialer.settings.get_settings` the first time Celery needs it (a worker or beat starting, a
+task being sent), through :func:`celery_config`, the same factory :func:`create_celery_app` uses
+for an app built from explicit settings.
+
 Run a worker with ``dialer worker`` (or ``celery -A dialer.celery_app worker``) and the scheduler
 tick with ``dialer beat`` (or ``worker --beat`` for a single-machine setup). The default broker is
 embedded filesystem broker (``localfs://``, :mod:`dialer.broker`) under
@@ -37,10 +43,9 @@ AUDIT_SEAL_INTERVAL_SECONDS = 5.0
 """How often beat seals the audit events committed since the last seal."""
 
 
-def create_celery_app(settings: Settings) -> Celery:
-    """A Celery app configured from ``settings`` (tasks are registered by :mod:`dialer.tasks`)."""
-    app = Celery("dialer", include=["dialer.tasks"])
-    app.conf.update(
+def celery_config(settings: Settings) -> dict[str, object]:
+    """The Celery configuration ``settings`` call for (the embedded broker's folders are made here)."""
+    return dict(
         broker_url=settings.broker_url,
         broker_transport_options=_broker_options(settings),
         broker_connection_retry_on_startup=True,
@@ -57,10 +62,18 @@ def create_celery_app(settings: Settings) -> Celery:
         },
         beat_schedule_filename=str(settings.beat_schedule_path),
     )
+
+
+def create_celery_app(settings: Settings) -> Celery:
+    """A Celery app configured from ``settings`` (tasks are registered by :mod:`dialer.tasks`)."""
+    app = Celery("dialer", include=["dialer.tasks"], set_as_current=False)
+    app.conf.update(celery_config(settings))
     return app
 
 
-app = create_celery_app(get_settings())
+app = Celery("dialer", include=["dialer.tasks"])
+"""The process's app; configured from the process settings on first use (see the module docstring)."""
+app.add_defaults(lambda: celery_config(get_settings()))  # a promise: called when the config is first read
 
 
 @worker_process_init.connect
