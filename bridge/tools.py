@@ -10,15 +10,16 @@ their own transaction and a time budget, so a slow database never stalls the aud
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -44,51 +45,8 @@ from dialer.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-_TIME = {"type": "string", "description": "The time exactly as the prospect said it, e.g. 'Tuesday at 2pm'."}
-_NOTES = {"type": "string", "description": "Short notes for the sales rep (optional)."}
-
-TOOL_SPECS: tuple[ToolSpec, ...] = (
-    ToolSpec(
-        "book_meeting",
-        "Book a meeting with a sales rep once the prospect has agreed a time and confirmed their email.",
-        {
-            "type": "object",
-            "properties": {"preferred_time": _TIME, "email": {"type": "string"}, "notes": _NOTES},
-            "required": ["preferred_time", "email"],
-        },
-    ),
-    ToolSpec(
-        "honor_dnc",
-        "Call immediately when the person asks not to be called again or to be removed. Then say goodbye.",
-        {"type": "object", "properties": {"reason": {"type": "string"}}, "required": []},
-    ),
-    ToolSpec(
-        "log_disposition",
-        "Record the outcome of the call.",
-        {
-            "type": "object",
-            "properties": {
-                "disposition": {"type": "string", "enum": sorted(AGENT_SETTABLE_DISPOSITIONS)},
-                "notes": _NOTES,
-            },
-            "required": ["disposition"],
-        },
-    ),
-    ToolSpec(
-        "mark_callback",
-        "Schedule a callback when the prospect asks to be called at another time.",
-        {
-            "type": "object",
-            "properties": {"preferred_time": _TIME, "notes": _NOTES},
-            "required": ["preferred_time"],
-        },
-    ),
-    ToolSpec(
-        "end_call",
-        "Hang up after you have said goodbye.",
-        {"type": "object", "properties": {"reason": {"type": "string"}}, "required": []},
-    ),
-)
+_TIME = "The time exactly as the prospect said it, e.g. 'Tuesday at 2pm'."
+_NOTES = "Short notes for the sales rep (optional)."
 
 
 class _Args(BaseModel):
@@ -96,37 +54,76 @@ class _Args(BaseModel):
 
 
 class BookMeetingArgs(_Args):
-    """Arguments of ``book_meeting``."""
+    """Book a meeting with a sales rep once the prospect has agreed a time and confirmed their email."""
 
-    preferred_time: str
-    email: str
-    notes: str = ""
+    preferred_time: str = Field(description=_TIME)
+    email: str = Field(description="The email address the prospect confirmed.")
+    notes: str = Field("", description=_NOTES)
 
 
 class HonorDncArgs(_Args):
-    """Arguments of ``honor_dnc``."""
+    """Call immediately when the person asks not to be called again or to be removed. Then say goodbye."""
 
-    reason: str = ""
+    reason: str = Field("", description="What the person said (optional).")
 
 
 class LogDispositionArgs(_Args):
-    """Arguments of ``log_disposition``."""
+    """Record the outcome of the call."""
 
-    disposition: Literal["booked", "callback", "not_interested", "not_now", "wrong_person", "dnc"]
-    notes: str = ""
+    disposition: str = Field(
+        description="The outcome.",
+        json_schema_extra={"enum": sorted(AGENT_SETTABLE_DISPOSITIONS)},
+    )
+    notes: str = Field("", description=_NOTES)
+
+    @field_validator("disposition")
+    @classmethod
+    def _settable(cls, value: str) -> str:
+        if value not in AGENT_SETTABLE_DISPOSITIONS:
+            raise ValueError(f"must be one of {', '.join(sorted(AGENT_SETTABLE_DISPOSITIONS))}")
+        return value
 
 
 class MarkCallbackArgs(_Args):
-    """Arguments of ``mark_callback``."""
+    """Schedule a callback when the prospect asks to be called at another time."""
 
-    preferred_time: str
-    notes: str = ""
+    preferred_time: str = Field(description=_TIME)
+    notes: str = Field("", description=_NOTES)
 
 
 class EndCallArgs(_Args):
-    """Arguments of ``end_call``."""
+    """Hang up after you have said goodbye."""
 
-    reason: str = ""
+    reason: str = Field("", description="Why the call ends (optional).")
+
+
+TOOL_ARGS: dict[str, type[_Args]] = {
+    "book_meeting": BookMeetingArgs,
+    "honor_dnc": HonorDncArgs,
+    "log_disposition": LogDispositionArgs,
+    "mark_callback": MarkCallbackArgs,
+    "end_call": EndCallArgs,
+}
+"""Each tool's name and its arguments model: the one source of its schema and its validation."""
+
+
+def tool_spec(name: str, model: type[BaseModel]) -> ToolSpec:
+    """The tool as the agent sees it: the model's docstring and its JSON Schema.
+
+    The docstring is what the agent is told the tool is for; the parameters are
+    ``model_json_schema()`` without pydantic's ``title`` keys (the agent reads the descriptions), so
+    what the agent is told and what the dispatcher accepts cannot drift apart.
+    """
+    schema = model.model_json_schema()
+    schema.pop("title", None)
+    description = schema.pop("description", None) or inspect.cleandoc(model.__doc__ or "")
+    schema.setdefault("required", [])
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+    return ToolSpec(name, description, schema)
+
+
+TOOL_SPECS: tuple[ToolSpec, ...] = tuple(tool_spec(name, model) for name, model in TOOL_ARGS.items())
 
 
 class ToolEffect(StrEnum):
@@ -342,10 +339,13 @@ def _ok(effect: ToolEffect = ToolEffect.NONE, **fields: Any) -> ToolResult:
     return ToolResult(output=json.dumps({"ok": True, **fields}, default=str), ok=True, effect=effect)
 
 
+_METHODS: dict[str, Any] = {
+    "book_meeting": ToolDispatcher._book_meeting,
+    "honor_dnc": ToolDispatcher._honor_dnc,
+    "log_disposition": ToolDispatcher._log_disposition,
+    "mark_callback": ToolDispatcher._mark_callback,
+    "end_call": ToolDispatcher._end_call,
+}
 _HANDLERS: dict[str, tuple[type[_Args], Any]] = {
-    "book_meeting": (BookMeetingArgs, ToolDispatcher._book_meeting),
-    "honor_dnc": (HonorDncArgs, ToolDispatcher._honor_dnc),
-    "log_disposition": (LogDispositionArgs, ToolDispatcher._log_disposition),
-    "mark_callback": (MarkCallbackArgs, ToolDispatcher._mark_callback),
-    "end_call": (EndCallArgs, ToolDispatcher._end_call),
+    name: (TOOL_ARGS[name], _METHODS[name]) for name in TOOL_ARGS
 }

@@ -18,24 +18,12 @@ from phonenumbers import geocoder
 
 from compliance.facts import Address
 from compliance.numbers import number_time_zones
+from compliance.states import TERRITORIES, state_code
 from compliance.zones import county_for_zip, resolve_address_zones, zip_state
 
 MAX_NUMBER_ZONES = 4
 """More zones than this for one number is a country-level fan-out, not a location: ``TZ_UNRESOLVED``."""
 
-_STATE_NAMES = {
-    "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA",
-    "Colorado": "CO", "Connecticut": "CT", "Delaware": "DE", "Florida": "FL", "Georgia": "GA",
-    "Hawaii": "HI", "Idaho": "ID", "Illinois": "IL", "Indiana": "IN", "Iowa": "IA", "Kansas": "KS",
-    "Kentucky": "KY", "Louisiana": "LA", "Maine": "ME", "Maryland": "MD", "Massachusetts": "MA",
-    "Michigan": "MI", "Minnesota": "MN", "Mississippi": "MS", "Missouri": "MO", "Montana": "MT",
-    "Nebraska": "NE", "Nevada": "NV", "New Hampshire": "NH", "New Jersey": "NJ", "New Mexico": "NM",
-    "New York": "NY", "North Carolina": "NC", "North Dakota": "ND", "Ohio": "OH", "Oklahoma": "OK",
-    "Oregon": "OR", "Pennsylvania": "PA", "Rhode Island": "RI", "South Carolina": "SC",
-    "South Dakota": "SD", "Tennessee": "TN", "Texas": "TX", "Utah": "UT", "Vermont": "VT",
-    "Virginia": "VA", "Washington D.C.": "DC", "Washington State": "WA", "Washington": "WA",
-    "West Virginia": "WV", "Wisconsin": "WI", "Wyoming": "WY",
-}  # fmt: skip
 _CITY_STATE = re.compile(r",\s*([A-Z]{2})$")
 
 
@@ -81,7 +69,8 @@ def area_code_state(e164: str) -> str | None:
     match = _CITY_STATE.search(description)
     if match:
         return match.group(1)
-    return _STATE_NAMES.get(description)
+    code = state_code(description) if description else None
+    return None if code in TERRITORIES else code
 
 
 def resolve_jurisdiction(phone_e164: str, address: Address | None) -> Jurisdiction:

@@ -20,6 +20,7 @@ from typing import Any
 
 from compliance.data_values import as_date
 from compliance.errors import RuleDataError as RuleDataError
+from compliance.states import STATE_NAMES, TERRITORIES
 
 DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "data" / "state_rules.toml"
 
@@ -142,6 +143,25 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class StateDncList:
+    """A state's own do-not-call list, kept apart from the National Registry.
+
+    Attributes:
+        state: USPS code; the list's name in ``dialer dnc import --list XX``.
+        name: what the state calls it, e.g. ``"Texas no-call list"``.
+        citation: the statute or regulation that creates it.
+        confidence: ``P``, ``P-`` or ``S`` (COMPLIANCE_RULES 2.1 confidence key).
+        note: reviewer's remark.
+    """
+
+    state: str
+    name: str
+    citation: str
+    confidence: str = "P"
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class RuleTable:
     """The parsed rule table.
 
@@ -149,13 +169,15 @@ class RuleTable:
         version: ``"<declared version>+<first 12 hex of the file's sha256>"``, stored with decisions.
         federal: rules that apply to every call.
         states: USPS code -> that state's rules (only states with rules stricter than federal).
-        names: USPS code -> state name.
+        names: USPS code -> state name, for the states in the file (from :mod:`compliance.states`).
+        dnc_lists: USPS code -> the state's own DNC list, for the states that keep one.
     """
 
     version: str
     federal: tuple[Rule, ...]
     states: Mapping[str, tuple[Rule, ...]]
     names: Mapping[str, str]
+    dnc_lists: Mapping[str, StateDncList]
 
     def rules_for(self, state: str) -> tuple[Rule, ...]:
         """The rules of one state; empty for a state with nothing stricter than federal."""
@@ -264,20 +286,50 @@ def parse_rule_table(text: str, *, origin: str = "<rules>") -> RuleTable:
         raise RuleDataError(f"{origin}: [[federal.rules]] is required")
     federal = tuple(_parse_rule("federal", i, r, origin) for i, r in enumerate(federal_raw))
     states: dict[str, tuple[Rule, ...]] = {}
-    names: dict[str, str] = {}
+    dnc_lists: dict[str, StateDncList] = {}
     for code, body in (data.get("states") or {}).items():
-        if not (isinstance(code, str) and len(code) == 2 and code.isupper()):
-            raise RuleDataError(f"{origin}: state key {code!r} is not a USPS code")
-        if not isinstance(body, dict) or not isinstance(body.get("rules"), list):
-            raise RuleDataError(f"{origin}: {code}: expected a 'name' and [[states.{code}.rules]]")
-        names[code] = str(body.get("name", code))
-        states[code] = tuple(_parse_rule(code, i, r, origin) for i, r in enumerate(body["rules"]))
+        if code not in STATE_NAMES or code in TERRITORIES:
+            raise RuleDataError(f"{origin}: state key {code!r} is not a USPS code of a state or DC")
+        if not isinstance(body, dict) or not ({"rules", "dnc_list"} & body.keys()):
+            raise RuleDataError(f"{origin}: {code}: expected [[states.{code}.rules]] or a dnc_list")
+        unknown = sorted(body.keys() - {"rules", "dnc_list"})
+        if unknown:  # a state's name comes from compliance.states, never from here
+            raise RuleDataError(f"{origin}: {code}: unknown keys {unknown} (expected rules, dnc_list)")
+        rules = body.get("rules", [])
+        if not isinstance(rules, list):
+            raise RuleDataError(f"{origin}: {code}: rules must be an array of tables")
+        if rules:
+            states[code] = tuple(_parse_rule(code, i, r, origin) for i, r in enumerate(rules))
+        if "dnc_list" in body:
+            dnc_lists[code] = _parse_dnc_list(code, body["dnc_list"], f"{origin}: {code}.dnc_list")
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     return RuleTable(
         version=f"{declared}+{digest}",
         federal=federal,
         states=MappingProxyType(states),
-        names=MappingProxyType(names),
+        names=MappingProxyType({code: STATE_NAMES[code] for code in sorted({*states, *dnc_lists})}),
+        dnc_lists=MappingProxyType(dnc_lists),
+    )
+
+
+def _parse_dnc_list(state: str, raw: object, where: str) -> StateDncList:
+    if not isinstance(raw, dict):
+        raise RuleDataError(f"{where}: expected a table with name and citation")
+    unknown = sorted(raw.keys() - {"name", "citation", "confidence", "note"})
+    if unknown:
+        raise RuleDataError(f"{where}: unknown keys {unknown}")
+    for key in ("name", "citation"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise RuleDataError(f"{where}.{key}: must be a non-empty string")
+    confidence = raw.get("confidence", "P")
+    if confidence not in ("P", "P-", "S"):
+        raise RuleDataError(f"{where}.confidence: expected P, P- or S, got {confidence!r}")
+    return StateDncList(
+        state=state,
+        name=raw["name"].strip(),
+        citation=raw["citation"].strip(),
+        confidence=confidence,
+        note=str(raw.get("note", "")),
     )
 
 

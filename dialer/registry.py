@@ -37,10 +37,8 @@ NATIONAL = "national"
 """The list name of the FTC National Do Not Call Registry."""
 INTERNAL = "internal"
 """The company-specific list (``dnc_entries``), imported through :func:`import_internal_list`."""
-STATE_LISTS: frozenset[str] = frozenset(
-    {"CO", "FL", "IN", "LA", "MA", "MO", "OK", "PA", "TN", "TX", "WY", "MS"}
-)
-"""States with their own DNC list (COMPLIANCE_RULES 2.1 notes; MS is uncertain but kept: fail closed)."""
+STATE_LISTS: frozenset[str] = frozenset(conservative_policy().rules.dnc_lists)
+"""States with their own DNC list: the ``dnc_list`` rows of the rule data (``state_rules.toml``)."""
 SUFFIX = ".dncr"
 """File name suffix of a registry file (``national.dncr``)."""
 STALE_AFTER = timedelta(days=conservative_policy().dnc_max_age_days)

@@ -15,7 +15,7 @@ from functools import lru_cache
 from dateutil import parser as dateparser
 from email_validator import EmailNotValidError, validate_email
 
-from dialer.leads._states import state_code
+from compliance.states import state_code
 from dialer.models import ConsentType
 
 

@@ -57,9 +57,18 @@ def test_the_version_changes_with_the_file():
     ("extra", "message"),
     [
         (
-            '[states.TX]\nname = "Texas"\n[[states.TX.rules]]\nkind = "windw"\ncitation = "x"\n',
+            '[states.TX]\n[[states.TX.rules]]\nkind = "windw"\ncitation = "x"\n',
             "TX rule 0: kind",
         ),
+        # A state's name comes from compliance.states, not from the rule data.
+        (
+            '[states.TX]\nname = "Texas"\n[[states.TX.rules]]\nkind = "counsel_review"\ncitation = "x"\n',
+            "unknown keys ['name']",
+        ),
+        ('[states.PR]\n[[states.PR.rules]]\nkind = "counsel_review"\ncitation = "x"\n', "not a USPS code"),
+        ("[states.TX]\n", "expected [[states.TX.rules]] or a dnc_list"),
+        ('[states.TX.dnc_list]\nname = "Texas no-call list"\n', "TX.dnc_list.citation"),
+        ('[states.TX.dnc_list]\nname = "x"\ncitation = "y"\nconfidence = "high"\n', "expected P, P- or S"),
         (
             '[states.TX]\n[[states.TX.rules]]\nkind = "window"\ndays = ["sun"]\nstart = "12:00"\n'
             'end = "21:00"\n',
@@ -95,3 +104,19 @@ def test_bad_rule_data_is_refused_naming_the_rule_and_field(extra, message):
 
 def test_the_packaged_file_is_the_one_reviewed():
     assert DEFAULT_RULES_PATH.name == "state_rules.toml" and DEFAULT_RULES_PATH.is_file()
+
+
+def test_state_dnc_lists_are_rows_of_the_rule_data():
+    table = parse_rule_table(
+        GOOD
+        + '[states.CO]\n[states.CO.dnc_list]\nname = "Colorado No-Call List"\ncitation = "C.R.S. 6-1-904"\n',
+        origin="rules.toml",
+    )
+    (listed,) = table.dnc_lists.values()
+    assert (listed.state, listed.name, listed.citation, listed.confidence) == (
+        "CO",
+        "Colorado No-Call List",
+        "C.R.S. 6-1-904",
+        "P",
+    )
+    assert table.names["CO"] == "Colorado" and "CO" not in table.states  # a list, no stricter rules

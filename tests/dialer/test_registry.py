@@ -10,10 +10,18 @@ import pytest
 from sqlalchemy import event, func, select
 
 from compliance.dnc_registry import DncRegistry
+from compliance.state_rules import load_rule_table
 from dialer.leads import import_leads
 from dialer.leads.report import format_registry_scrub
 from dialer.models import AuditEvent, Campaign, DncEntry, DncSource
-from dialer.registry import RegistryError, RegistryFileError, RegistryStore, is_stale
+from dialer.registry import (
+    STATE_LISTS,
+    RegistryError,
+    RegistryFileError,
+    RegistryStore,
+    check_list_name,
+    is_stale,
+)
 from dialer.registry_build import import_changes, import_full
 from dialer.registry_import import import_internal_list, import_registry, national_downloaded_at
 from dialer.rnd import latest_rnd, read_rnd_csv, record_rnd_results
@@ -304,3 +312,23 @@ def test_lead_import_without_registries_says_the_national_list_is_missing(db, st
     assert event.payload["registry_scrub"]["national_present"] is False
     text = format_registry_scrub(store.scrub_counts(["+13125550101"]))
     assert "national DNC list is missing" in text
+
+
+def test_the_registry_accepts_exactly_the_state_lists_of_the_packaged_rule_data():
+    packaged = load_rule_table()
+    assert STATE_LISTS == frozenset(packaged.dnc_lists)
+    assert {
+        "CO",
+        "FL",
+        "IN",
+        "LA",
+        "MA",
+        "MO",
+        "OK",
+        "PA",
+        "TN",
+        "TX",
+        "WY",
+    } <= STATE_LISTS  # COMPLIANCE_RULES 2.1
+    assert all(entry.citation for entry in packaged.dnc_lists.values())
+    assert check_list_name("tx") == "TX"

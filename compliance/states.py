@@ -1,4 +1,9 @@
-"""US state and territory codes, and the names sales ops write instead of them."""
+"""US states, DC and the inhabited territories: the one table of their USPS codes and names.
+
+Everything that names a state reads it from here: lead imports (``IL``, ``Illinois``, ``N.Y.``),
+the number geocoder's descriptions (``"Illinois"``, ``"Washington State"``) and the rule data
+(``state_rules.toml`` keys its states by these codes and refuses any other).
+"""
 
 from __future__ import annotations
 
@@ -64,6 +69,9 @@ STATE_NAMES: dict[str, str] = {
 }
 """The 50 states, DC and the five inhabited territories (the places the dialer may call)."""
 
+TERRITORIES: frozenset[str] = frozenset({"PR", "GU", "VI", "AS", "MP"})
+"""The inhabited territories: callable, but no state calling rules apply to them."""
+
 _EXTRA_NAMES = {
     "washington dc": "DC",
     "washington d c": "DC",
@@ -73,6 +81,7 @@ _EXTRA_NAMES = {
     "united states virgin islands": "VI",
     "northern marianas": "MP",
     "commonwealth of puerto rico": "PR",
+    "washington state": "WA",  # the phonenumbers geocoder's name for WA area codes
 }
 
 
@@ -88,7 +97,11 @@ _LOOKUP: dict[str, str] = {
 
 
 def state_code(text: str) -> str | None:
-    """The 2-letter code for a code or name (any case, dots and extra spaces ignored), or None."""
+    """The USPS code for a code or name (any case, dots and extra spaces ignored), or None.
+
+    ``"il"``, ``"N.Y."``, ``"Illinois"``, ``"Washington D.C."`` -> ``"IL"``, ``"NY"``, ``"IL"``,
+    ``"DC"``; None for anything that is not a state, DC or an inhabited territory.
+    """
     key = _key(text)
     compact = key.replace(" ", "").upper()
     if len(compact) == 2 and compact in STATE_NAMES:  # "il", "N.Y."
