@@ -1,7 +1,8 @@
 """The dialer's exception tree: one root, one mapping to HTTP and to the command line.
 
 Every error the product raises on purpose derives from :class:`DialerError`. Each carries what
-the API layer needs (``status_code``, ``code``) and what a worker needs (``retryable``)::
+the API layer needs (``status_code``; the response's ``code`` is :func:`code_of`) and what a
+worker needs (``retryable``)::
 
     DialerError
     ├── ConfigurationError          settings refused at start (placeholder secret, bad URL)
@@ -56,11 +57,6 @@ class DialerError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-    @property
-    def code(self) -> str:
-        """The error's kind as a stable snake_case name, e.g. ``not_found`` (the class name)."""
-        return error_code(type(self))
 
 
 def error_code(cls: type[BaseException]) -> str:
@@ -231,4 +227,4 @@ def message_of(exc: Exception) -> str:
 
 def code_of(exc: Exception) -> str:
     """The snake_case ``code`` of a product error (``not_found``, ``phone_number``...)."""
-    return exc.code if isinstance(exc, DialerError) else error_code(type(exc))
+    return error_code(type(exc))

@@ -167,6 +167,8 @@ class FaultStack:
     others: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _numbers: dict[str, Iterator[str]] = field(default_factory=dict)
     _worker_count: int = 0
+    crashes: list[str] = field(default_factory=list)
+    """Workers that exited on their own and were restarted (see :meth:`supervise`)."""
 
     # --- processes ---
 
@@ -221,6 +223,27 @@ class FaultStack:
                 worker.wait()
         self.workers.clear()
 
+    def supervise(self) -> None:
+        """Restart any worker that exited on its own, as compose's ``restart: unless-stopped`` does.
+
+        Celery's Redis transport can die with an "Unrecoverable error" when the broker goes away
+        again while it is still reconnecting (kombu's ``_connparams`` on a closed connection); in
+        production the supervisor restarts it. Each such exit is recorded in :attr:`crashes`
+        with the last CRITICAL line of its log, so a test can tell a restart from a clean run.
+        """
+        for worker in list(self.workers):
+            if worker.poll() is None:
+                continue
+            log_path: Path = worker.log_path  # type: ignore[attr-defined]
+            critical = [
+                line for line in log_path.read_text(errors="replace").splitlines() if "CRITICAL" in line
+            ]
+            self.crashes.append(
+                f"{log_path.name} exited {worker.returncode}: {critical[-1] if critical else '?'}"
+            )
+            self.workers.remove(worker)
+            self.start_worker()
+
     def ensure_workers(self, count: int = 2) -> None:
         """Have ``count`` live workers, each ready (consuming), starting new ones as needed."""
         for worker in list(self.workers):
@@ -250,12 +273,22 @@ class FaultStack:
         targets = list(workers) or self.workers
         app = create_celery_app(make_settings(broker_url=self.env["DIALER_BROKER_URL"]))
         command = app.control.add_consumer if on else app.control.cancel_consumer
-        nodes = [self.node(worker) for worker in targets]
-        with app.connection() as connection:  # a fresh one: pooled ones die with a Redis restart
-            replies = command(
-                queue, reply=True, timeout=10, limit=len(nodes), destination=nodes, connection=connection
-            )
-        assert len(replies) == len(nodes), replies
+        missing = {self.node(worker) for worker in targets}
+        deadline = time.monotonic() + 60
+        # A broadcast is fire-and-forget (Redis pub/sub): a loaded worker can miss one, so the
+        # command (idempotent) goes again to the nodes that have not answered yet.
+        while missing and time.monotonic() < deadline:
+            with app.connection() as connection:  # a fresh one: pooled ones die with a Redis restart
+                replies = command(
+                    queue,
+                    reply=True,
+                    timeout=10,
+                    limit=len(missing),
+                    destination=sorted(missing),
+                    connection=connection,
+                )
+            missing -= {node for reply in replies for node in reply}
+        assert not missing, f"no answer from {sorted(missing)} to {'add' if on else 'cancel'}_consumer"
 
     def publish_dials(self, lead_ids: list[int], *, queue: str = "celery") -> None:
         """Put one ``dialer.dial`` task per lead id on ``queue``, as the tick does."""
@@ -332,15 +365,30 @@ class FaultStack:
             attempts = s.scalars(select(CallAttempt).where(CallAttempt.campaign_id == campaign_id)).all()
             return len({a.lead_id for a in attempts}), len(leads), len(attempts)
 
-    def wait_finished(self, campaign_id: int, timeout: float = 90.0) -> None:
+    def wait_finished(
+        self, campaign_id: int, timeout: float = 90.0, *, restart_crashed: bool = False
+    ) -> None:
+        """Wait for the campaign to complete; a worker exiting on its own fails the wait at once.
+
+        ``restart_crashed``: restart such workers instead (:meth:`supervise`), for the faults
+        where a real deployment's supervisor is part of the recovery (the broker restarted).
+        """
+
         def finished() -> bool:
+            if restart_crashed:
+                self.supervise()
+            else:
+                dead = [w.log_path.name for w in self.workers if w.poll() is not None]  # type: ignore[attr-defined]
+                if dead:
+                    pytest.fail(f"{dead} exited on their own; logs in {self.workdir}")
             with self.sessions() as s:
                 return s.get_one(Campaign, campaign_id).status == CampaignStatus.COMPLETED
 
         try:
             wait_for(finished, timeout=timeout, what=f"campaign {campaign_id} to finish", poll=0.25)
         except AssertionError:
-            raise AssertionError(f"{self.describe(campaign_id)}\nlogs in {self.workdir}") from None
+            crashes = "".join(f"\nrestarted: {crash}" for crash in self.crashes)
+            raise AssertionError(f"{self.describe(campaign_id)}{crashes}\nlogs in {self.workdir}") from None
 
     def describe(self, campaign_id: int) -> str:
         with self.sessions() as s:

@@ -78,7 +78,7 @@ def test_redis_restarted_mid_campaign(stack, run):
     campaign_id = stack.create_campaign(10)
     wait_for(lambda: stack.progress(campaign_id)[0] >= 3, timeout=60, what="the campaign to get going")
     stack.redis.restart()
-    stack.wait_finished(campaign_id, timeout=120)
+    stack.wait_finished(campaign_id, timeout=120, restart_crashed=True)
     stack.check_campaign(campaign_id)
 
 
