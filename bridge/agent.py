@@ -162,7 +162,13 @@ class AgentConnection(ABC):
 
 
 class VoiceAgent(ABC):
-    """Opens agent sessions."""
+    """Opens agent sessions (one adapter per backend; built by :func:`bridge.agents.build_voice_agent`).
+
+    Attributes:
+        voice: the backend's voice id its sessions speak with (:attr:`AgentSessionConfig.voice`).
+    """
+
+    voice: str
 
     @abstractmethod
     async def connect(self, config: AgentSessionConfig) -> AgentConnection:

@@ -9,9 +9,9 @@ from fastapi import FastAPI
 
 from bridge import media, webhooks
 from bridge.agent import VoiceAgent
+from bridge.agents import build_voice_agent
 from bridge.amd import AmdBoard
 from bridge.errors import install_error_handlers
-from bridge.openai_agent import OpenAIRealtimeAgent
 from bridge.security import TwilioSignatureCheck
 from bridge.state import BridgeState
 from crm import routes as crm_routes
@@ -23,16 +23,12 @@ def create_app(runtime: Runtime | None = None, agent: VoiceAgent | None = None) 
 
     Args:
         runtime: defaults to the process runtime from settings.
-        agent: defaults to OpenAI Realtime (or the sandbox agent, per settings).
+        agent: defaults to the ``voice_agent`` backend of the settings (:mod:`bridge.agents`).
     """
     runtime = runtime or get_runtime()
     settings = runtime.settings
     if agent is None:
-        agent = OpenAIRealtimeAgent(
-            api_key=settings.openai_api_key.get_secret_value(),
-            model=settings.openai_realtime_model,
-            websocket_base_url=settings.openai_websocket_base_url,
-        )
+        agent = build_voice_agent(settings)
     app = FastAPI(title="AI campaign dialer: carrier bridge", docs_url=None, redoc_url=None)
     install_error_handlers(app)
     app.state.bridge = BridgeState(

@@ -135,7 +135,7 @@ async def media_stream(websocket: WebSocket) -> None:
         stream_sid=start.stream_sid,
         params=runtime.settings.bridge,
         amd=state.amd,
-        voice=runtime.settings.openai_voice,
+        voice=state.agent.voice,
     )
     try:
         await session.run()

@@ -182,10 +182,14 @@ class OpenAIRealtimeAgent(VoiceAgent):
     Args:
         api_key: the OpenAI API key.
         model: e.g. ``gpt-realtime-2.1``.
+        voice: e.g. ``marin``.
         websocket_base_url: None for OpenAI; a sandbox agent's ``ws://host:port/v1`` otherwise.
     """
 
-    def __init__(self, *, api_key: str, model: str, websocket_base_url: str | None = None) -> None:
+    def __init__(
+        self, *, api_key: str, model: str, voice: str, websocket_base_url: str | None = None
+    ) -> None:
+        self.voice = voice
         kwargs: dict[str, Any] = {"api_key": api_key}
         if websocket_base_url is not None:
             kwargs["websocket_base_url"] = websocket_base_url

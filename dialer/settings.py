@@ -13,7 +13,7 @@ stand-in). Real Postgres, Redis, Twilio and OpenAI are a matter of configuration
     DIALER_PUBLIC_URL=https://dialer.example.com
     DIALER_TWILIO_ACCOUNT_SID=AC...
     DIALER_TWILIO_AUTH_TOKEN=...
-    DIALER_OPENAI_API_KEY=sk-...
+    DIALER_OPENAI__API_KEY=sk-...
 
 In production, placeholder or missing secrets, sandbox endpoints, a sandbox clock, SQLite, the
 filesystem broker and a non-HTTPS public URL are refused when the settings are built.
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -84,6 +85,46 @@ class BridgeParams(BaseModel):
     vad_silence_ms: int = Field(default=500, ge=100)
     vad_prefix_padding_ms: int = Field(default=300, ge=0)
     idle_hangup_ms: int = Field(default=30000, ge=1000)
+
+
+def _absolute_url(value: str | None) -> str | None:
+    """An absolute URL without its trailing slash; None for an empty value ("not set")."""
+    if value is None or not value.strip():
+        return None  # an empty variable means "not set" (e.g. no sandbox in production)
+    parts = urlsplit(value)
+    if not parts.scheme or not parts.netloc:
+        raise ValueError(f"{value!r} is not an absolute URL")
+    return value.rstrip("/")
+
+
+class OpenAISettings(BaseModel):
+    """The OpenAI Realtime GA backend (``voice_agent = "openai"``), ``DIALER_OPENAI__<FIELD>``.
+
+    Attributes:
+        api_key: the OpenAI API key (``DIALER_OPENAI__API_KEY``).
+        model: the Realtime model, e.g. ``gpt-realtime-2.1``.
+        voice: the voice every session speaks with, e.g. ``marin``.
+        websocket_base_url: the sandbox agent's ``ws://host:port/v1``; unset (empty) for OpenAI.
+    """
+
+    api_key: SecretStr = SecretStr(SANDBOX_OPENAI_KEY)
+    model: str = "gpt-realtime-2.1"
+    voice: str = "marin"
+    websocket_base_url: str | None = "ws://127.0.0.1:8765/v1"
+
+    @field_validator("websocket_base_url")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        return _absolute_url(value)
+
+    def production_problems(self) -> list[str]:
+        """What production refuses in these settings (placeholder key, sandbox endpoint)."""
+        problems: list[str] = []
+        if _is_placeholder(self.api_key.get_secret_value()):
+            problems.append("DIALER_OPENAI__API_KEY is missing or a placeholder")
+        if self.websocket_base_url is not None:
+            problems.append("DIALER_OPENAI__WEBSOCKET_BASE_URL points at a sandbox; unset it in production")
+        return problems
 
 
 class Settings(BaseSettings):
@@ -145,12 +186,9 @@ class Settings(BaseSettings):
     machine_detection_timeout_seconds: int = Field(default=30, ge=3, le=59)
     call_time_limit_seconds: int = Field(default=900, ge=60, le=14400)
 
-    # Voice agent.
+    # Voice agent: the backend (bridge.agents builds it) and each backend's own settings.
     voice_agent: Literal["openai"] = "openai"
-    openai_api_key: SecretStr = SecretStr(SANDBOX_OPENAI_KEY)
-    openai_realtime_model: str = "gpt-realtime-2.1"
-    openai_voice: str = "marin"
-    openai_websocket_base_url: str | None = "ws://127.0.0.1:8765/v1"
+    openai: OpenAISettings = OpenAISettings()
 
     bridge: BridgeParams = BridgeParams()
     stream_token_ttl_seconds: int = Field(default=120, ge=10)
@@ -162,15 +200,10 @@ class Settings(BaseSettings):
     sandbox_clock_start: datetime | None = None
     sandbox_clock_anchor: datetime | None = None
 
-    @field_validator("public_url", "twilio_api_base_url", "openai_websocket_base_url")
+    @field_validator("public_url", "twilio_api_base_url")
     @classmethod
-    def _absolute_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None  # an empty variable means "not set" (e.g. no sandbox in production)
-        parts = urlsplit(value)
-        if not parts.scheme or not parts.netloc:
-            raise ValueError(f"{value!r} is not an absolute URL")
-        return value.rstrip("/")
+    def _absolute_urls(cls, value: str | None) -> str | None:
+        return _absolute_url(value)
 
     @field_validator("sandbox_clock_start", "sandbox_clock_anchor")
     @classmethod
@@ -197,12 +230,9 @@ class Settings(BaseSettings):
             problems.append("DIALER_TWILIO_ACCOUNT_SID is missing or a placeholder")
         if _is_placeholder(self.twilio_auth_token.get_secret_value()):
             problems.append("DIALER_TWILIO_AUTH_TOKEN is missing or a placeholder")
-        if _is_placeholder(self.openai_api_key.get_secret_value()):
-            problems.append("DIALER_OPENAI_API_KEY is missing or a placeholder")
         if self.twilio_api_base_url is not None:
             problems.append("DIALER_TWILIO_API_BASE_URL points at a sandbox; unset it in production")
-        if self.openai_websocket_base_url is not None:
-            problems.append("DIALER_OPENAI_WEBSOCKET_BASE_URL points at a sandbox; unset it in production")
+        problems.extend(self.voice_agent_settings().production_problems())
         if self.sandbox_clock_start is not None:
             problems.append("a sandbox clock is set; production uses the system clock")
         feed = self.calendar_feed_token
@@ -218,6 +248,10 @@ class Settings(BaseSettings):
             problems.append("DIALER_BROKER_URL is the embedded filesystem broker; production needs Redis")
         if problems:
             raise ValueError("refused in production: " + "; ".join(problems))
+
+    def voice_agent_settings(self) -> OpenAISettings:
+        """The settings of the chosen backend (``voice_agent``): ``openai`` -> :attr:`openai`."""
+        return {"openai": self.openai}[self.voice_agent]
 
     @property
     def beat_schedule_path(self) -> Path:
@@ -251,13 +285,32 @@ def _is_placeholder(value: str) -> bool:
     return value.strip().lower() in _PLACEHOLDERS or value.strip().lower().startswith("sandbox")
 
 
+RENAMED_VARIABLES = {
+    "DIALER_OPENAI_API_KEY": "DIALER_OPENAI__API_KEY",
+    "DIALER_OPENAI_REALTIME_MODEL": "DIALER_OPENAI__MODEL",
+    "DIALER_OPENAI_VOICE": "DIALER_OPENAI__VOICE",
+    "DIALER_OPENAI_WEBSOCKET_BASE_URL": "DIALER_OPENAI__WEBSOCKET_BASE_URL",
+}
+"""Old variable -> its new name: set, it is refused rather than silently ignored."""
+
+
+def _renamed_in_use(env_file: object) -> list[str]:
+    names = set(os.environ)
+    if isinstance(env_file, str | Path) and Path(env_file).is_file():
+        names |= set(dotenv_values(env_file))
+    return [f"{old} is now {new}" for old, new in RENAMED_VARIABLES.items() if old in names]
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment (and ``.env``), applying ``overrides`` last.
 
     Raises:
-        ConfigurationError: the settings are invalid or unsafe for their environment; the
-            message lists every problem.
+        ConfigurationError: the settings are invalid or unsafe for their environment, or a
+            renamed variable (:data:`RENAMED_VARIABLES`) is set; the message lists every problem.
     """
+    renamed = _renamed_in_use(overrides.get("_env_file", ".env"))
+    if renamed:
+        raise ConfigurationError(f"invalid settings: {'; '.join(renamed)}")
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:

@@ -3,7 +3,7 @@
     python -m sandbox --carrier-port 8766 --agent-port 8765
 
 Point the dialer at it with ``DIALER_TWILIO_API_BASE_URL=http://127.0.0.1:8766`` and
-``DIALER_OPENAI_WEBSOCKET_BASE_URL=ws://127.0.0.1:8765/v1`` (the defaults). The sandbox speaks only
+``DIALER_OPENAI__WEBSOCKET_BASE_URL=ws://127.0.0.1:8765/v1`` (the defaults). The sandbox speaks only
 the wire protocols; it shares no code with the product.
 """
 

@@ -16,8 +16,7 @@ PRODUCTION = dict(
     twilio_account_sid="AC" + "1234567890abcdef" * 2,
     twilio_auth_token="f" * 32,
     twilio_api_base_url=None,
-    openai_api_key="sk-live-abcdefghijklmnop",
-    openai_websocket_base_url=None,
+    openai={"api_key": "sk-live-abcdefghijklmnop", "websocket_base_url": None},
 )
 
 
@@ -29,7 +28,7 @@ def test_defaults_use_the_embedded_pieces_and_the_sandbox():
     settings = _load()
     assert settings.database_url.startswith("sqlite")
     assert settings.broker_url == "localfs://"
-    assert settings.is_sandbox_carrier and settings.openai_websocket_base_url.startswith("ws://127.0.0.1")
+    assert settings.is_sandbox_carrier and settings.openai.websocket_base_url.startswith("ws://127.0.0.1")
     assert settings.media_stream_url == "ws://127.0.0.1:8000/twilio/media"
     assert isinstance(clock_from_settings(settings), SystemClock)
 
@@ -45,9 +44,9 @@ def test_complete_production_settings_are_accepted():
         ({"twilio_auth_token": "changeme"}, "DIALER_TWILIO_AUTH_TOKEN"),
         ({"twilio_auth_token": ""}, "DIALER_TWILIO_AUTH_TOKEN"),
         ({"twilio_account_sid": "AC" + "5a" * 16}, "DIALER_TWILIO_ACCOUNT_SID"),
-        ({"openai_api_key": "sandbox-openai-key"}, "DIALER_OPENAI_API_KEY"),
+        ({"openai": {"api_key": "sandbox-openai-key", "websocket_base_url": None}}, "DIALER_OPENAI__API_KEY"),
         ({"twilio_api_base_url": "http://127.0.0.1:8766"}, "DIALER_TWILIO_API_BASE_URL"),
-        ({"openai_websocket_base_url": "ws://127.0.0.1:8765/v1"}, "DIALER_OPENAI_WEBSOCKET_BASE_URL"),
+        ({"openai": {"api_key": "sk-live-abcdefghijklmnop"}}, "DIALER_OPENAI__WEBSOCKET_BASE_URL"),
         ({"public_url": "http://dialer.example.com"}, "https://"),
         ({"database_url": "sqlite:///x.db"}, "SQLite"),
         ({"broker_url": "localfs://"}, "embedded"),
@@ -63,7 +62,7 @@ def test_production_lists_every_problem_at_once():
     with pytest.raises(ConfigurationError) as refused:
         _load(environment="production")
     message = str(refused.value)
-    for name in ("ACCOUNT_SID", "AUTH_TOKEN", "OPENAI_API_KEY", "SQLite", "https://"):
+    for name in ("ACCOUNT_SID", "AUTH_TOKEN", "OPENAI__API_KEY", "SQLite", "https://"):
         assert name in message
 
 
@@ -97,3 +96,22 @@ def test_environment_variables_and_nested_bridge_params(monkeypatch):
 def test_relative_urls_are_refused():
     with pytest.raises(ConfigurationError, match="public_url"):
         _load(public_url="dialer.example.com")
+
+
+def test_a_renamed_variable_is_refused_with_its_new_name(monkeypatch, tmp_path):
+    monkeypatch.setenv("DIALER_OPENAI_API_KEY", "sk-live-abcdefghijklmnop")
+    with pytest.raises(ConfigurationError, match="DIALER_OPENAI_API_KEY is now DIALER_OPENAI__API_KEY"):
+        _load()
+    monkeypatch.delenv("DIALER_OPENAI_API_KEY")
+    env_file = tmp_path / ".env"
+    env_file.write_text("DIALER_OPENAI_VOICE=alloy\n")
+    with pytest.raises(ConfigurationError, match="DIALER_OPENAI_VOICE is now DIALER_OPENAI__VOICE"):
+        load_settings(_env_file=str(env_file))
+
+
+def test_backend_settings_come_from_their_nested_variables(monkeypatch):
+    monkeypatch.setenv("DIALER_OPENAI__VOICE", "cedar")
+    monkeypatch.setenv("DIALER_OPENAI__WEBSOCKET_BASE_URL", "")
+    settings = _load()
+    assert settings.openai.voice == "cedar" and settings.openai.websocket_base_url is None
+    assert settings.voice_agent_settings() is settings.openai

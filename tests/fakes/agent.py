@@ -53,7 +53,8 @@ class FakeAgentConnection(AgentConnection):
 
 
 class FakeVoiceAgent(VoiceAgent):
-    def __init__(self, *, unavailable: bool = False) -> None:
+    def __init__(self, *, unavailable: bool = False, voice: str = "marin") -> None:
+        self.voice = voice
         self.connection = FakeAgentConnection()
         self.configs: list[AgentSessionConfig] = []
         self.unavailable = unavailable
