@@ -152,7 +152,7 @@ class OpenAIRealtimeConnection(AgentConnection):
         """See :meth:`AgentConnection.truncate`."""
         await self._send(wire.truncate_item(item_id, audio_end_ms))
 
-    async def events(self) -> AsyncIterator[AgentEvent]:  # type: ignore[override]
+    async def events(self) -> AsyncIterator[AgentEvent]:
         """Read frames until the socket closes, yielding translated events."""
         from websockets.exceptions import ConnectionClosed
 

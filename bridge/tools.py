@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -67,12 +67,15 @@ class HonorDncArgs(_Args):
     reason: str = Field("", description="What the person said (optional).")
 
 
+_AGENT_DISPOSITIONS: list[JsonValue] = [str(d) for d in sorted(AGENT_SETTABLE_DISPOSITIONS)]
+
+
 class LogDispositionArgs(_Args):
     """Record the outcome of the call."""
 
     disposition: str = Field(
         description="The outcome.",
-        json_schema_extra={"enum": sorted(AGENT_SETTABLE_DISPOSITIONS)},
+        json_schema_extra={"enum": _AGENT_DISPOSITIONS},
     )
     notes: str = Field("", description=_NOTES)
 

@@ -325,10 +325,13 @@ class DncRegistry:
                 )
             try:
                 raw = json.loads(mm[_META_OFFSET : _META_OFFSET + meta_len])
+                built_at = _parse_time(raw["built_at"], path)
+                if built_at is None:
+                    raise RegistryFormatError(f"{path}: registry metadata has no built_at")
                 meta = RegistryMeta(
                     list_name=str(raw["list_name"]),
                     count=int(raw["count"]),
-                    built_at=_parse_time(raw["built_at"], path),
+                    built_at=built_at,
                     downloaded_at=_parse_time(raw["downloaded_at"], path),
                     sources=tuple(str(s) for s in raw["sources"]),
                 )
@@ -336,8 +339,6 @@ class DncRegistry:
                 if isinstance(exc, RegistryFormatError):
                     raise
                 raise RegistryFormatError(f"{path}: bad registry metadata ({exc})") from None
-            if meta.built_at is None:
-                raise RegistryFormatError(f"{path}: registry metadata has no built_at")
             return cls(path, mm, meta, slots, offset)
         except BaseException:
             mm.close()

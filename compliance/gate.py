@@ -145,12 +145,12 @@ def _location_rules(f: Findings, st: _Static, facts: CallFacts, policy: Policy, 
             continue
         if rule.kind == "emergency_ban":
             flag = facts.campaign.la_emergency_active
-            inputs = {"la_emergency_active": flag, **rule.describe()}
+            emergency: dict[str, Any] = {"la_emergency_active": flag, **rule.describe()}
             blocked = flag is not False
             f.check(
                 rule.rule_id,
                 rule.citation,
-                inputs,
+                emergency,
                 block=(ReasonCode.STATE_EMERGENCY_LA,) if blocked else (),
                 detail="emergency status unknown" if flag is None else f"emergency active: {flag}",
             )

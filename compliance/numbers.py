@@ -26,6 +26,7 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 from phonenumbers import timezone as pn_timezone
+from phonenumbers.tzdata import TIMEZONE_DATA
 
 from compliance.errors import ComplianceError
 
@@ -264,7 +265,7 @@ def _nanp_key_rules() -> tuple[int, tuple[tuple[re.Pattern[str], int], ...]] | N
             prefixed.append((re.compile(metadata.leading_digits), free))
         else:
             base = min(base, free)
-    zone_prefix = max((len(k) - 1 for k in pn_timezone.TIMEZONE_DATA if k.startswith("1")), default=10)
+    zone_prefix = max((len(k) - 1 for k in TIMEZONE_DATA if k.startswith("1")), default=10)
     narrowest = min([base, *(free for _, free in prefixed)])
     if narrowest <= 0 or widest > 10 - base or zone_prefix > 10 - narrowest:
         return None

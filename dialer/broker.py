@@ -25,7 +25,7 @@ SCHEME = "localfs"
 class AtomicFilesystemChannel(filesystem.Channel):
     """A filesystem channel whose messages appear in the queue folder only once complete."""
 
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]  # filesystem.Channel._put's signature
         """Write ``payload`` to a hidden temporary file, then rename it into the queue folder."""
         name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)

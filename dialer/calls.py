@@ -14,9 +14,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from compliance import Address
@@ -245,7 +245,7 @@ def redeem_stream_token(
         .values(stream_token_hash=None, stream_sid=stream_sid, stream_started_at=now)
         .execution_options(synchronize_session=False)
     )
-    ok = result.rowcount == 1
+    ok = cast(CursorResult[Any], result).rowcount == 1
     if ok:
         record_attempt_event(
             session,

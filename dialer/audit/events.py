@@ -113,9 +113,14 @@ def record_event(
 
 
 class _AttemptLike(Protocol):
-    id: int
-    campaign_id: int
-    lead_id: int
+    """What an attempt event needs of its attempt (a row, or the dial path's prepared record)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def campaign_id(self) -> int: ...
+    @property
+    def lead_id(self) -> int: ...
 
 
 def record_attempt_event(

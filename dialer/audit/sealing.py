@@ -78,7 +78,7 @@ def seal_hash(fields: dict[str, Any]) -> str:
 
 def sealed_ids(first_id: int, last_id: int, gaps: list[list[int]]) -> list[int]:
     """The event ids a seal covers: ``first_id..last_id`` less the gaps, in order."""
-    skipped = set()
+    skipped: set[int] = set()
     for start, end in gaps:
         skipped.update(range(start, end + 1))
     return [i for i in range(first_id, last_id + 1) if i not in skipped]

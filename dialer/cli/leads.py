@@ -105,7 +105,7 @@ class _RowsPerSecond(TextColumn):
     def __init__(self) -> None:
         super().__init__("")
 
-    def render(self, task):  # type: ignore[no-untyped-def]
+    def render(self, task):
         """The rows done and their rate."""
         rows = task.fields.get("rows", 0)
         elapsed = task.elapsed or 0.0

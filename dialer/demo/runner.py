@@ -48,7 +48,13 @@ from dialer.models import CampaignStatus
 from dialer.registry import RegistryStore, registry_store
 from dialer.registry_import import import_internal_list, import_registry
 from dialer.runtime import build_runtime
-from dialer.settings import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_OPENAI_KEY, Settings
+from dialer.settings import (
+    SANDBOX_ACCOUNT_SID,
+    SANDBOX_AUTH_TOKEN,
+    SANDBOX_OPENAI_KEY,
+    Settings,
+    load_settings,
+)
 
 CLOCK_ZONE = "America/Chicago"
 EXAMPLE_LEADS = Path("leads.example.csv")
@@ -163,8 +169,15 @@ def _environment(
 
 
 def _settings_from(env: dict[str, str]) -> Settings:
-    fields = {key.removeprefix("DIALER_").lower(): value for key, value in env.items() if "__" not in key}
-    return Settings(_env_file=None, **fields)  # type: ignore[call-arg]
+    """The settings ``env`` gives a process (``DIALER_A__B`` -> the ``a`` sub-model's ``b``)."""
+    fields: dict[str, Any] = {}
+    for key, value in env.items():
+        *parents, name = key.removeprefix("DIALER_").lower().split("__")
+        target = fields
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[name] = value
+    return load_settings(_env_file=None, **fields)
 
 
 def _import_sandbox_registries(

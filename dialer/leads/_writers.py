@@ -8,13 +8,16 @@ together. Nothing is committed here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import exists, insert, select, text
+from sqlalchemy import Table, exists, insert, select, text
 from sqlalchemy.orm import Session
 
 from dialer.leads._chunks import CONSENT_COPY_COLUMNS, LEAD_COPY_COLUMNS, Accepted
 from dialer.models import ConsentRecord, Lead
+
+_LEADS = cast(Table, Lead.__table__)  # Core inserts: no ORM bulk-insert bookkeeping
+_CONSENTS = cast(Table, ConsentRecord.__table__)
 
 _IN_CHUNK = 500
 
@@ -56,11 +59,11 @@ class BulkWriter:
         """Insert the rows' leads and consent records; returns the consent records written."""
         if not rows:
             return 0
-        self.session.execute(insert(Lead.__table__), [r.lead for r in rows])
+        self.session.execute(insert(_LEADS), [r.lead for r in rows])
         ids = self.existing([r.phone_e164 for r in rows])
         consents = [{**c, "lead_id": ids[r.phone_e164]} for r in rows for c in r.consents]
         if consents:
-            self.session.execute(insert(ConsentRecord.__table__), consents)
+            self.session.execute(insert(_CONSENTS), consents)
         return len(consents)
 
 

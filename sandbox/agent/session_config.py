@@ -208,7 +208,7 @@ class SessionSettings(_Strict):
     type: Literal["realtime"]
     model: str = DEFAULT_MODEL
     instructions: str = DEFAULT_INSTRUCTIONS
-    output_modalities: list[Literal["audio"]] = Field(default_factory=lambda: ["audio"], min_length=1)
+    output_modalities: list[Literal["audio"]] = Field(default_factory=lambda: ["audio"], min_length=1)  # type: ignore[arg-type]
     audio: AudioConfig = Field(default_factory=AudioConfig)
     tools: list[Tool] = Field(default_factory=list)
     tool_choice: ToolChoice = "auto"

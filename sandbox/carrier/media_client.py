@@ -133,7 +133,8 @@ class MediaStreamClient:
         return StreamOutcome("rejected", detail)
 
     def _stream_status(self, event: str, error: str | None = None) -> None:
-        if not self._stream.status_callback:
+        url = self._stream.status_callback
+        if not url:
             return
         params = {
             "AccountSid": self._record.account_sid,
@@ -146,7 +147,7 @@ class MediaStreamClient:
         if error is not None:
             params["StreamError"] = error
         stream = self._stream
-        self._callbacks.fire("stream", stream.status_callback, params, stream.status_callback_method)
+        self._callbacks.fire("stream", url, params, stream.status_callback_method)
 
     async def _converse(self, websocket: ClientConnection) -> StreamOutcome:
         loop = asyncio.get_running_loop()
