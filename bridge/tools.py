@@ -28,8 +28,8 @@ from crm.meetings import book_meeting
 from dialer.audit import record_event
 from dialer.callbacks import schedule_callback
 from dialer.calls import CallContext
+from dialer.consent import add_internal_dnc
 from dialer.db import transaction
-from dialer.dnc import add_internal_dnc
 from dialer.errors import ToolArgumentError
 from dialer.models import (
     AGENT_SETTABLE_DISPOSITIONS,

@@ -252,7 +252,7 @@ def _scalar_facts(session: Session, phone_e164: str) -> tuple[datetime | None, b
     """``(internal DNC requested_at, LA emergency flag active, latest RND answer)`` in one statement.
 
     The internal DNC entry is the latest request for the number; the RND answer is the one
-    :func:`dialer.rnd.latest_rnd` returns (latest ``queried_at``, then latest stored).
+    :func:`dialer.registry.rnd.latest_rnd` returns (latest ``queried_at``, then latest stored).
     """
     row = session.execute(_SCALAR_FACTS, {"phone": phone_e164}).one()
     internal, flag_active, queried_at, consent_date, result = row
@@ -266,7 +266,7 @@ def gather_call_facts(
     """Read every fact the gate needs for ``lead`` now, from the database and the registry files.
 
     Raises:
-        dialer.registry.RegistryError: a registry file is unreadable (the caller fails closed).
+        dialer.registry.store.RegistryError: a registry file is unreadable (the caller fails closed).
     """
     hits = registry.lookup(lead.phone_e164)
     age = registry.national_age(now)

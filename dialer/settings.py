@@ -149,7 +149,7 @@ class Settings(BaseSettings):
     broker_dir: Path = Path("./.dialer/broker")
     # Celery beat's schedule state (last run of the tick); see beat_schedule_path.
     beat_schedule_file: Path | None = None
-    dnc_dir: Path = Path("./.dialer/dnc")  # national/state DNC registry files (dialer.registry)
+    dnc_dir: Path = Path("./.dialer/dnc")  # national/state DNC registry files (dialer.registry.store)
     redis_url: str | None = None
     tick_interval_seconds: float = Field(default=2.0, gt=0)
     requeue_after_seconds: float = Field(default=120.0, gt=0)

@@ -12,8 +12,7 @@ from rich.table import Table
 from compliance.check import check_cases, load_document
 from compliance.policy import conservative_policy, policy_from_files
 from dialer.cli._common import actor, console, runtime
-from dialer.compliance_records import compliance_flags, set_compliance_flag
-from dialer.consent_imports import import_contact_history_csv
+from dialer.consent import compliance_flags, import_contact_history_csv, set_compliance_flag
 from dialer.db import transaction
 from dialer.errors import InvalidInputError
 

@@ -8,10 +8,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from dialer import consent_imports
 from dialer.cli._common import actor, console, runtime
-from dialer.compliance_records import EBR_KINDS
-from dialer.consent import consent_ledger, revoke_consent
+from dialer.consent import EBR_KINDS, consent_ledger, import_ebr_csv, import_revocations_csv, revoke_consent
 from dialer.db import transaction
 
 app = typer.Typer(no_args_is_help=True, help="Consent ledger: records, revocations, DNC requests, EBRs.")
@@ -161,7 +159,7 @@ def import_revocations(
     """Import consent revocations captured elsewhere; a bad row writes nothing."""
     rt = runtime()
     with transaction(rt.sessions) as session:
-        rows = consent_imports.import_revocations_csv(session, file, now=rt.clock.now(), actor=actor())
+        rows = import_revocations_csv(session, file, now=rt.clock.now(), actor=actor())
         numbers = len({r.phone_e164 for r in rows})
     console.print(f"{len(rows)} revocations imported for {numbers} numbers from {file.name}")
 
@@ -173,7 +171,7 @@ def import_ebr(
     """Import established business relationships (47 CFR 64.1200(f)(5)); a bad row writes nothing."""
     rt = runtime()
     with transaction(rt.sessions) as session:
-        rows = consent_imports.import_ebr_csv(session, file, now=rt.clock.now(), actor=actor())
+        rows = import_ebr_csv(session, file, now=rt.clock.now(), actor=actor())
         kinds = {kind: sum(1 for r in rows if r.kind == kind) for kind in EBR_KINDS}
     console.print(
         f"{len(rows)} EBR records imported from {file.name}: {kinds['purchase']} purchase, "

@@ -11,13 +11,21 @@ from sqlalchemy import select
 
 from compliance import PhoneNumberError, normalize_phone
 from dialer.cli._common import actor, console, runtime
+from dialer.consent import add_internal_dnc, import_internal_list
 from dialer.db import transaction
-from dialer.dnc import add_internal_dnc
 from dialer.errors import InvalidInputError
 from dialer.models import DncEntry
-from dialer.registry import INTERNAL, NATIONAL, STALE_AFTER, check_list_name, is_stale, registry_store
-from dialer.registry_import import import_internal_list, import_registry
-from dialer.rnd import read_rnd_csv, record_rnd_results
+from dialer.registry import (
+    INTERNAL,
+    NATIONAL,
+    STALE_AFTER,
+    check_list_name,
+    import_registry,
+    is_stale,
+    read_rnd_csv,
+    record_rnd_results,
+    registry_store,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Do-not-call lists: internal, national and state registries.")
 

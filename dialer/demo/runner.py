@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from dialer.audit import seal_pending
 from dialer.campaigns import create_campaign, set_status
+from dialer.consent import import_internal_list
 from dialer.db import transaction
 from dialer.demo.processes import (
     Supervisor,
@@ -45,8 +46,7 @@ from dialer.leads.report import format_registry_scrub
 from dialer.leads.service import import_leads
 from dialer.migrate import upgrade
 from dialer.models import CampaignStatus
-from dialer.registry import RegistryStore, registry_store
-from dialer.registry_import import import_internal_list, import_registry
+from dialer.registry import RegistryStore, import_registry, registry_store
 from dialer.runtime import build_runtime
 from dialer.settings import (
     SANDBOX_ACCOUNT_SID,

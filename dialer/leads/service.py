@@ -177,7 +177,7 @@ def import_leads(
         now: the product's clock (aware), for the audit event.
         registry: the DNC registry files; when given, the new leads are scrubbed against the
             national and state lists (one batch per chunk) and the counts
-            (:class:`dialer.registry.ScrubCounts`) are stored as ``registry_scrub`` in the
+            (:class:`dialer.registry.store.ScrubCounts`) are stored as ``registry_scrub`` in the
             ``leads.imported`` event. Listed leads are still imported: PEWC can exempt them, and
             the gate decides at dial time.
         allow_vanity: accept numbers written with letters (``+1 312 555 ABCD``) as their keypad

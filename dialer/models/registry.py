@@ -1,6 +1,6 @@
 """DNC registry imports and Reassigned Numbers Database (RND) answers.
 
-The registry numbers themselves live in memory-mapped files (:mod:`dialer.registry`); the
+The registry numbers themselves live in memory-mapped files (:mod:`dialer.registry.store`); the
 database keeps what an auditor needs: which file was imported when, with which content hash and
 what it did to the registry, and every RND answer the dialer was given.
 """

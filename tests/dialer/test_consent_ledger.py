@@ -1,4 +1,4 @@
-"""The consent ledger's write side (dialer.consent, compliance_records, consent_imports, add_internal_dnc,
+"""The consent ledger's write side (dialer.consent: ledger, records, imports, add_internal_dnc,
 lead import evidence) on PostgreSQL.
 
 Every write is checked where it matters: in the facts the dial gate reads (``gather_call_facts``).
@@ -15,10 +15,19 @@ from sqlalchemy.orm import Session
 
 from dialer import campaigns
 from dialer.audit import verify_chain
-from dialer.compliance_records import add_ebr, compliance_flags, record_contact_attempt, set_compliance_flag
-from dialer.consent import consent_ledger, record_revocation, revoke_consent
-from dialer.consent_imports import import_contact_history_csv, import_ebr_csv, import_revocations_csv
-from dialer.dnc import add_internal_dnc
+from dialer.consent import (
+    add_ebr,
+    add_internal_dnc,
+    compliance_flags,
+    consent_ledger,
+    import_contact_history_csv,
+    import_ebr_csv,
+    import_revocations_csv,
+    record_contact_attempt,
+    record_revocation,
+    revoke_consent,
+    set_compliance_flag,
+)
 from dialer.errors import DialerError, ImportFileError, InvalidStateError
 from dialer.gate import gather_call_facts
 from dialer.leads import import_leads

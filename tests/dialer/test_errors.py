@@ -26,7 +26,7 @@ from tests.fakes.agent import FakeVoiceAgent
 
 INTERNAL = {
     # Control flow inside one module, turned into a product error before it leaves it.
-    "dialer.ledger_csv.CellError": "becomes ImportFileError with file, row and column",
+    "dialer.consent.csv_files.CellError": "becomes ImportFileError with file, row and column",
     "dialer.leads._rows._Reject": "becomes a rejected row of the import report",
     "dialer.leads._values.ValueProblem": "becomes a rejected row of the import report",
 }

@@ -11,20 +11,24 @@ from sqlalchemy import event, func, select
 
 from compliance.dnc_registry import DncRegistry
 from compliance.state_rules import load_rule_table
+from dialer.consent import import_internal_list
+from dialer.errors import RegistryError, RegistryFileError
 from dialer.leads import import_leads
 from dialer.leads.report import format_registry_scrub
 from dialer.models import AuditEvent, Campaign, DncEntry, DncSource
 from dialer.registry import (
     STATE_LISTS,
-    RegistryError,
-    RegistryFileError,
     RegistryStore,
     check_list_name,
+    import_changes,
+    import_full,
+    import_registry,
     is_stale,
+    latest_rnd,
+    national_downloaded_at,
+    read_rnd_csv,
+    record_rnd_results,
 )
-from dialer.registry_build import import_changes, import_full
-from dialer.registry_import import import_internal_list, import_registry, national_downloaded_at
-from dialer.rnd import latest_rnd, read_rnd_csv, record_rnd_results
 
 FILES = Path(__file__).resolve().parents[1] / "fixtures" / "dnc_cli"
 NOW = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)

@@ -18,9 +18,9 @@ import pytest
 import redis
 from sqlalchemy import select, text
 
+from dialer.consent import add_internal_dnc
 from dialer.db import transaction
 from dialer.dialing import claim_dialable_leads
-from dialer.dnc import add_internal_dnc
 from dialer.models import AttemptStatus, AuditEvent, CampaignStatus, Lead, LeadStatus
 from tests.conftest import make_settings
 from tests.faults.conftest import REPEATS, wait_for

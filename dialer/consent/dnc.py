@@ -5,19 +5,21 @@ in every campaign, to ``dnc`` (a lead already claimed by the scheduler is then s
 task, which re-reads the lead under a row lock); cancels the number's pending callbacks; records
 the consent revocation the request also is (CP-8: only a PEWC dated after it restores calling);
 and audits all of it. 47 CFR 64.1200(d)(3) allows up to 10 business days; the product does it before
-the agent says goodbye.
+the agent says goodbye. A file of numbers is added all or nothing by :func:`import_internal_list`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dialer.audit import record_event
-from dialer.consent import record_revocation
+from dialer.consent.ledger import record_revocation
 from dialer.models import Callback, CallbackStatus, DncEntry, Lead, LeadStatus
+from dialer.registry import read_number_file
 
 REVOCATION_CHANNEL_BY_SOURCE: dict[str, str] = {
     "honor_dnc": "honor_dnc",
@@ -131,3 +133,22 @@ def internal_dnc_entries(session: Session, *, phone_e164: str) -> list[DncEntry]
             .order_by(DncEntry.requested_at)
         )
     )
+
+
+def import_internal_list(
+    session: Session, path: Path, *, now: datetime, actor: str, reason: str = ""
+) -> list[DncEntry]:
+    """Add every number of ``path`` to the internal DNC list (source ``import``), in the caller's transaction.
+
+    The file is read completely first; a bad line raises before anything is written, and the
+    caller's single commit makes the import all-or-nothing.
+
+    Raises:
+        RegistryFileError: as :func:`dialer.registry.imports.read_number_file`.
+    """
+    numbers = read_number_file(path)
+    why = reason or f"imported from {Path(path).name}"
+    return [
+        add_internal_dnc(session, phone_e164=e164, source="import", now=now, actor=actor, reason=why)
+        for e164 in numbers
+    ]

@@ -3,7 +3,7 @@
 An established business relationship exempts a call from the national DNC registry (47 CFR
 64.1200(f)(5)); a contact made outside this dialer counts toward the state frequency caps (CP-9); a
 compliance flag switches a rule on (``la_emergency``, CP-10). The gate (:mod:`dialer.gate`) reads these
-rows at dial time; their CSV imports are :mod:`dialer.consent_imports`. Every function works in the
+rows at dial time; their CSV imports are :mod:`dialer.consent.imports`. Every function works in the
 caller's transaction (nothing is committed here) and writes an audit event with
 :func:`dialer.audit.record_event`. Rows are never updated or deleted, except a compliance flag's current
 value, whose every change is audited with the previous one.
@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialer.audit import record_event
+from dialer.consent.checks import clip, not_after, to_e164, utc
 from dialer.db import lock_for_update
 from dialer.errors import InvalidStateError
-from dialer.ledger_checks import clip, not_after, to_e164, utc
 from dialer.models import ComplianceFlag, ContactAttempt, EbrRecord
 
 EBR_KINDS = ("purchase", "inquiry")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from compliance import PhoneNumberError, normalize_phone
 from dialer.audit import record_event
 from dialer.models import RndResult
-from dialer.registry import RegistryFileError, read_text
+from dialer.registry.store import RegistryFileError, read_text
 
 RndAnswer = Literal["yes", "no", "no_data"]
 """An RND answer: ``yes`` (disconnected since the date: reassigned), ``no`` (safe harbor), ``no_data``."""

@@ -1,7 +1,7 @@
 """Checks every writer of the consent ledger shares: phone numbers, instants, stored source text. Pure.
 
-Used by :mod:`dialer.consent` (revocations), :mod:`dialer.compliance_records` (EBRs, outside contacts,
-compliance flags) and :mod:`dialer.consent_imports` (their CSV imports).
+Used by :mod:`dialer.consent.ledger` (revocations), :mod:`dialer.consent.records` (EBRs, outside contacts,
+compliance flags) and :mod:`dialer.consent.imports` (their CSV imports).
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ The national registry (about 258.5 million numbers, COMPLIANCE_RULES 1.3) and th
 (2.1 notes: CO, FL, IN, LA, MA, MO, OK, PA, TN, TX, WY, and MS as uncertain) are kept as one
 memory-mapped file per list, ``<directory>/<list>.dncr`` (``national.dncr``, ``TX.dncr``), built by
 :func:`compliance.dnc_registry.build_registry` from the FTC / state files read by
-:mod:`compliance.dnc_files`. Writing them is :mod:`dialer.registry_build` (files only) and
-:mod:`dialer.registry_import` (recorded in the database, published on commit); Reassigned Numbers
-Database answers are :mod:`dialer.rnd`.
+:mod:`compliance.dnc_files`. Writing them is :mod:`dialer.registry.build` (files only) and
+:mod:`dialer.registry.imports` (recorded in the database, published on commit); Reassigned Numbers
+Database answers are :mod:`dialer.registry.rnd`.
 
 Readers (:meth:`RegistryStore.lookup`, :meth:`RegistryStore.scrub`) keep each list open (mmap) per
 process and reopen it when the file on disk changes (inode, mtime or size differ), so a running
@@ -36,7 +36,7 @@ from dialer.settings import Settings
 NATIONAL = "national"
 """The list name of the FTC National Do Not Call Registry."""
 INTERNAL = "internal"
-"""The company-specific list (``dnc_entries``), imported through :func:`import_internal_list`."""
+"""The company-specific list (``dnc_entries``), imported by :func:`~dialer.consent.import_internal_list`."""
 STATE_LISTS: frozenset[str] = frozenset(conservative_policy().rules.dnc_lists)
 """States with their own DNC list: the ``dnc_list`` rows of the rule data (``state_rules.toml``)."""
 SUFFIX = ".dncr"

@@ -1,11 +1,11 @@
 """CSV imports into the consent ledger: revocations, EBRs and outside contact history, all or nothing.
 
-Each importer reads its file completely (:mod:`dialer.ledger_csv`: the rules for encoding, headers,
+Each importer reads its file completely (:mod:`dialer.consent.csv_files`: the rules for encoding, headers,
 delimiters, rows and instants) and checks every row before the first write; the first bad cell raises
 :class:`~dialer.errors.ImportFileError` naming the file, the physical line (the header is line 1) and the
 column, and nothing is written. Rows are then written one by one through the ledger's writers
-(:func:`dialer.consent.record_revocation`, :func:`dialer.compliance_records.add_ebr`,
-:func:`dialer.compliance_records.record_contact_attempt`), each with its own audit event and the source
+(:func:`dialer.consent.ledger.record_revocation`, :func:`dialer.consent.records.add_ebr`,
+:func:`dialer.consent.records.record_contact_attempt`), each with its own audit event and the source
 ``import:<file> row <n>``, and one summary event names the file (sha256, ids, columns, the ignored
 columns). Repeated rows are all kept (each is evidence). Nothing is committed here.
 """
@@ -20,18 +20,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dialer.audit import record_event
-from dialer.compliance_records import (
-    CONTACT_CHANNELS,
-    SELLER_LIMIT,
-    SUBJECT_LIMIT,
-    add_ebr,
-    ebr_kind,
-    record_contact_attempt,
-)
-from dialer.consent import record_revocation
-from dialer.leads.service import read_file
-from dialer.ledger_checks import utc
-from dialer.ledger_csv import (
+from dialer.consent.checks import utc
+from dialer.consent.csv_files import (
     CellError,
     CsvSpec,
     LedgerCsv,
@@ -44,6 +34,16 @@ from dialer.ledger_csv import (
     read_ledger_csv,
     row_source,
 )
+from dialer.consent.ledger import record_revocation
+from dialer.consent.records import (
+    CONTACT_CHANNELS,
+    SELLER_LIMIT,
+    SUBJECT_LIMIT,
+    add_ebr,
+    ebr_kind,
+    record_contact_attempt,
+)
+from dialer.leads.service import read_file
 from dialer.models import REVOCATION_CHANNELS, ConsentRevocation, ContactAttempt, EbrRecord
 
 _PHONE = ("phone", "phone_number", "number", "phone_e164", "telephone", "mobile")

@@ -1,9 +1,9 @@
 """Consent revocations and the consent ledger of a number, as auditors read it.
 
 The gate (:mod:`dialer.gate`) reads these rows at dial time. Revocations are written here (and by the
-lead importer's consent records and :func:`dialer.dnc.add_internal_dnc`, which records the revocation
+lead importer's consent records and :func:`~dialer.consent.add_internal_dnc`, which records the revocation
 that a DNC request is, CP-8); EBRs, outside contacts and compliance flags in
-:mod:`dialer.compliance_records`; the CSV imports of all three in :mod:`dialer.consent_imports`. Every
+:mod:`dialer.consent.records`; the CSV imports of all three in :mod:`dialer.consent.imports`. Every
 writer works in the caller's transaction (nothing is committed here) and writes an audit event with
 :func:`dialer.audit.record_event`. Rows are never updated or deleted, except a compliance flag's
 current value, whose every change is audited with the previous one.
@@ -11,7 +11,7 @@ current value, whose every change is audited with the previous one.
 Decisions where the brief is silent:
 
 - :func:`revoke_consent` (``dialer consent revoke``, the API) records a **revocation only**, no internal
-  DNC entry. A DNC request revokes consent (CP-8) and :func:`dialer.dnc.add_internal_dnc` records both;
+  DNC entry. A DNC request revokes consent (CP-8) and :func:`~dialer.consent.add_internal_dnc` records both;
   but revoking consent to robocalls is not by itself a company-specific DNC request
   (47 CFR 64.1200(a)(10) vs. (d)). For this dialer both stop every call at once: every call is an
   AI-voice telemarketing call that needs PEWC (CP-1, CP-2), so the gate blocks ``CONSENT_REVOKED``.
@@ -32,8 +32,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from dialer.audit import record_event
+from dialer.consent.checks import E164, clip, not_after, to_e164, utc
 from dialer.errors import InvalidStateError
-from dialer.ledger_checks import E164, clip, not_after, to_e164, utc
 from dialer.models import (
     REVOCATION_CHANNELS,
     ConsentRecord,
@@ -44,7 +44,7 @@ from dialer.models import (
     Lead,
     RndResult,
 )
-from dialer.rnd import latest_rnd
+from dialer.registry import latest_rnd
 
 REQUESTED_REVOCATION_CHANNELS = ("api", "cli")
 """Channels :func:`revoke_consent` accepts (a person asking through the API or an operator)."""
@@ -156,7 +156,7 @@ def revoke_consent(
     It revokes every consent for the number obtained up to ``now``; the gate blocks the number's next
     call (``CONSENT_REVOKED``) in every campaign, and a PEWC signed later restores calling. It does **not**
     write an internal DNC entry: a revocation of consent is not by itself a company-specific DNC request
-    (47 CFR 64.1200(a)(10) vs. 64.1200(d)); use :func:`dialer.dnc.add_internal_dnc` (``dialer dnc add``)
+    (47 CFR 64.1200(a)(10) vs. 64.1200(d)); use :func:`~dialer.consent.add_internal_dnc` (``dialer dnc add``)
     for that, which records both.
 
     Args:

@@ -1,7 +1,7 @@
-"""DNC registry imports recorded in the database, and the internal list's file import.
+"""DNC registry imports recorded in the database, and the plain number files of the internal list.
 
 A registry import (:func:`import_registry`) builds the new list with
-:mod:`dialer.registry_build` and keeps the audit side in the database: a
+:mod:`dialer.registry.build` and keeps the audit side in the database: a
 :class:`~dialer.models.DncSource` row per imported file and a ``dnc.registry_imported`` audit
 event. Ordering and atomicity, chosen so that the list on disk and the database never disagree
 after a failure that the process survives:
@@ -10,7 +10,7 @@ after a failure that the process survives:
    write lock does the same), so two imports of one list serialize and a change list is applied
    to the registry the previous import left, never to one a concurrent import is replacing.
 2. Every file is read and checked before anything is written; a bad file raises
-   :class:`~dialer.registry.RegistryFileError` (path, line, column) with nothing changed.
+   :class:`~dialer.registry.store.RegistryFileError` (path, line, column) with nothing changed.
 3. The new registry is built into a hidden staging file in the same directory.
 4. The ``DncSource`` rows and the audit event are written and flushed in the caller's transaction.
 5. The staging file replaces the list (``os.replace``, atomic) in the session's ``before_commit``,
@@ -25,8 +25,8 @@ milliseconds): the newer list would be on disk without its rows. The registry fi
 staleness the gate computes is always that of the data actually on disk, and such a file can be
 told apart from the ``dnc_sources`` rows.
 
-The internal (company-specific) list lives in ``dnc_entries``: :func:`import_internal_list` adds
-every number of a plain file to it, all or nothing.
+The internal (company-specific) list lives in ``dnc_entries`` (:mod:`dialer.consent.dnc`); its
+file import reads the numbers with :func:`read_number_file`.
 """
 
 from __future__ import annotations
@@ -43,15 +43,14 @@ from sqlalchemy.orm import Session, SessionTransaction
 from compliance import PhoneNumberError, normalize_phone
 from dialer.audit import record_event
 from dialer.db import advisory_xact_lock
-from dialer.dnc import add_internal_dnc
-from dialer.models import DncEntry, DncSource
-from dialer.registry import NATIONAL, RegistryFileError, RegistryStore, read_text
-from dialer.registry_build import ImportSummary, RegistryKind, StagedRegistry, stage_import
+from dialer.models import DncSource
+from dialer.registry.build import ImportSummary, RegistryKind, StagedRegistry, stage_import
+from dialer.registry.store import NATIONAL, RegistryFileError, RegistryStore, read_text
 
 
 def _lock_imports(session: Session) -> None:
     """Serialize registry imports (their own advisory lock; no table row is locked)."""
-    advisory_xact_lock(session, "dialer.registry_import")
+    advisory_xact_lock(session, "dialer.registry.imports")
 
 
 def _publish_on_commit(session: Session, staged: StagedRegistry) -> None:
@@ -192,22 +191,3 @@ def read_number_file(path: Path, *, default_region: str = "US") -> list[str]:
     if not numbers:
         raise RegistryFileError("the file has no phone numbers", path=path)
     return list(numbers)
-
-
-def import_internal_list(
-    session: Session, path: Path, *, now: datetime, actor: str, reason: str = ""
-) -> list[DncEntry]:
-    """Add every number of ``path`` to the internal DNC list (source ``import``), in the caller's transaction.
-
-    The file is read completely first; a bad line raises before anything is written, and the
-    caller's single commit makes the import all-or-nothing.
-
-    Raises:
-        RegistryFileError: as :func:`read_number_file`.
-    """
-    numbers = read_number_file(path)
-    why = reason or f"imported from {Path(path).name}"
-    return [
-        add_internal_dnc(session, phone_e164=e164, source="import", now=now, actor=actor, reason=why)
-        for e164 in numbers
-    ]

@@ -1,6 +1,6 @@
 """Consent ledger CSV files -> checked rows of canonical cells. Pure: bytes in, cells out; no database.
 
-The importers (:mod:`dialer.consent_imports`) describe a file with a :class:`CsvSpec` and read it with
+The importers (:mod:`dialer.consent.imports`) describe a file with a :class:`CsvSpec` and read it with
 :func:`read_ledger_csv`; their row parsers read cells with the ``cell_*`` functions, which raise
 :class:`CellError`, and :func:`parse_rows` turns the first one into an
 :class:`~dialer.errors.ImportFileError` naming the file, the row and the column. Decoding, the
@@ -31,10 +31,10 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from compliance import PhoneNumberError, normalize_phone
+from dialer.consent.checks import clip
 from dialer.errors import ImportFileError
 from dialer.leads.columns import normalize_header
 from dialer.leads.parser import decode, read_records, sniff_delimiter
-from dialer.ledger_checks import clip
 
 _T = TypeVar("_T")
 _TRUE = frozenset({"true", "yes", "y", "1"})

@@ -2,14 +2,14 @@
 
 A full list replaces a list with the union of its files; change lists are applied, in order, to
 the list on disk (:func:`compliance.dnc_registry.apply_changes`). Every file is read and checked
-before anything is written: a bad file raises :class:`~dialer.registry.RegistryFileError` (path,
+before anything is written: a bad file raises :class:`~dialer.registry.store.RegistryFileError` (path,
 line, column) with nothing changed. The new registry is built into a hidden staging file in the
 list's directory (:class:`StagedRegistry`) and replaces the list atomically (``os.replace``) when
 published, after a hard link of the previous file has been kept as a backup, so that a failure
 before the import is final can put the previous list back.
 
 :func:`import_full` and :func:`import_changes` publish at once and record nothing;
-:func:`dialer.registry_import.import_registry` publishes when the database transaction commits.
+:func:`dialer.registry.imports.import_registry` publishes when the database transaction commits.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 
 from compliance.dnc_files import DncFileError, read_change_list, read_full_list
 from compliance.dnc_registry import DncRegistry, RegistryFormatError, apply_changes, build_registry
-from dialer.registry import RegistryError, RegistryFileError, RegistryStore, check_list_name
+from dialer.registry.store import RegistryError, RegistryFileError, RegistryStore, check_list_name
 
 RegistryKind = Literal["full", "change"]
 """``full`` replaces a list; ``change`` applies change lists (additions, deletions) to it."""
@@ -140,7 +140,7 @@ def import_full(
 ) -> ImportSummary:
     """Replace the list with the union of the full-list files, published at once (no database).
 
-    :func:`dialer.registry_import.import_registry` does the same recorded, published on commit.
+    :func:`dialer.registry.imports.import_registry` does the same recorded, published on commit.
 
     Args:
         store: the registry directory.
