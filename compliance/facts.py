@@ -21,6 +21,10 @@ VOICES = frozenset({"ai", "artificial", "prerecorded", "live"})
 CHANNELS = frozenset({"voice", "sms", "mms", "rvm", "other"})
 
 
+LA_EMERGENCY_FLAG = "la_emergency"
+"""The compliance flag of Louisiana's emergency ban (La. R.S. 45:844.31; the rule data's LA row)."""
+
+
 @dataclass(frozen=True, slots=True)
 class FactError:
     """A fact that could not be used: ``path`` is its JSON path (``lead.consent.obtained_at``)."""
@@ -154,7 +158,9 @@ class CampaignFacts:
         subject: the subject the frequency caps group by, or None (every attempt counts).
         dnc_data_age_days: age of the national DNC data used, in days; None when unknown (stale).
         abandonment_rate_30d: abandoned / live-answered calls over 30 days, a fraction in [0, 1].
-        la_emergency_active: whether a Louisiana emergency ban is in force; None when unknown.
+        active_emergencies: the compliance flags of the rule data's emergency bans that are on
+            (``{"la_emergency"}``); None when unknown, which blocks wherever any emergency ban
+            applies (CP-10). :attr:`la_emergency_active` reads Louisiana's.
     """
 
     seller: str | None
@@ -163,7 +169,14 @@ class CampaignFacts:
     subject: str | None = None
     dnc_data_age_days: float | None = None
     abandonment_rate_30d: float | None = 0.0
-    la_emergency_active: bool | None = False
+    active_emergencies: frozenset[str] | None = frozenset()
+
+    @property
+    def la_emergency_active(self) -> bool | None:
+        """Whether Louisiana's emergency ban is in force (``la_emergency``); None when unknown."""
+        if self.active_emergencies is None:
+            return None
+        return LA_EMERGENCY_FLAG in self.active_emergencies
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,5 +259,5 @@ def _campaign_to_dict(c: CampaignFacts) -> dict[str, Any]:
         "subject": c.subject,
         "dnc_data_age_days": c.dnc_data_age_days,
         "abandonment_rate_30d": c.abandonment_rate_30d,
-        "la_emergency_active": c.la_emergency_active,
+        "active_emergencies": None if c.active_emergencies is None else sorted(c.active_emergencies),
     }

@@ -18,6 +18,7 @@ from compliance.facts import (
     CHANNELS,
     CONSENT_TYPES,
     EBR_TYPES,
+    LA_EMERGENCY_FLAG,
     LINE_TYPES,
     PURPOSES,
     RND_RESULTS,
@@ -92,6 +93,26 @@ def _bool(value: object, _path: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"expected true or false, got {_kind(value)} {value!r}")
     return value
+
+
+def _flag_names(value: object, path: str) -> frozenset[str]:
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of compliance flag names, got {_kind(value)}")
+    return frozenset(_str(item, path) for item in value)
+
+
+def _emergencies(r: _Reader, d: dict[str, Any], path: str) -> frozenset[str] | None:
+    """``active_emergencies`` (a list of flag names), or the older ``la_emergency_active`` (bool).
+
+    Neither given (or null): unknown, which blocks wherever an emergency ban applies.
+    """
+    if d.get("active_emergencies") is not None and d.get("la_emergency_active") is not None:
+        r.fail(f"{path}.la_emergency_active", "give active_emergencies or la_emergency_active, not both")
+        return None
+    if d.get("active_emergencies") is not None:
+        return r.get(d, "active_emergencies", path, _flag_names, required=False)
+    la = r.get(d, "la_emergency_active", path, _bool, required=False)
+    return None if la is None else frozenset({LA_EMERGENCY_FLAG} if la else ())
 
 
 def _number(value: object, _path: str) -> float:
@@ -202,6 +223,7 @@ _CAMPAIGN_KEYS = frozenset(
         "subject",
         "dnc_data_age_days",
         "abandonment_rate_30d",
+        "active_emergencies",
         "la_emergency_active",
     }
 )
@@ -319,7 +341,7 @@ def _parse_lead(r: _Reader, raw: object, path: str) -> LeadFacts:
 def _parse_campaign(r: _Reader, raw: object, path: str) -> CampaignFacts:
     d = r.obj(raw, path, _CAMPAIGN_KEYS)
     if d is None:
-        return CampaignFacts(seller=None, abandonment_rate_30d=None, la_emergency_active=None)
+        return CampaignFacts(seller=None, abandonment_rate_30d=None, active_emergencies=None)
     return CampaignFacts(
         seller=r.get(d, "seller", path, _str, required=True),
         purpose=r.get(d, "purpose", path, _enum(PURPOSES), required=False) or "telemarketing",
@@ -327,7 +349,7 @@ def _parse_campaign(r: _Reader, raw: object, path: str) -> CampaignFacts:
         subject=r.get(d, "subject", path, _str, required=False),
         dnc_data_age_days=r.get(d, "dnc_data_age_days", path, _number, required=False),
         abandonment_rate_30d=r.get(d, "abandonment_rate_30d", path, _fraction, required=True),
-        la_emergency_active=r.get(d, "la_emergency_active", path, _bool, required=False),
+        active_emergencies=_emergencies(r, d, path),
     )
 
 
@@ -337,7 +359,7 @@ def parse_call_facts(lead: object, campaign: object, *, path: str = "") -> CallF
     Required: ``lead.phone_e164``, ``lead.national_dnc``, ``campaign.seller``,
     ``campaign.abandonment_rate_30d``, and for a ``pewc`` consent its ``sellers``, ``phone_e164`` and
     ``covers_artificial_voice``. Absent optional facts take their defaults (no address, no EBR, empty
-    history, ``line_type`` unknown, ``la_emergency_active`` unknown). Unknown fields are errors too, so a
+    history, ``line_type`` unknown, the emergency flags unknown). Unknown fields are errors too, so a
     misspelt fact cannot pass unnoticed. ``consent`` (one record) and ``consents`` (a list) both work.
 
     Args:

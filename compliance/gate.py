@@ -12,7 +12,7 @@ this function: there is no second implementation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -96,6 +96,7 @@ def _static(facts: CallFacts, policy: Policy) -> _Static:
 
 
 def _location_rules(f: Findings, st: _Static, facts: CallFacts, policy: Policy, at: datetime) -> None:
+    """Where the call lands: its zones (CP-3, CP-4), then each applicable state's rules there."""
     j = st.jurisdiction
     if j is None:
         return
@@ -115,8 +116,18 @@ def _location_rules(f: Findings, st: _Static, facts: CallFacts, policy: Policy, 
         )
         return
     f.check("zones", "CP-3; CP-4", inputs, detail=f"{len(j.zones)} zone(s), states {list(j.states)}")
+    _time_rules(f, st, policy, at, j.zones, j.county)
+    local_dates = [at.astimezone(ZoneInfo(z)).date() for z in j.zones]
+    _frequency_caps(f, st, facts, at, local_dates)
+    _other_state_rules(f, st, facts, local_dates)
+
+
+def _time_rules(
+    f: Findings, st: _Static, policy: Policy, at: datetime, zones: tuple[str, ...], county: str | None
+) -> None:
+    """Calling windows, no-call days and holidays in every candidate zone (CP-3, CP-5, CP-12)."""
     for check in check_time_rules(
-        at, zones=j.zones, rules=st.time_rules, holidays=policy.holidays, county=j.county
+        at, zones=zones, rules=st.time_rules, holidays=policy.holidays, county=county
     ):
         entry = check.to_trace()
         f.check(
@@ -126,7 +137,12 @@ def _location_rules(f: Findings, st: _Static, facts: CallFacts, policy: Policy, 
             block=() if check.reason is None else (check.reason,),
             detail=entry["detail"],
         )
-    local_dates = [at.astimezone(ZoneInfo(z)).date() for z in j.zones]
+
+
+def _frequency_caps(
+    f: Findings, st: _Static, facts: CallFacts, at: datetime, local_dates: list[date]
+) -> None:
+    """The applicable states' caps on attempts over every channel (CP-9)."""
     history = facts.lead.call_history
     for check in check_frequency_caps(
         at, history=history, subject=facts.campaign.subject, rules=st.cap_rules, local_dates=local_dates
@@ -140,19 +156,22 @@ def _location_rules(f: Findings, st: _Static, facts: CallFacts, policy: Policy, 
             block=() if check.reason is None else (check.reason,),
             detail=entry["detail"],
         )
+
+
+def _other_state_rules(f: Findings, st: _Static, facts: CallFacts, local_dates: list[date]) -> None:
+    """Emergency bans (CP-10: a flag on or unknown blocks) and counsel-review warnings in force."""
+    active = facts.campaign.active_emergencies
     for rule in st.other_rules:
         if not any(rule.effective_on(d) for d in local_dates):
             continue
         if rule.kind == "emergency_ban":
-            flag = facts.campaign.la_emergency_active
-            emergency: dict[str, Any] = {"la_emergency_active": flag, **rule.describe()}
-            blocked = flag is not False
+            on = None if active is None else rule.flag in active
             f.check(
                 rule.rule_id,
                 rule.citation,
-                emergency,
-                block=(ReasonCode.STATE_EMERGENCY_LA,) if blocked else (),
-                detail="emergency status unknown" if flag is None else f"emergency active: {flag}",
+                {"flag": rule.flag, "active": on, **rule.describe()},
+                block=() if on is False else (ReasonCode(rule.reason or ReasonCode.STATE_EMERGENCY),),
+                detail="emergency status unknown" if on is None else f"{rule.flag} on: {on}",
             )
         else:
             f.check(

@@ -56,6 +56,10 @@ class ReasonCode(StrEnum):
     """Louisiana is applicable and a declared emergency bans telephonic solicitation (La. R.S. 45:844.31);
     CP-10."""
 
+    STATE_EMERGENCY = "STATE_EMERGENCY"
+    """Another applicable state's declared emergency bans solicitation calls: an ``emergency_ban``
+    row of the rule data whose flag is in force or unknown (CP-10 applied to that state)."""
+
     DNC_NATIONAL = "DNC_NATIONAL"
     """On the national DNC registry with no PEWC naming the seller and number and no EBR; 47 CFR
     64.1200(c)(2); 16 CFR 310.4(b)(1)(iii)(B)."""

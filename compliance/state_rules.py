@@ -9,6 +9,7 @@ each rule carries its own citation.
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 
 from compliance.data_values import as_date
 from compliance.errors import RuleDataError as RuleDataError
+from compliance.reasons import ReasonCode
 from compliance.states import STATE_NAMES, TERRITORIES
 
 DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "data" / "state_rules.toml"
@@ -46,11 +48,11 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "holiday_window": ("calendar", "start", "end"),
     "half_holiday": ("days", "after"),
     "frequency_cap": ("max_attempts", "hours", "same_subject"),
-    "emergency_ban": ("flag",),
+    "emergency_ban": ("flag",),  # optional: reason (a ReasonCode; default STATE_EMERGENCY)
     "counsel_review": (),
 }
-_OPTIONAL = frozenset({"clock", "effective_from", "effective_until", "scope", "confidence", "note"})
-_EMERGENCY_FLAGS = frozenset({"la_emergency_active"})
+_OPTIONAL = frozenset({"clock", "effective_from", "effective_until", "scope", "confidence", "note", "reason"})
+_FLAG_NAME = re.compile(r"[a-z][a-z0-9_]{1,39}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,9 @@ class Rule:
         calendar: holiday calendar id (``holiday_ban`` / ``holiday_window``).
         clock: ``"local"`` (the candidate zone's wall clock) or ``"fixed:+HH:MM"``.
         max_attempts, hours, same_subject: the frequency cap (``frequency_cap``).
-        flag: the campaign fact that turns an ``emergency_ban`` on.
+        flag: the compliance flag that turns an ``emergency_ban`` on (``la_emergency``): an
+            operator sets it (``dialer compliance flag NAME on``), the gate reads it.
+        reason: the reason code an ``emergency_ban`` blocks with (``STATE_EMERGENCY_LA``).
         scope: ``"all"`` or ``"ai_voice"`` (an ADAD limit applied to AI voice, CP-7).
         effective_from, effective_until: the rule applies to local dates in ``[from, until)``.
         note: reviewer's remark.
@@ -90,6 +94,7 @@ class Rule:
     hours: int | None = None
     same_subject: bool = False
     flag: str | None = None
+    reason: str | None = None
     scope: str = "all"
     effective_from: date | None = None
     effective_until: date | None = None
@@ -183,6 +188,18 @@ class RuleTable:
         """The rules of one state; empty for a state with nothing stricter than federal."""
         return self.states.get(state, ())
 
+    @property
+    def emergency_flags(self) -> Mapping[str, Rule]:
+        """Compliance flag name -> the ``emergency_ban`` rule it turns on (``la_emergency`` -> LA's)."""
+        return MappingProxyType(
+            {
+                r.flag: r
+                for rules in self.states.values()
+                for r in rules
+                if r.kind == "emergency_ban" and r.flag
+            }
+        )
+
 
 def _parse_time(value: object, where: str) -> time:
     if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
@@ -244,8 +261,16 @@ def _parse_rule(jurisdiction: str, index: int, raw: object, origin: str) -> Rule
         if not isinstance(raw["same_subject"], bool):
             raise RuleDataError(f"{where}.same_subject: expected true or false")
         fields["same_subject"] = raw["same_subject"]
-    if kind == "emergency_ban" and raw["flag"] not in _EMERGENCY_FLAGS:
-        raise RuleDataError(f"{where}.flag: expected one of {sorted(_EMERGENCY_FLAGS)}, got {raw['flag']!r}")
+    if kind == "emergency_ban":
+        if not isinstance(raw["flag"], str) or not _FLAG_NAME.fullmatch(raw["flag"]):
+            raise RuleDataError(
+                f"{where}.flag: expected a flag name like 'la_emergency', got {raw['flag']!r}"
+            )
+        fields["reason"] = raw.get("reason", ReasonCode.STATE_EMERGENCY.value)
+        if fields["reason"] not in ReasonCode.__members__:
+            raise RuleDataError(f"{where}.reason: {fields['reason']!r} is not a reason code")
+    elif "reason" in raw:
+        raise RuleDataError(f"{where}.reason: only an emergency_ban names a reason code")
     scope = raw.get("scope", "all")
     if scope not in ("all", "ai_voice"):
         raise RuleDataError(f"{where}.scope: expected 'all' or 'ai_voice', got {scope!r}")

@@ -54,8 +54,8 @@ from dialer.registry import RegistryStore
 ABANDONMENT_WINDOW = timedelta(days=30)
 """The abandonment rate is measured per campaign over 30 days (47 CFR 64.1200(a)(7))."""
 
-LA_EMERGENCY_FLAG = "la_emergency"
-"""Name of the compliance flag an operator sets while a Louisiana emergency ban is in force."""
+EMERGENCY_FLAGS = tuple(sorted(conservative_policy().rules.emergency_flags))
+"""The compliance flags of the rule data's emergency bans (``la_emergency``), read at dial time."""
 
 _HUMAN_ANSWERS = ("human", "unknown")
 
@@ -103,7 +103,9 @@ _SCALAR_FACTS = select(
     select(func.max(DncEntry.requested_at))
     .where(DncEntry.phone_e164 == bindparam("phone"), DncEntry.list_name == "internal")
     .scalar_subquery(),
-    select(ComplianceFlag.active).where(ComplianceFlag.name == LA_EMERGENCY_FLAG).scalar_subquery(),
+    select(func.aggregate_strings(ComplianceFlag.name, ","))  # flag names have no commas
+    .where(ComplianceFlag.active.is_(True), ComplianceFlag.name.in_(EMERGENCY_FLAGS))
+    .scalar_subquery(),
     *(
         select(column).where(RndRecord.id == _LATEST_RND).scalar_subquery()
         for column in (RndRecord.queried_at, RndRecord.consent_date, RndRecord.result)
@@ -248,16 +250,18 @@ def _ebr(session: Session, phone_e164: str, seller: str) -> Ebr | None:
     return None
 
 
-def _scalar_facts(session: Session, phone_e164: str) -> tuple[datetime | None, bool, RndResult | None]:
-    """``(internal DNC requested_at, LA emergency flag active, latest RND answer)`` in one statement.
+def _scalar_facts(
+    session: Session, phone_e164: str
+) -> tuple[datetime | None, frozenset[str], RndResult | None]:
+    """``(internal DNC requested_at, emergency flags on, latest RND answer)`` in one statement.
 
     The internal DNC entry is the latest request for the number; the RND answer is the one
     :func:`dialer.registry.rnd.latest_rnd` returns (latest ``queried_at``, then latest stored).
     """
     row = session.execute(_SCALAR_FACTS, {"phone": phone_e164}).one()
-    internal, flag_active, queried_at, consent_date, result = row
+    internal, flags_on, queried_at, consent_date, result = row
     answer = None if queried_at is None else RndResult(queried_at, consent_date, result)
-    return internal, bool(flag_active), answer
+    return internal, frozenset(flags_on.split(",") if flags_on else ()), answer
 
 
 def gather_call_facts(
@@ -270,7 +274,7 @@ def gather_call_facts(
     """
     hits = registry.lookup(lead.phone_e164)
     age = registry.national_age(now)
-    internal, flag_active, rnd = _scalar_facts(session, lead.phone_e164)
+    internal, emergencies, rnd = _scalar_facts(session, lead.phone_e164)
     address = None
     if lead.state or lead.zip:
         address = Address(state=lead.state, zip=lead.zip)
@@ -291,7 +295,7 @@ def gather_call_facts(
             subject=campaign.subject,
             dnc_data_age_days=None if age is None else age.total_seconds() / 86400,
             abandonment_rate_30d=cached_abandonment_rate(session, campaign_id=campaign.id, now=now),
-            la_emergency_active=bool(flag_active),
+            active_emergencies=emergencies,
         ),
     )
 

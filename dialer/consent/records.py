@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from compliance import conservative_policy
+from compliance.states import STATE_NAMES
 from dialer.audit import record_event
 from dialer.consent.checks import clip, not_after, to_e164, utc
 from dialer.db import lock_for_update
@@ -39,12 +41,14 @@ CONTACT_CHANNELS = ("voice", "sms", "mms", "rvm", "other")
 """Channels of contacts made outside this dialer; frequency caps count all of them (CP-9)."""
 
 KNOWN_FLAGS: dict[str, str] = {
-    "la_emergency": (
-        "Louisiana declared emergency: no telephone solicitation into LA while it is in force "
-        "(La. R.S. 45:844.31; CP-10 STATE_EMERGENCY_LA)"
-    ),
+    flag: (
+        f"{STATE_NAMES[rule.jurisdiction]} declared emergency: no telephone solicitation into "
+        f"{rule.jurisdiction} while it is in force ({rule.citation}; CP-10 {rule.reason})"
+    )
+    for flag, rule in sorted(conservative_policy().rules.emergency_flags.items())
 }
-"""Compliance flags an operator may set, with what each one means."""
+"""Compliance flags an operator may set, with what each one means: one per ``emergency_ban`` row
+of the rule data (``compliance/data/state_rules.toml``)."""
 
 SELLER_LIMIT = 200
 """Characters of an EBR's seller name (the column's size)."""

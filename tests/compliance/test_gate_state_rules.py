@@ -8,11 +8,15 @@ Mon 2026-06-22 .. Sun 2026-06-28 has no holiday in any calendar; holiday cases u
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 
 import pytest
 
+from compliance import conservative_policy, evaluate
+from compliance.facts_json import parse_call_facts
 from compliance.reasons import WarningCode
+from compliance.state_rules import DEFAULT_RULES_PATH, parse_rule_table
 from tests.compliance.gate_cases import (
     LOCS,
     MON,
@@ -696,6 +700,39 @@ def test_louisiana_emergency_applies_through_the_address():
     lead_dict = lead(address={"state": "LA", "zip": "70112", "tz": None})
     decision = decide(lead_dict, campaign(la_emergency_active=True), at=local("America/Chicago", MON, 12))
     assert_blocked_by(decision, {R.STATE_EMERGENCY_LA})
+
+
+def _policy_with_florida_emergency():
+    text = DEFAULT_RULES_PATH.read_text(encoding="utf-8") + (
+        '\n[[states.FL.rules]]\nkind = "emergency_ban"\nflag = "fl_emergency"\ncitation = "test row"\n'
+    )
+    return dataclasses.replace(conservative_policy(), rules=parse_rule_table(text, origin="test"))
+
+
+@pytest.mark.parametrize(
+    ("active", "blocked"),
+    [
+        pytest.param(["fl_emergency"], True, id="second state's flag on blocks"),
+        pytest.param(None, True, id="flags unknown block"),
+        pytest.param([], False, id="no flag on passes"),
+        pytest.param(["la_emergency"], False, id="another state's flag does not reach FL"),
+    ],
+)
+def test_a_second_states_emergency_ban_is_one_data_row(active, blocked):
+    facts = parse_call_facts(lead_in("FL"), campaign(la_emergency_active=None, active_emergencies=active))
+    decision = evaluate(facts, _policy_with_florida_emergency(), local("America/New_York", MON, 12))
+    if blocked:
+        assert_blocked_by(decision, {R.STATE_EMERGENCY})
+    else:
+        assert_allowed(decision)
+
+
+def test_la_emergency_active_and_active_emergencies_are_one_fact():
+    on = campaign(la_emergency_active=None, active_emergencies=["la_emergency"])
+    assert_blocked_by(decide(lead_in("LA"), on, at=NOON), {R.STATE_EMERGENCY_LA})
+    assert_allowed(decide(lead_in("LA"), campaign(la_emergency_active=None, active_emergencies=[]), at=NOON))
+    facts = parse_call_facts(lead_in("LA"), campaign(active_emergencies=["la_emergency"]))
+    assert facts.errors and "not both" in facts.errors[0].message
 
 
 # --------------------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ end = "21:00"
 citation = "47 CFR 64.1200(c)(1)"
 """
 
+_FL_EMERGENCY = '[states.FL]\n[[states.FL.rules]]\nkind = "emergency_ban"\n'
+
 
 def test_every_packaged_rule_has_a_citation_and_a_known_kind():
     table = load_rule_table()
@@ -95,6 +97,19 @@ def test_the_version_changes_with_the_file():
             "UT rule 0.effective_from",
         ),
         ('[states.Tx]\n[[states.Tx.rules]]\nkind = "counsel_review"\ncitation = "x"\n', "not a USPS code"),
+        (
+            _FL_EMERGENCY + 'flag = "FL Emergency"\ncitation = "x"\n',
+            "FL rule 0.flag",
+        ),
+        (
+            _FL_EMERGENCY + 'flag = "fl_emergency"\nreason = "HURRICANE"\ncitation = "x"\n',
+            "'HURRICANE' is not a reason code",
+        ),
+        (
+            '[states.TX]\n[[states.TX.rules]]\nkind = "counsel_review"\nreason = "STATE_EMERGENCY"\n'
+            'citation = "x"\n',
+            "only an emergency_ban names a reason code",
+        ),
     ],
 )
 def test_bad_rule_data_is_refused_naming_the_rule_and_field(extra, message):
@@ -120,3 +135,15 @@ def test_state_dnc_lists_are_rows_of_the_rule_data():
         "P",
     )
     assert table.names["CO"] == "Colorado" and "CO" not in table.states  # a list, no stricter rules
+
+
+def test_emergency_bans_are_rows_naming_their_flag_and_reason():
+    table = parse_rule_table(
+        GOOD + _FL_EMERGENCY + 'flag = "fl_emergency"\ncitation = "F.S. 501"\n',
+        origin="rules.toml",
+    )
+    (rule,) = table.emergency_flags.values()
+    assert (rule.jurisdiction, rule.flag, rule.reason) == ("FL", "fl_emergency", "STATE_EMERGENCY")
+    packaged = load_rule_table().emergency_flags
+    assert packaged["la_emergency"].jurisdiction == "LA"
+    assert packaged["la_emergency"].reason == "STATE_EMERGENCY_LA"

@@ -11,10 +11,11 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from compliance import replay
+from compliance.facts import LA_EMERGENCY_FLAG
 from dialer import gate
 from dialer.db import transaction
 from dialer.dialing import DialResult, claim_dialable_leads, dial_lead
-from dialer.gate import LA_EMERGENCY_FLAG, abandonment_rate, cached_abandonment_rate
+from dialer.gate import abandonment_rate, cached_abandonment_rate
 from dialer.models import (
     AttemptStatus,
     AuditEvent,
