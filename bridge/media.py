@@ -29,7 +29,7 @@ POLICY_VIOLATION = 1008
 
 
 class StarletteMediaPort:
-    """:class:`bridge.session.MediaStreamPort` over a Starlette WebSocket."""
+    """:class:`bridge.twilio_protocol.MediaStreamPort` over a Starlette WebSocket."""
 
     def __init__(self, websocket: WebSocket) -> None:
         self._ws = websocket

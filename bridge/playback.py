@@ -3,12 +3,16 @@
 Twilio plays media in order and echoes a mark once the audio queued before it has played
 (PROTOCOLS A3/A4). The bridge sends one mark after every chunk, so the echoes say exactly how
 many bytes of each agent item reached the caller's ear: 8 bytes a millisecond for μ-law.
+:class:`PlaybackTracker` is that bookkeeping (pure); :class:`TwilioPlayback` sends the audio, the
+marks and the ``clear`` that go with it.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+
+from bridge.twilio_protocol import MediaStreamPort, clear_message, mark_message, media_message
 
 BYTES_PER_MS = 8
 
@@ -81,3 +85,31 @@ class PlaybackTracker:
             for item_id in cut
             if self._items[item_id].played_bytes < self._items[item_id].sent_bytes
         ]
+
+
+class TwilioPlayback:
+    """Agent audio to Twilio, a mark after each chunk, and ``clear`` to cut it (PROTOCOLS A3/A4).
+
+    Args:
+        port: the call's media stream.
+        stream_sid: Twilio's ``streamSid``.
+        tracker: the call's playback bookkeeping.
+    """
+
+    def __init__(self, port: MediaStreamPort, stream_sid: str, tracker: PlaybackTracker) -> None:
+        self._port = port
+        self._stream_sid = stream_sid
+        self._tracker = tracker
+
+    async def send(self, item_id: str, payload_b64: str) -> None:
+        """Queue one base64 μ-law chunk of ``item_id`` for playback, then its mark."""
+        mark = self._tracker.sent(item_id, payload_b64)
+        await self._port.send(media_message(self._stream_sid, payload_b64))
+        await self._port.send(mark_message(self._stream_sid, mark))
+
+    async def clear(self) -> list[tuple[str, int]]:
+        """Cut whatever has not played yet; ``(item_id, heard_ms)`` for each item cut short."""
+        if not self._tracker.unplayed:
+            return []
+        await self._port.send(clear_message(self._stream_sid))
+        return self._tracker.clear()

@@ -8,7 +8,7 @@ without a track, ``mark`` always with a name, ``clear``).
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -141,3 +141,19 @@ def mark_message(stream_sid: str, name: str) -> dict[str, Any]:
 def clear_message(stream_sid: str) -> dict[str, Any]:
     """Drop the audio Twilio has buffered (barge-in); pending marks are echoed."""
     return {"event": "clear", "streamSid": stream_sid}
+
+
+class MediaStreamPort(Protocol):
+    """The Twilio side of a call as the session sees it (the WebSocket route implements it)."""
+
+    async def receive(self) -> Media | Mark | Dtmf | Stop | None:
+        """The next message after ``start``; None once the socket has closed."""
+        ...
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """Send one JSON message (media, mark, clear)."""
+        ...
+
+    async def close(self) -> None:
+        """Close the socket (with nothing after ``</Connect>``, this ends the call)."""
+        ...

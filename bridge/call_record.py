@@ -1,0 +1,54 @@
+"""What the bridge writes about a call while it runs: transcript turns, the disclosure, agent usage.
+
+Each write is its own short transaction in a worker thread (``Runtime.run_in_transaction``), so
+the event loop that carries every call's audio never waits on the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from dialer import calls as call_records
+from dialer.models import Speaker
+from dialer.runtime import Runtime
+
+
+class CallRecorder:
+    """The attempt's record, written as the call goes.
+
+    Args:
+        runtime: database sessions and clock.
+        attempt_id: the call attempt.
+    """
+
+    def __init__(self, runtime: Runtime, attempt_id: int) -> None:
+        self._runtime = runtime
+        self._attempt_id = attempt_id
+
+    async def _write(self, work: Callable[[Session, datetime], None]) -> None:
+        await asyncio.to_thread(self._runtime.run_in_transaction, work)
+
+    async def turn(self, speaker: Speaker, text: str, *, interrupted: bool = False) -> None:
+        """One transcript turn; ``interrupted``: the caller cut the agent's words short."""
+        attempt_id = self._attempt_id
+        await self._write(
+            lambda s, now: call_records.record_transcript(
+                s, attempt_id=attempt_id, speaker=speaker, text=text, now=now, interrupted=interrupted
+            )
+        )
+
+    async def disclosure_played(self, text: str) -> None:
+        """The opening disclosure finished playing (its last mark echoed), with the words spoken."""
+        attempt_id = self._attempt_id
+        await self._write(
+            lambda s, now: call_records.record_disclosure_played(s, attempt_id=attempt_id, text=text, now=now)
+        )
+
+    async def usage(self, usage: dict[str, int]) -> None:
+        """Add the voice agent's token counts to the attempt's totals."""
+        attempt_id = self._attempt_id
+        await self._write(lambda s, _: call_records.record_agent_usage(s, attempt_id=attempt_id, usage=usage))
