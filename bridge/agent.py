@@ -71,6 +71,13 @@ class CallerSpeechStarted:
 
 
 @dataclass(frozen=True)
+class CallerSpeechStopped:
+    """The agent's VAD heard the caller's turn end (the bridge decides whether the agent answers)."""
+
+    audio_end_ms: int
+
+
+@dataclass(frozen=True)
 class CallerSaid:
     """The transcript of one caller turn."""
 
@@ -121,6 +128,7 @@ AgentEvent = (
     AgentAudio
     | AgentSaid
     | CallerSpeechStarted
+    | CallerSpeechStopped
     | CallerSaid
     | ResponseStarted
     | ToolCall

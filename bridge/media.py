@@ -68,8 +68,8 @@ class StarletteMediaPort:
         if self._ws.application_state == WebSocketState.CONNECTED:
             try:
                 await self._ws.close(code=code)
-            except RuntimeError:
-                pass
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                pass  # the carrier already went away (uvicorn's ClientDisconnected is an OSError)
 
 
 async def _read_start(port: StarletteMediaPort) -> Start | None:

@@ -24,6 +24,7 @@ from bridge.agent import (
     AgentUnavailableError,
     CallerSaid,
     CallerSpeechStarted,
+    CallerSpeechStopped,
     ResponseFinished,
     ResponseStarted,
     ToolCall,
@@ -35,7 +36,7 @@ TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
 
 
 def session_payload(config: AgentSessionConfig) -> dict[str, Any]:
-    """The GA ``session`` object for a phone call (μ-law both ways, server VAD, caller transcripts)."""
+    """The GA ``session`` for a phone call: μ-law both ways, VAD reporting speech only, transcripts."""
     return {
         "instructions": config.instructions,
         "output_modalities": ["audio"],
@@ -47,8 +48,10 @@ def session_payload(config: AgentSessionConfig) -> dict[str, Any]:
                     "threshold": config.vad_threshold,
                     "prefix_padding_ms": config.vad_prefix_padding_ms,
                     "silence_duration_ms": config.vad_silence_ms,
-                    "create_response": True,
-                    "interrupt_response": True,
+                    # The bridge owns turn-taking (bridge.turns): the VAD only reports speech, so
+                    # the disclosure and the goodbye are never cut and no turn answers itself.
+                    "create_response": False,
+                    "interrupt_response": False,
                 },
                 "transcription": {"model": TRANSCRIPTION_MODEL},
             },
@@ -86,6 +89,8 @@ def translate(event: wire.ServerEvent) -> AgentEvent | None:
             return AgentSaid(response_id=event.response_id, item_id=event.item_id, text=event.transcript)
         case wire.SpeechStarted():
             return CallerSpeechStarted(audio_start_ms=event.audio_start_ms)
+        case wire.SpeechStopped():
+            return CallerSpeechStopped(audio_end_ms=event.audio_end_ms)
         case wire.InputTranscriptionCompleted():
             return CallerSaid(text=event.transcript)
         case wire.ResponseCreated():

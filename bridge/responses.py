@@ -49,6 +49,11 @@ class ResponseLedger:
         return self._responses[response_id]
 
     @property
+    def protected(self) -> list[Response]:
+        """The responses the caller may not cut short: the disclosure and the goodbye."""
+        return [r for r in self._responses.values() if r.role is not None]
+
+    @property
     def active(self) -> bool:
         """True while some response has not finished."""
         return any(not r.finished for r in self._responses.values())

@@ -7,12 +7,13 @@ Sequence (PROTOCOLS A, D7; DESIGN rules 4-6):
    (:mod:`bridge.verdict`, up to ``amd_wait_max_ms``). ``human`` or ``unknown``: it speaks the
    opening disclosure verbatim. A machine or fax gets nothing: no message is left. No verdict: the
    call is hung up unheard as ``agent_error`` and the lead follows the retry policy.
-3. The disclosure and the closing goodbye are *protected*: caller audio is not forwarded while they
-   play, so neither can be talked over and cancelled. The key-press opt-out (9) stays live.
+3. Caller audio reaches the agent from the first second, unchanged (μ-law both ways); the bridge
+   owns turn-taking (:mod:`bridge.turns`). The disclosure and the goodbye are *protected*: speech
+   over them cuts nothing, but is transcribed and opt-out checked; the key press (9) stays live.
    Twilio's echo of the mark after the disclosure's last chunk proves it played; it is stored.
-4. Caller audio is then forwarded unchanged (μ-law both ways). Agent audio goes to Twilio followed
-   by a mark per chunk (:mod:`bridge.playback`); when the caller speaks over unplayed agent audio
-   (barge-in) the bridge sends ``clear`` and truncates the agent's item to what was heard.
+4. Agent audio goes to Twilio followed by a mark per chunk (:mod:`bridge.playback`); speech over
+   other agent audio (barge-in) cancels the response, clears Twilio's queue and truncates the
+   agent's item to what was heard.
 5. Tool calls run as they arrive; their results go back after the response's ``response.done``.
    ``honor_dnc`` ends the call after the goodbye; ``end_call`` after the audio drains. A phrase
    check on the caller's transcript records an opt-out even if the model does not, and makes sure
@@ -33,6 +34,7 @@ from bridge.agent import (
     AgentUnavailableError,
     CallerSaid,
     CallerSpeechStarted,
+    CallerSpeechStopped,
     ResponseFinished,
     ResponseStarted,
     ToolCall,
@@ -46,6 +48,7 @@ from bridge.playback import PlaybackTracker, TwilioPlayback
 from bridge.prompt import agent_session_config, greeting_instructions, opening_line
 from bridge.responses import Response, ResponseLedger, Role
 from bridge.tools import ToolDispatcher, ToolEffect, ToolResult
+from bridge.turns import TurnTaking
 from bridge.twilio_protocol import (
     Dtmf,
     Mark,
@@ -110,7 +113,7 @@ class CallSession:
         self._disclosure_text = ""
         self._disclosure_played = False
         self._background: set[asyncio.Task[None]] = set()
-        self._listening = False
+        self._listening = True
         self._opt_out_recorded = False
         self._opt_out_watch = False
         self._usage: dict[str, int] = {}
@@ -136,6 +139,7 @@ class CallSession:
         except AgentUnavailableError as exc:
             await self._end.agent_failed(str(exc))
             return
+        self._turns = TurnTaking(self._agent, self._out, self._playback, self._responses, self._hearing)
         tasks = [
             asyncio.create_task(self._pump_twilio(), name="pump-twilio"),
             asyncio.create_task(self._pump_agent(), name="pump-agent"),
@@ -157,9 +161,8 @@ class CallSession:
                 usage = dict(self._usage)
                 await self._record.usage(usage)
 
-    @property
     def _hearing(self) -> bool:
-        """Caller audio goes to the agent: after the disclosure, until an opt-out or the ending."""
+        """Caller audio goes to the agent from the first second, until an opt-out or the ending."""
         return self._listening and not self._end.ending
 
     # --- Twilio -> agent ---
@@ -172,7 +175,7 @@ class CallSession:
                 if message is None or isinstance(message, Stop):
                     break
                 if isinstance(message, Media):
-                    if self._hearing:
+                    if self._hearing():
                         await self._agent.send_audio(message.media.payload)
                 elif isinstance(message, Mark):
                     await self._on_mark(message.mark.name)
@@ -195,7 +198,10 @@ class CallSession:
                     case AgentSaid():
                         await self._on_agent_said(event)
                     case CallerSpeechStarted():
-                        await self._on_barge_in()
+                        self._end.touch()
+                        await self._turns.speech_started()
+                    case CallerSpeechStopped():
+                        await self._turns.speech_stopped()
                     case CallerSaid():
                         await self._on_caller_said(event.text)
                     case ToolCall():
@@ -252,7 +258,6 @@ class CallSession:
 
     async def _machine_answered(self) -> None:
         """Say nothing (more) to an answering machine; the AMD webhook hangs the call up."""
-        self._listening = False
         self._end.ending = True
         await self._out.clear()
         if self._agent is not None and self._responses.active:
@@ -290,17 +295,8 @@ class CallSession:
         if not disclosure.finished or self._playback.playing(disclosure.items):
             return
         self._disclosure_played = True
-        self._listening = not self._opt_out_recorded
         text = self._disclosure_text
         await self._record.disclosure_played(text)
-
-    async def _on_barge_in(self) -> None:
-        self._end.touch()
-        if not self._hearing or not self._playback.unplayed:
-            return
-        assert self._agent is not None
-        for item_id, heard_ms in await self._out.clear():
-            await self._agent.truncate(item_id, heard_ms)
 
     # --- transcripts ---
 
@@ -353,6 +349,7 @@ class CallSession:
             self._opt_out_recorded = True
             self._listening = False
             self._responses.expect(Role.GOODBYE)
+            self._turns.responding()
             await self._agent.deliver_tool_results(outputs, respond=True)
         elif ToolEffect.END_NOW in effects:
             await self._agent.deliver_tool_results(outputs, respond=False)
@@ -362,13 +359,15 @@ class CallSession:
                 await self._agent.deliver_tool_results(outputs, respond=False)
             await self._say_dnc_goodbye()
         elif outputs:
-            await self._agent.deliver_tool_results(
-                outputs, respond=event.status == "completed" and not self._end.ending
-            )
+            respond = event.status == "completed" and not self._end.ending
+            if respond:
+                self._turns.responding()
+            await self._agent.deliver_tool_results(outputs, respond=respond)
         if response.role == Role.GOODBYE:
             await self._end.after_playback()
         await self._check_disclosure_played()
         await self._end.maybe_hang_up()
+        await self._turns.answer_pending()
 
     async def _run_tool(self, call: ToolCall) -> ToolResult:
         result = await self._tools.run(call)
@@ -383,9 +382,9 @@ class CallSession:
         response the model began on its own, the goodbye follows that response instead.
         """
         assert self._agent is not None
-        self._listening = False
         await self._out.clear()
         self._responses.expect(Role.GOODBYE)
+        self._turns.responding()
         await self._agent.start_response(greeting_instructions(DNC_GOODBYE))
 
     async def _opt_out_by_key(self) -> None:

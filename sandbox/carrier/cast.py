@@ -45,7 +45,7 @@ _MUST_NOT_CALL: dict[str, str] = {
 # Persona mix for numbers outside the example file (weights sum to 100).
 _WEIGHTS: tuple[tuple[str, int], ...] = (
     ("books_meeting", 20),
-    ("not_interested", 18),
+    ("not_interested", 16),
     ("no_answer", 14),
     ("voicemail", 10),
     ("callback", 8),
@@ -55,6 +55,7 @@ _WEIGHTS: tuple[tuple[str, int], ...] = (
     ("interrupts", 5),
     ("wrong_person", 4),
     ("presses_9", 2),
+    ("stops_during_disclosure", 2),
 )
 _CUMULATIVE_WEIGHTS = tuple(itertools.accumulate(weight for _, weight in _WEIGHTS))
 

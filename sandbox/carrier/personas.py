@@ -110,6 +110,8 @@ _TEMPLATES: dict[str, _Template] = {
     "books_meeting": _Template("human", reactions=(_AGREE, _ACCEPT_TIME, _GIVE_EMAIL)),
     "interrupts": _Template("human", reactions=(_AGREE, _CUT_IN, _ACCEPT_TIME, _GIVE_EMAIL)),
     "asks_removal": _Template("human", reactions=("Please take me off your list and stop calling me.",)),
+    # Opts out while the disclosure is still playing: the bridge must hear it without cutting it.
+    "stops_during_disclosure": _Template("human", reactions=(BargeIn("Stop calling me.", after_ms=250),)),
     "not_interested": _Template("human", reactions=("No thanks, I'm not interested.",)),
     "not_now": _Template("human", reactions=("Now is not a good time, sorry.",)),
     "callback": _Template(

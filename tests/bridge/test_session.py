@@ -15,6 +15,7 @@ from bridge.agent import (
     AgentSaid,
     CallerSaid,
     CallerSpeechStarted,
+    CallerSpeechStopped,
     ResponseFinished,
     ResponseStarted,
     ToolCall,
@@ -131,9 +132,10 @@ async def test_disclosure_first_then_listening_and_proof_stored(harness, runtime
     (instructions,) = harness.conn.responses_requested
     assert instructions.startswith('Start the call now. Say exactly: "Hi Ava, this is Alex, an AI assistant')
     await harness.speak("r1", "i1", "Hi Ava, this is Alex, an AI assistant calling on behalf of Northwind")
-    harness.caller_audio()  # "Hello?" over the disclosure: not forwarded, cannot cancel it
+    harness.caller_audio()  # "Hello?" over the disclosure: heard by the agent, cannot cut it
+    harness.conn.push(CallerSpeechStarted(audio_start_ms=300))
     await harness.settle()
-    assert harness.conn.audio_in == []
+    assert harness.conn.audio_in == ["//8="] and harness.conn.cancels == 0
     assert [m["event"] for m in harness.port.sent] == ["media", "mark", "media", "mark"]
     await harness.echo_marks()
     with runtime.sessions() as s:
@@ -143,7 +145,7 @@ async def test_disclosure_first_then_listening_and_proof_stored(harness, runtime
         assert "AI assistant" in event.payload["text"]
     harness.caller_audio()
     await harness.settle()
-    assert harness.conn.audio_in == ["//8="]
+    assert harness.conn.audio_in == ["//8=", "//8="]
     harness.port.inbound.put_nowait(Stop(event="stop", sequenceNumber=10, streamSid=SID))
     await harness.finished()
     assert harness.conn.closed
@@ -370,3 +372,64 @@ async def test_verdict_only_on_the_call_resource_is_used(runtime, call, carrier)
     with runtime.sessions() as s:
         assert s.get_one(CallAttempt, call.attempt_id).answered_by == "machine_start"
         assert s.scalars(select(Disposition.name)).all() == ["machine"]
+
+
+# --- turn-taking: the caller is heard from the first second, the disclosure is never cut (issue 9) ---
+
+
+async def _until(predicate, what: str, limit: float = 5.0):
+    """Wait (polling the event loop) until ``predicate()`` holds; fail naming ``what``."""
+    deadline = asyncio.get_running_loop().time() + limit
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_speech_over_the_disclosure_cuts_nothing_and_gets_no_answer_of_its_own(harness):
+    await harness.start()
+    await harness.speak("r1", "i1", "Hi Ava, this is Alex, an AI assistant ...", finish=False)
+    harness.conn.push(CallerSpeechStarted(audio_start_ms=200), CallerSpeechStopped(audio_end_ms=900))
+    harness.conn.push(ResponseFinished("r1", "completed"))
+    await _until(lambda: harness.session._responses.disclosure.finished, "the disclosure to finish")
+    await harness.echo_marks()
+    assert harness.port.events("clear") == [] and harness.conn.cancels == 0
+    assert len(harness.conn.responses_requested) == 1  # only the greeting: that turn is not answered
+    harness.conn.push(CallerSpeechStarted(audio_start_ms=3000), CallerSpeechStopped(audio_end_ms=3600))
+    await _until(lambda: len(harness.conn.responses_requested) == 2, "the answer to the next turn")
+    assert harness.conn.responses_requested[1] is None  # the agent's own answer, no script
+
+
+async def test_barge_in_cancels_the_agents_turn_and_the_answer_waits_for_it_to_end(harness):
+    await harness.disclose()
+    await harness.speak("r2", "i2", "We help data teams ...", chunks=3, finish=False)
+    harness.conn.push(CallerSpeechStarted(audio_start_ms=5000))
+    await _until(lambda: harness.conn.cancels == 1, "the response to be cancelled")
+    assert harness.port.events("clear") and harness.conn.truncations == [("i2", 0)]
+    harness.conn.push(CallerSpeechStopped(audio_end_ms=5800))
+    await harness.settle()
+    assert len(harness.conn.responses_requested) == 1  # r2 has not reported its end yet
+    harness.conn.push(ResponseFinished("r2", "cancelled", reason="client_cancelled"))
+    await _until(lambda: len(harness.conn.responses_requested) == 2, "the answer after the cancel")
+
+
+async def test_stop_calling_over_the_disclosure_is_honoured_without_cutting_it(
+    harness, runtime, carrier, call
+):
+    await harness.start()
+    await harness.speak("r1", "i1", "Hi Ava, this is Alex, an AI assistant ...", finish=False)
+    harness.conn.push(CallerSpeechStarted(audio_start_ms=200), CallerSaid("stop calling me"))
+
+    def dnc_sources():
+        with runtime.sessions() as s:
+            return s.scalars(select(DncEntry.source)).all()
+
+    await _until(lambda: dnc_sources() == ["phrase_check"], "the DNC entry")
+    assert harness.port.events("clear") == [] and harness.conn.cancels == 0  # the disclosure plays on
+    harness.conn.push(ResponseFinished("r1", "completed"))
+    await _until(lambda: len(harness.conn.responses_requested) == 2, "the goodbye after the disclosure")
+    assert 'Say exactly: "Understood.' in harness.conn.responses_requested[-1]
+    await harness.echo_marks()
+    await harness.speak("r2", "i2", "Understood. You won't be called again. Goodbye.")
+    await harness.echo_marks()
+    await harness.finished()
+    assert carrier.hung_up == [call.call_sid]

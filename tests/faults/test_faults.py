@@ -22,6 +22,7 @@ from dialer.consent import add_internal_dnc
 from dialer.db import transaction
 from dialer.dialing import claim_dialable_leads
 from dialer.models import AttemptStatus, AuditEvent, CampaignStatus, Lead, LeadStatus
+from sandbox.carrier.cast import cast_for
 from tests.conftest import make_settings
 from tests.faults.conftest import REPEATS, wait_for
 
@@ -184,7 +185,8 @@ def _peak_concurrency(calls) -> int:
 @pytest.mark.parametrize("run", range(max(1, REPEATS - 1)))
 def test_twenty_concurrent_calls_no_deadlock_no_5xx(stack, run):
     """The plain load case: ≥ 20 live calls with their webhooks and dial tasks at once."""
-    personas = ("not_interested", "wrong_person", "not_now", "asks_removal")  # humans: calls overlap
+    # humans (the calls overlap); one opts out while the disclosure plays
+    personas = ("not_interested", "wrong_person", "not_now", "asks_removal", "stops_during_disclosure")
     marks = stack.log_marks()
     campaign_id = stack.create_campaign(24, personas=personas, max_concurrent_calls=24, max_attempts=1)
     stack.wait_finished(campaign_id, timeout=120)
@@ -198,4 +200,18 @@ def test_twenty_concurrent_calls_no_deadlock_no_5xx(stack, run):
     dead = sorted(name for name, text in stack.logs_since(marks).items() if "DeadlockDetected" in text)
     assert dead == [], f"DeadlockDetected in the logs of {dead} (webhooks {responses})"
     assert bad == {}, f"webhook failures under load: {responses}"
+    over_disclosure = [
+        lead for lead in facts["leads"] if cast_for(lead.phone_e164).persona.name == personas[-1]
+    ]
+    played = {a.lead_id: a.disclosure_played_at is not None for a in facts["attempts"]}
+    outcomes = [
+        (str(lead.status), lead.phone_e164 in facts["opted_out"], played[lead.id]) for lead in over_disclosure
+    ]
+    # each heard (a DNC entry), the disclosure played to its end all the same: never cleared
+    assert outcomes and set(outcomes) == {("dnc", True, True)}, outcomes
+    phones = {lead.phone_e164 for lead in over_disclosure}
+    heard = [
+        (c["barge_in"]["cleared_after_ms"], c["heard"][0]["complete"]) for c in calls if c["to"] in phones
+    ]
+    assert heard and set(heard) == {(None, True)}, heard
     assert _peak_concurrency(calls) >= 20
