@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 
 from dialer.audit import record_attempt_event
 from dialer.calls import CallStatusUpdate, apply_call_status
+from dialer.carrier import PlacedCall
 from dialer.db import lock_for_update, transaction
 from dialer.dialing import fail_attempt
 from dialer.errors import CarrierError
@@ -103,10 +104,24 @@ def reconcile_overdue_calls(runtime: Runtime) -> int:
     ``SequenceNumber`` (a no-op unless it moves the attempt forward). Carrier errors leave the
     attempt for the next tick.
     """
-    settings = runtime.settings
-    silent_before = datetime.now(UTC) - timedelta(seconds=settings.reconcile_silent_after_seconds)
+    silent_before = datetime.now(UTC) - timedelta(seconds=runtime.settings.reconcile_silent_after_seconds)
+    closed = 0
+    for attempt_id, call_sid in _silent_attempts(runtime, silent_before):
+        if _reconcile_silent_call(
+            runtime, attempt_id=attempt_id, call_sid=call_sid, silent_before=silent_before
+        ):
+            closed += 1
+    return closed
+
+
+def _silent_attempts(runtime: Runtime, silent_before: datetime) -> list[tuple[int, str]]:
+    """Live attempts with a CallSid last written before ``silent_before``, least recently first.
+
+    Returns:
+        At most ``reconcile_batch_size`` ``(attempt id, CallSid)`` pairs.
+    """
     with runtime.sessions() as session:
-        silent = session.execute(
+        rows = session.execute(
             select(CallAttempt.id, CallAttempt.call_sid)
             .where(
                 CallAttempt.status.in_(list(ACTIVE_ATTEMPT_STATUSES - {AttemptStatus.REQUESTING})),
@@ -114,61 +129,94 @@ def reconcile_overdue_calls(runtime: Runtime) -> int:
                 CallAttempt.updated_at < silent_before,
             )
             .order_by(CallAttempt.updated_at)
-            .limit(settings.reconcile_batch_size)
+            .limit(runtime.settings.reconcile_batch_size)
         ).all()
-    closed = 0
-    for attempt_id, call_sid in silent:
-        try:
-            call = runtime.carrier.fetch_call(call_sid)
-        except CarrierError:
-            continue
-        if call is None:
-            fail_attempt(
-                runtime,
-                attempt_id=attempt_id,
-                error=None,
-                status=AttemptStatus.UNKNOWN,
-                note=f"the carrier no longer knows call {call_sid} and no final status arrived",
-            )
-            closed += 1
-            continue
-        try:
-            status = AttemptStatus.from_twilio(call.status)
-        except ValueError:
-            continue
-        with transaction(runtime.sessions) as session:
-            now = runtime.clock.now()
-            applied = apply_call_status(
+    return [(attempt_id, call_sid) for attempt_id, call_sid in rows if call_sid is not None]
+
+
+def _reconcile_silent_call(
+    runtime: Runtime, *, attempt_id: int, call_sid: str, silent_before: datetime
+) -> bool:
+    """Ask the carrier about one silent call and act on its answer; True if the attempt was closed.
+
+    No such call at the carrier: the attempt is given up as ``unknown``. A carrier error or a status
+    this code does not know leaves the attempt for the next tick (False).
+    """
+    try:
+        call = runtime.carrier.fetch_call(call_sid)
+    except CarrierError:
+        return False
+    if call is None:
+        fail_attempt(
+            runtime,
+            attempt_id=attempt_id,
+            error=None,
+            status=AttemptStatus.UNKNOWN,
+            note=f"the carrier no longer knows call {call_sid} and no final status arrived",
+        )
+        return True
+    try:
+        status = AttemptStatus.from_twilio(call.status)
+    except ValueError:
+        return False
+    return _apply_carrier_status(
+        runtime,
+        attempt_id=attempt_id,
+        call_sid=call_sid,
+        call=call,
+        status=status,
+        silent_before=silent_before,
+    )
+
+
+def _apply_carrier_status(
+    runtime: Runtime,
+    *,
+    attempt_id: int,
+    call_sid: str,
+    call: PlacedCall,
+    status: AttemptStatus,
+    silent_before: datetime,
+) -> bool:
+    """Apply the carrier's answer as a status callback without a ``SequenceNumber``, in one transaction.
+
+    An applied answer is audited as ``call.reconciled``. An answer that changes nothing (the call is
+    still live) marks the attempt as heard from now, so it is looked up again a threshold later.
+
+    Returns:
+        True if the answer was applied and is final (the attempt is closed).
+    """
+    with transaction(runtime.sessions) as session:
+        now = runtime.clock.now()
+        applied = apply_call_status(
+            session,
+            attempt_id=attempt_id,
+            update_=CallStatusUpdate(
+                call_sid=call_sid,
+                status=status,
+                sequence_number=None,
+                duration_seconds=call.duration_seconds,
+            ),
+            now=now,
+        )
+        if applied:
+            record_attempt_event(
                 session,
-                attempt_id=attempt_id,
-                update_=CallStatusUpdate(
-                    call_sid=call_sid,
-                    status=status,
-                    sequence_number=None,
-                    duration_seconds=call.duration_seconds,
-                ),
-                now=now,
+                attempt=session.get_one(CallAttempt, attempt_id),
+                kind="call.reconciled",
+                occurred_at=now,
+                payload={
+                    "call_sid": call_sid,
+                    "carrier_status": call.status,
+                    "reason": "no status callback arrived for a while",
+                },
             )
-            if applied:
-                record_attempt_event(
-                    session,
-                    attempt=session.get_one(CallAttempt, attempt_id),
-                    kind="call.reconciled",
-                    occurred_at=now,
-                    payload={
-                        "call_sid": call_sid,
-                        "carrier_status": call.status,
-                        "reason": "no status callback arrived for a while",
-                    },
-                )
-            if status.is_final and applied:
-                closed += 1
-            elif not applied:
-                # still live at the carrier: heard from now, so look again a threshold later
-                session.execute(
-                    update(CallAttempt)
-                    .where(CallAttempt.id == attempt_id, CallAttempt.updated_at < silent_before)
-                    .values(updated_at=datetime.now(UTC))
-                    .execution_options(synchronize_session=False)
-                )
-    return closed
+        else:
+            # still live at the carrier: heard from now, so look again a threshold later
+            session.execute(
+                update(CallAttempt)
+                .where(CallAttempt.id == attempt_id, CallAttempt.updated_at < silent_before)
+                .values(updated_at=datetime.now(UTC))
+                .execution_options(synchronize_session=False)
+            )
+    return applied and status.is_final

@@ -59,6 +59,26 @@ def print_report(report: dict[str, Any]) -> None:
         console.print(f"... and {len(report['meetings']) - MAX_ROWS} more in the JSON report")
 
 
+def report_problems(report: dict[str, Any]) -> list[str]:
+    """What in a demo report means the run failed, one sentence each (empty: it passed).
+
+    Args:
+        report: the demo report (:func:`dialer.demo.report.build_report`).
+
+    Returns:
+        A sentence for duplicate calls at the carrier, calls to numbers the gate must block, and
+        an audit chain that does not verify, for each that happened.
+    """
+    problems = []
+    if report["duplicate_calls"]:
+        problems.append(f"{report['duplicate_calls']} attempts reached the carrier more than once")
+    if report["carrier"]["unexpected_calls"]:
+        problems.append(f"{report['carrier']['unexpected_calls']} calls to numbers the gate must block")
+    if not report["audit"]["chain_intact"]:
+        problems.append("the audit chain does not verify")
+    return problems
+
+
 def register(app: typer.Typer) -> None:
     """Add ``demo`` to the top-level app."""
 
@@ -113,13 +133,7 @@ def register(app: typer.Typer) -> None:
         result = run_demo(options, console)
         print_report(result)
         console.print(f"report written to {report}")
-        problems = []
-        if result["duplicate_calls"]:
-            problems.append(f"{result['duplicate_calls']} attempts reached the carrier more than once")
-        if result["carrier"]["unexpected_calls"]:
-            problems.append(f"{result['carrier']['unexpected_calls']} calls to numbers the gate must block")
-        if not result["audit"]["chain_intact"]:
-            problems.append("the audit chain does not verify")
+        problems = report_problems(result)
         for problem in problems:
             console.print(f"[bold red]problem:[/] {problem}")
         if problems:

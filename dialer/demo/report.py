@@ -66,31 +66,30 @@ def _local_iso(instant: datetime, zone: str) -> str:
     return instant.astimezone(ZoneInfo(zone)).isoformat()
 
 
-def build_report(
-    session: Session,
-    *,
-    campaign_id: int,
-    clock_instant: datetime,
-    clock_zone: str,
-    carrier_stats: dict[str, Any],
-    import_summary: dict[str, Any],
-    elapsed_seconds: float,
-) -> dict[str, Any]:
-    """Everything the demo reports, as JSON-ready data (see README "The demo report")."""
-    leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.campaign_id == campaign_id))}
-    attempts = list(session.scalars(select(CallAttempt).where(CallAttempt.campaign_id == campaign_id)))
-    dispositions = Counter(
+def _dispositions(session: Session, campaign_id: int) -> dict[str, int]:
+    """Count of each disposition recorded in the campaign, sorted by name."""
+    counts = Counter(
         str(name)
         for name in session.scalars(select(Disposition.name).where(Disposition.campaign_id == campaign_id))
     )
-    skipped: Counter[str] = Counter()
+    return dict(sorted(counts.items()))
+
+
+def _skipped(session: Session, campaign_id: int) -> dict[str, int]:
+    """Count of each reason the gate gave for refusing a call in the campaign, sorted by reason."""
+    counts: Counter[str] = Counter()
     for reasons in session.scalars(
         select(GateDecisionRecord.reasons).where(
             GateDecisionRecord.campaign_id == campaign_id, GateDecisionRecord.allowed.is_(False)
         )
     ):
-        skipped.update(reasons)
-    meetings = [
+        counts.update(reasons)
+    return dict(sorted(counts.items()))
+
+
+def _meetings(session: Session, campaign_id: int, leads: dict[int, Lead]) -> list[dict[str, Any]]:
+    """The campaign's booked meetings in booking order, each with its lead and local start time."""
+    return [
         {
             "lead": _name(leads[m.lead_id]),
             "phone": leads[m.lead_id].phone_e164,
@@ -105,7 +104,11 @@ def build_report(
             select(Meeting).where(Meeting.campaign_id == campaign_id).order_by(Meeting.id)
         )
     ]
-    callbacks = [
+
+
+def _callbacks(session: Session, campaign_id: int, leads: dict[int, Lead]) -> list[dict[str, Any]]:
+    """The campaign's requested callbacks in request order, each with its local due time and status."""
+    return [
         {
             "lead": _name(leads[c.lead_id]),
             "due_at": _local_iso(c.due_at, c.lead_timezone),
@@ -116,8 +119,12 @@ def build_report(
             select(Callback).where(Callback.campaign_id == campaign_id).order_by(Callback.id)
         )
     ]
+
+
+def _dnc_entries(session: Session, leads: dict[int, Lead]) -> list[dict[str, Any]]:
+    """Internal DNC entries (any source) for the campaign's phone numbers, in the order they were added."""
     phones = {lead.phone_e164 for lead in leads.values()}
-    dnc_entries = [
+    return [
         {
             "phone": e.phone_e164,
             "source": e.source,
@@ -127,7 +134,11 @@ def build_report(
         for e in session.scalars(select(DncEntry).order_by(DncEntry.id))
         if e.phone_e164 in phones
     ]
-    scheduled = [
+
+
+def _scheduled(leads: dict[int, Lead]) -> list[dict[str, Any]]:
+    """The leads still waiting on a next attempt, with when it is due and their last disposition."""
+    return [
         {
             "lead": _name(lead),
             "status": str(lead.status),
@@ -137,7 +148,61 @@ def build_report(
         for lead in leads.values()
         if lead.status == LeadStatus.WAITING and lead.next_attempt_at is not None
     ]
+
+
+_CARRIER_KEYS = (
+    "calls_created",
+    "unexpected_calls",
+    "voicemail_messages_left",
+    "stream_url_query_violations",
+    "protocol_violations",
+    "webhook_failures",
+    "by_persona",
+)
+"""The sandbox carrier's statistics the report passes on (missing ones as ``None``)."""
+
+
+def _audit(session: Session) -> dict[str, Any]:
+    """The audit log's size and the result of verifying its hash chain (:func:`dialer.audit.verify_chain`)."""
     chain = verify_chain(session)
+    return {
+        "events": session.scalar(select(func.count()).select_from(AuditEvent)),
+        "chain_intact": chain.ok,
+        "seals": chain.seals_checked,
+        "unsealed_events": chain.unsealed_events,
+        "last_seal_hash": chain.last_seal_hash,
+    }
+
+
+def build_report(
+    session: Session,
+    *,
+    campaign_id: int,
+    clock_instant: datetime,
+    clock_zone: str,
+    carrier_stats: dict[str, Any],
+    import_summary: dict[str, Any],
+    elapsed_seconds: float,
+) -> dict[str, Any]:
+    """Everything the demo reports, as JSON-ready data (see README "The demo report").
+
+    Args:
+        session: reads the campaign's leads, attempts, dispositions, gate decisions, meetings,
+            callbacks, DNC entries and the audit log; writes nothing.
+        campaign_id: the demo's campaign.
+        clock_instant: the sandbox clock's instant the gate decided on (aware).
+        clock_zone: the IANA zone the sandbox clock is shown in.
+        carrier_stats: the sandbox carrier's statistics (``duplicate_calls`` and :data:`_CARRIER_KEYS`).
+        import_summary: the lead import's summary, passed through as ``"import"``.
+        elapsed_seconds: the run's wall time, rounded to 0.1 s in the report.
+
+    Returns:
+        A dict of JSON-ready values (strings, numbers, lists and dicts); timestamps are ISO 8601.
+    """
+    leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.campaign_id == campaign_id))}
+    attempts = list(session.scalars(select(CallAttempt).where(CallAttempt.campaign_id == campaign_id)))
+    callbacks = _callbacks(session, campaign_id, leads)
+    dnc_entries = _dnc_entries(session, leads)
     return {
         "clock": {
             "instant": clock_instant.isoformat(),
@@ -150,34 +215,17 @@ def build_report(
         "leads_by_status": dict(Counter(str(lead.status) for lead in leads.values())),
         "attempts": len(attempts),
         "calls_placed": sum(1 for a in attempts if a.call_sid),
-        "dispositions": dict(sorted(dispositions.items())),
-        "meetings": meetings,
+        "dispositions": _dispositions(session, campaign_id),
+        "meetings": _meetings(session, campaign_id, leads),
         "callbacks": callbacks,
         "dnc_added": sum(1 for e in dnc_entries if e["source"] in {"honor_dnc", "phrase_check", "dtmf"}),
         "dnc_entries": dnc_entries,
-        "skipped": dict(sorted(skipped.items())),
+        "skipped": _skipped(session, campaign_id),
         "disclosures_played": sum(1 for a in attempts if a.disclosure_played_at is not None),
-        "scheduled": scheduled,
+        "scheduled": _scheduled(leads),
         "duplicate_calls": carrier_stats.get("duplicate_calls"),
-        "carrier": {
-            key: carrier_stats.get(key)
-            for key in (
-                "calls_created",
-                "unexpected_calls",
-                "voicemail_messages_left",
-                "stream_url_query_violations",
-                "protocol_violations",
-                "webhook_failures",
-                "by_persona",
-            )
-        },
-        "audit": {
-            "events": session.scalar(select(func.count()).select_from(AuditEvent)),
-            "chain_intact": chain.ok,
-            "seals": chain.seals_checked,
-            "unsealed_events": chain.unsealed_events,
-            "last_seal_hash": chain.last_seal_hash,
-        },
+        "carrier": {key: carrier_stats.get(key) for key in _CARRIER_KEYS},
+        "audit": _audit(session),
         "pending_callbacks": sum(1 for c in callbacks if c["status"] == CallbackStatus.PENDING),
         "elapsed_seconds": round(elapsed_seconds, 1),
     }

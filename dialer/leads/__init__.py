@@ -13,10 +13,12 @@ delimiters, state names, ZIPs that lost their leading zero) and strict about los
 
 Modules: :mod:`~dialer.leads.columns` (header detection, ``--map``), :mod:`~dialer.leads.parser`
 (pure parsing), :mod:`~dialer.leads.schemas` (drafts and results), :mod:`~dialer.leads.service`
-(``import_leads``: streaming, the worker pool, folding, database and audit),
+(``import_leads``: checking the inputs, locking the campaign, the audit event and the result),
 :mod:`~dialer.leads.report` (the rejected-rows CSV, put in place on commit). Private:
-``_stream`` (reading records in bounded memory), ``_chunks`` (a chunk of records -> rows ready
-to write, in a worker), ``_writers`` (COPY / executemany), ``_rows`` and ``_values`` (one row).
+``_stream`` (reading records in bounded memory), ``_pool`` (chunks parsed in file order, on a
+worker pool for big files), ``_chunks`` (a chunk of records -> rows ready to write, in a worker),
+``_tally`` (the write phase: folding, writing, scrubbing and counting each chunk), ``_writers``
+(COPY / executemany), ``_rows`` and ``_values`` (one row).
 """
 
 from dialer.leads.columns import (

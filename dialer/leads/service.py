@@ -44,16 +44,11 @@ Choices where the brief is silent:
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
-from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,26 +56,28 @@ from sqlalchemy.orm import Session
 from dialer.audit import record_event
 from dialer.db import lock_for_update
 from dialer.errors import ImportFileError, NotFoundError
-from dialer.leads._chunks import ChunkOut, ChunkSpec, init_worker, process_chunk, worker_chunk
+from dialer.leads._chunks import ChunkSpec
 from dialer.leads._chunks import attestation_consent as attestation_consent
+from dialer.leads._pool import cores, parsed_chunks
 from dialer.leads._stream import LeadStream, open_lead_file
+from dialer.leads._tally import RESULT_ROWS as RESULT_ROWS
+from dialer.leads._tally import Tally
 from dialer.leads._writers import BulkWriter, writer_for
-from dialer.leads.columns import detect_columns
+from dialer.leads.columns import ColumnMapping, detect_columns
 from dialer.leads.parser import check_region, parse_leads
 from dialer.leads.report import PendingReport, rejected_report_path
-from dialer.leads.schemas import FoldedRow, ImportResult, ParsedFile, RejectedRow, RowWarning
+from dialer.leads.schemas import ImportResult, ParsedFile
 from dialer.models import Campaign
-from dialer.registry import RegistryStore, ScrubCounts
+from dialer.registry import RegistryStore
 
 ATTESTATION_LIMIT = 2000
+"""Most characters an attestation may have (after stripping)."""
 ATTESTED_BY_LIMIT = 200
+"""Most characters ``attested_by`` may have (after stripping)."""
 CHUNK_ROWS = 5000
 """Records per chunk handed to a worker."""
 POOL_MIN_BYTES = 4 << 20
 """Files smaller than this are parsed in the importing process (a pool costs more than it saves)."""
-_T = TypeVar("_T")
-RESULT_ROWS = 10_000
-"""At most this many rejected rows, folded rows and warnings are kept in the result."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +98,12 @@ class ImportProgress:
 
 
 def _check_attestation(attestation: str | None, attested_by: str, path: str) -> str | None:
+    """Check who attests and what, before anything is read; return the stripped attestation (or None).
+
+    Raises:
+        ImportFileError: ``attested_by`` is blank or over :data:`ATTESTED_BY_LIMIT` characters, or
+            the attestation is given but blank or over :data:`ATTESTATION_LIMIT` characters.
+    """
     if not attested_by.strip() or len(attested_by.strip()) > ATTESTED_BY_LIMIT:
         raise ImportFileError(
             f"attested_by must name the person importing (1 to {ATTESTED_BY_LIMIT} characters)", path=path
@@ -193,6 +196,7 @@ def import_leads(
     Raises:
         ImportFileError: the file cannot be imported at all (nothing written once rolled back).
         NotFoundError: no campaign has that name (nothing written).
+        ValueError: ``now`` is naive.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -205,13 +209,7 @@ def import_leads(
         size = os.fstat(raw.fileno()).st_size
         stream = LeadStream(raw, path=name)
         mapping = detect_columns(stream.headers, mappings=mappings, path=name, header_row=stream.header_row)
-        campaign = session.execute(
-            lock_for_update(select(Campaign).where(Campaign.name == campaign_name), session)
-        ).scalar_one_or_none()
-        if campaign is None:
-            raise NotFoundError(
-                f"campaign {campaign_name!r} does not exist; create it first with `dialer campaigns create`"
-            )
+        campaign = _locked_campaign(session, campaign_name)
         writer = writer_for(session, campaign.id)
         spec = ChunkSpec(
             path=name,
@@ -228,30 +226,122 @@ def import_leads(
             written_at=datetime.now(UTC),
         )
         if workers is None:
-            workers = _cores() if size >= POOL_MIN_BYTES else 1
+            workers = cores() if size >= POOL_MIN_BYTES else 1
         report = PendingReport(rejected_report_path(path))
-        tally = _Tally()
-        try:
-            for out in _parsed(spec, stream.records(), workers=workers, chunk_rows=chunk_rows):
-                tally.absorb(out, writer=writer, registry=registry, report=report)
-                if progress is not None:
-                    progress(ImportProgress(tally.data_rows, stream.bytes_read, size, tally.imported))
-            if tally.data_rows == 0:
-                raise ImportFileError("no data rows (the file has a header but no rows under it)", path=name)
-        except BaseException:
-            report.discard()
-            raise
+        tally = _write_chunks(
+            spec,
+            stream,
+            size=size,
+            writer=writer,
+            registry=registry,
+            report=report,
+            workers=workers,
+            chunk_rows=chunk_rows,
+            progress=progress,
+        )
     report.bind(session)
-    scrub = tally.scrub
+    summary = _Summary(
+        file_name=path.name, sha256=stream.sha256(), mapping=mapping, tally=tally, report=report
+    )
+    _record_import(
+        session,
+        summary,
+        now=now,
+        attested_by=attested_by,
+        campaign_id=campaign.id,
+        region=region,
+        allow_vanity=allow_vanity,
+        attestation=text,
+    )
+    return _result(summary, campaign_id=campaign.id)
+
+
+def _locked_campaign(session: Session, campaign_name: str) -> Campaign:
+    """The campaign called ``campaign_name``, its row locked until the transaction ends.
+
+    Raises:
+        NotFoundError: no campaign has that name.
+    """
+    campaign = session.execute(
+        lock_for_update(select(Campaign).where(Campaign.name == campaign_name), session)
+    ).scalar_one_or_none()
+    if campaign is None:
+        raise NotFoundError(
+            f"campaign {campaign_name!r} does not exist; create it first with `dialer campaigns create`"
+        )
+    return campaign
+
+
+def _write_chunks(
+    spec: ChunkSpec,
+    stream: LeadStream,
+    *,
+    size: int,
+    writer: BulkWriter,
+    registry: RegistryStore | None,
+    report: PendingReport,
+    workers: int,
+    chunk_rows: int,
+    progress: Callable[[ImportProgress], None] | None,
+) -> Tally:
+    """Parse the stream's records chunk by chunk and fold, write and scrub each (the write phase).
+
+    ``size`` is the file's size in bytes (for ``progress``, called after each chunk). On any
+    failure the pending rejected-rows report is discarded before the error propagates.
+
+    Returns:
+        What the chunks added up to.
+
+    Raises:
+        ImportFileError: a record cannot be read, or the file has no data rows.
+    """
+    tally = Tally()
+    try:
+        for out in parsed_chunks(spec, stream.records(), workers=workers, chunk_rows=chunk_rows):
+            tally.absorb(out, writer=writer, registry=registry, report=report)
+            if progress is not None:
+                progress(ImportProgress(tally.data_rows, stream.bytes_read, size, tally.imported))
+        if tally.data_rows == 0:
+            raise ImportFileError("no data rows (the file has a header but no rows under it)", path=spec.path)
+    except BaseException:
+        report.discard()
+        raise
+    return tally
+
+
+@dataclass(frozen=True)
+class _Summary:
+    """What an import did, for its audit event and its result."""
+
+    file_name: str
+    sha256: str
+    mapping: ColumnMapping
+    tally: Tally
+    report: PendingReport
+
+
+def _record_import(
+    session: Session,
+    summary: _Summary,
+    *,
+    now: datetime,
+    attested_by: str,
+    campaign_id: int,
+    region: str,
+    allow_vanity: bool,
+    attestation: str | None,
+) -> None:
+    """Record the file's one ``leads.imported`` audit event (actor ``user:<attested_by>``) in ``session``."""
+    tally, report, mapping, scrub = summary.tally, summary.report, summary.mapping, summary.tally.scrub
     record_event(
         session,
         kind="leads.imported",
         occurred_at=now,
         actor=f"user:{attested_by}",
-        campaign_id=campaign.id,
+        campaign_id=campaign_id,
         payload={
-            "file": path.name,
-            "sha256": stream.sha256(),
+            "file": summary.file_name,
+            "sha256": summary.sha256,
             "rows_read": tally.data_rows,
             "data_rows": tally.data_rows,
             "imported": tally.imported,
@@ -269,14 +359,19 @@ def import_leads(
             "mapping_notes": list(mapping.notes),
             "default_region": region,
             "allow_vanity": allow_vanity,
-            "attestation": text,
+            "attestation": attestation,
             "rejected_report": str(report.path) if report.path else None,
             "report_error": report.error,
             "registry_scrub": scrub.as_dict() if scrub is not None else None,
         },
     )
+
+
+def _result(summary: _Summary, *, campaign_id: int) -> ImportResult:
+    """The :class:`ImportResult` an import returns, from its summary."""
+    tally, report, mapping = summary.tally, summary.report, summary.mapping
     return ImportResult(
-        campaign_id=campaign.id,
+        campaign_id=campaign_id,
         accepted=tally.imported,
         rejected=tally.rejected,
         folded=tally.folded,
@@ -287,136 +382,11 @@ def import_leads(
         consents_created=tally.consents,
         data_rows=tally.data_rows,
         blank_rows=tuple(tally.blank_rows),
-        file_sha256=stream.sha256(),
+        file_sha256=summary.sha256,
         report_error=report.error,
         notes=mapping.notes,
-        registry_scrub=scrub,
+        registry_scrub=tally.scrub,
         rejected_count=report.count,
         folded_count=tally.folded_count,
         warnings_count=tally.warnings_count,
     )
-
-
-@dataclass
-class _Tally:
-    """What the chunks added up to so far (the importing process's state)."""
-
-    data_rows: int = 0
-    imported: int = 0
-    consents: int = 0
-    folded_count: int = 0
-    folded_existing: int = 0
-    warnings_count: int = 0
-    rejected: list[RejectedRow] = field(default_factory=list)
-    folded: list[FoldedRow] = field(default_factory=list)
-    warnings: list[RowWarning] = field(default_factory=list)
-    blank_rows: list[int] = field(default_factory=list)
-    first_row_of: dict[str, int] = field(default_factory=dict)
-    scrub: ScrubCounts | None = None
-
-    def absorb(
-        self, out: ChunkOut, *, writer: BulkWriter, registry: RegistryStore | None, report: PendingReport
-    ) -> None:
-        """Fold, scrub and write one chunk."""
-        fresh = []
-        folded: list[FoldedRow] = []
-        for accepted in out.accepted:
-            first = self.first_row_of.get(accepted.phone_e164)
-            if first is not None:
-                folded.append(
-                    FoldedRow(accepted.row, first, accepted.phone_e164, f"same number as row {first}")
-                )
-                continue
-            self.first_row_of[accepted.phone_e164] = accepted.row
-            fresh.append(accepted)
-        existing = writer.already_in_campaign([a.phone_e164 for a in fresh])
-        new = []
-        for accepted in fresh:
-            lead_id = existing.get(accepted.phone_e164)
-            if lead_id is None:
-                new.append(accepted)
-            else:
-                folded.append(
-                    FoldedRow(
-                        accepted.row, None, accepted.phone_e164, f"already in campaign as lead {lead_id}"
-                    )
-                )
-                self.folded_existing += 1
-        folded.sort(key=lambda f: f.row)
-        self.consents += writer.write(new)
-        self.imported += len(new)
-        if registry is not None:
-            self.scrub = _add_scrub(self.scrub, registry.scrub_counts([a.phone_e164 for a in new]))
-        report.add(out.rejected)
-        self.data_rows += len(out.accepted) + len(out.rejected)
-        self.folded_count += len(folded)
-        _keep(self.folded, folded)
-        _keep(self.rejected, out.rejected)
-        for accepted in new:
-            self.warnings_count += len(accepted.warnings)
-            _keep(self.warnings, accepted.warnings)
-        self.blank_rows.extend(out.blank_rows)
-
-
-def _keep(kept: list[_T], more: Iterable[_T]) -> None:
-    room = RESULT_ROWS - len(kept)
-    if room > 0:
-        kept.extend(islice(more, room))
-
-
-def _add_scrub(total: ScrubCounts | None, more: ScrubCounts) -> ScrubCounts:
-    if total is None:
-        return more
-    states = dict(total.states)
-    for code, n in more.states.items():
-        states[code] = states.get(code, 0) + n
-    return ScrubCounts(
-        checked=total.checked + more.checked,
-        national_present=total.national_present and more.national_present,
-        national=total.national + more.national,
-        states=states,
-        national_downloaded_at=more.national_downloaded_at,
-        listed=total.listed + more.listed,
-    )
-
-
-def _cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _batched(
-    records: Iterator[tuple[int, int, list[str]]], size: int
-) -> Iterator[list[tuple[int, int, list[str]]]]:
-    while batch := list(islice(records, size)):
-        yield batch
-
-
-def _parsed(
-    spec: ChunkSpec, records: Iterator[tuple[int, int, list[str]]], *, workers: int, chunk_rows: int
-) -> Iterator[ChunkOut]:
-    """The chunks' outcomes in file order; with ``workers > 1`` parsed by a process pool.
-
-    At most ``2 * workers`` chunks are in flight, so memory does not grow with the file.
-    """
-    chunks = _batched(records, max(1, chunk_rows))
-    if workers <= 1:
-        for chunk in chunks:
-            yield process_chunk(spec, chunk)
-        return
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker, initargs=(spec,)) as pool:
-        pending: deque[Future[ChunkOut]] = deque()
-        try:
-            for chunk in chunks:
-                pending.append(pool.submit(worker_chunk, chunk))
-                if len(pending) >= 2 * workers:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
