@@ -223,6 +223,30 @@ def _parse_days(value: object, where: str) -> frozenset[int]:
     return frozenset(DAY_NAMES.index(v) for v in value)
 
 
+def _kind_fields(kind: str, raw: dict[str, Any], where: str) -> dict[str, Any]:
+    """The fields only one kind has: a frequency cap's counts, an emergency ban's reason code."""
+    fields: dict[str, Any] = {}
+    if kind == "frequency_cap":
+        for name in ("max_attempts", "hours"):
+            if not isinstance(raw[name], int) or isinstance(raw[name], bool) or raw[name] < 1:
+                raise RuleDataError(f"{where}.{name}: expected a positive integer, got {raw[name]!r}")
+            fields[name] = raw[name]
+        if not isinstance(raw["same_subject"], bool):
+            raise RuleDataError(f"{where}.same_subject: expected true or false")
+        fields["same_subject"] = raw["same_subject"]
+    if kind == "emergency_ban":
+        if not isinstance(raw["flag"], str) or not _FLAG_NAME.fullmatch(raw["flag"]):
+            raise RuleDataError(
+                f"{where}.flag: expected a flag name like 'la_emergency', got {raw['flag']!r}"
+            )
+        fields["reason"] = raw.get("reason", ReasonCode.STATE_EMERGENCY.value)
+        if fields["reason"] not in ReasonCode.__members__:
+            raise RuleDataError(f"{where}.reason: {fields['reason']!r} is not a reason code")
+    elif "reason" in raw:
+        raise RuleDataError(f"{where}.reason: only an emergency_ban names a reason code")
+    return fields
+
+
 def _parse_rule(jurisdiction: str, index: int, raw: object, origin: str) -> Rule:
     where = f"{origin}: {jurisdiction} rule {index}"
     if not isinstance(raw, dict):
@@ -253,24 +277,7 @@ def _parse_rule(jurisdiction: str, index: int, raw: object, origin: str) -> Rule
         isinstance(clock, str) and len(clock) == 12 and clock.startswith("fixed:") and clock[6] in "+-"
     ):
         raise RuleDataError(f"{where}.clock: expected 'local' or 'fixed:+HH:MM', got {clock!r}")
-    if kind == "frequency_cap":
-        for name in ("max_attempts", "hours"):
-            if not isinstance(raw[name], int) or isinstance(raw[name], bool) or raw[name] < 1:
-                raise RuleDataError(f"{where}.{name}: expected a positive integer, got {raw[name]!r}")
-            fields[name] = raw[name]
-        if not isinstance(raw["same_subject"], bool):
-            raise RuleDataError(f"{where}.same_subject: expected true or false")
-        fields["same_subject"] = raw["same_subject"]
-    if kind == "emergency_ban":
-        if not isinstance(raw["flag"], str) or not _FLAG_NAME.fullmatch(raw["flag"]):
-            raise RuleDataError(
-                f"{where}.flag: expected a flag name like 'la_emergency', got {raw['flag']!r}"
-            )
-        fields["reason"] = raw.get("reason", ReasonCode.STATE_EMERGENCY.value)
-        if fields["reason"] not in ReasonCode.__members__:
-            raise RuleDataError(f"{where}.reason: {fields['reason']!r} is not a reason code")
-    elif "reason" in raw:
-        raise RuleDataError(f"{where}.reason: only an emergency_ban names a reason code")
+    fields |= _kind_fields(kind, raw, where)
     scope = raw.get("scope", "all")
     if scope not in ("all", "ai_voice"):
         raise RuleDataError(f"{where}.scope: expected 'all' or 'ai_voice', got {scope!r}")
