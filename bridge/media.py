@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,17 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from bridge.session import CallSession
 from bridge.state import BridgeState
-from bridge.twilio_protocol import Connected, Dtmf, Mark, Media, ProtocolError, Start, Stop, parse_message
+from bridge.twilio_protocol import (
+    AudioTimeline,
+    Connected,
+    Dtmf,
+    Mark,
+    Media,
+    ProtocolError,
+    Start,
+    Stop,
+    parse_message,
+)
 from dialer.calls import CallContext, load_call_context, redeem_stream_token
 from dialer.errors import DialerError
 
@@ -34,6 +45,8 @@ class StarletteMediaPort:
     def __init__(self, websocket: WebSocket) -> None:
         self._ws = websocket
         self._send_lock = asyncio.Lock()
+        self._timeline = AudioTimeline()
+        self._pending: deque[Media] = deque()
 
     async def receive_any(self) -> Connected | Start | Media | Mark | Dtmf | Stop | None:
         """Next valid message; None when the socket closed. Invalid frames are logged and skipped."""
@@ -48,10 +61,18 @@ class StarletteMediaPort:
                 log.warning("ignoring invalid media-stream frame: %s", exc)
 
     async def receive(self) -> Media | Mark | Dtmf | Stop | None:
-        """Next message after ``start`` (a stray ``connected``/``start`` is ignored)."""
+        """Next message after ``start`` (a stray ``connected``/``start`` is ignored).
+
+        Caller audio comes gapless: a jump in Twilio's timestamps arrives first as silence
+        (:class:`bridge.twilio_protocol.AudioTimeline`).
+        """
         while True:
+            if self._pending:
+                return self._pending.popleft()
             message = await self.receive_any()
-            if not isinstance(message, Connected | Start):
+            if isinstance(message, Media):
+                self._pending.extend(self._timeline.fill(message))
+            elif not isinstance(message, Connected | Start):
                 return message
 
     async def send(self, message: dict[str, Any]) -> None:

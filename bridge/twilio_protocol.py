@@ -7,6 +7,7 @@ without a track, ``mark`` always with a name, ``clear``).
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Annotated, Any, Literal, Protocol
 
@@ -157,3 +158,36 @@ class MediaStreamPort(Protocol):
     async def close(self) -> None:
         """Close the socket (with nothing after ``</Connect>``, this ends the call)."""
         ...
+
+
+SILENCE = b"\xff"
+"""One sample of μ-law silence (digital zero); 8 samples make a millisecond at 8 kHz."""
+MAX_GAP_FILL_MS = 2000
+"""The longest gap filled at once: a timestamp far ahead of the stream is not a reason to send minutes."""
+
+
+class AudioTimeline:
+    """Caller audio as one unbroken timeline: gaps in Twilio's media timestamps become silence.
+
+    Twilio stamps each inbound chunk with its ms since the stream started (PROTOCOLS A3); a lost or
+    late packet shows up as a jump. The agent's VAD and transcription expect continuous audio, so a
+    jump of a frame (20 ms) or more is filled with μ-law silence, at most :data:`MAX_GAP_FILL_MS` at a
+    time. A chunk stamped earlier than expected (reordered) is passed on unchanged. Pure.
+    """
+
+    def __init__(self) -> None:
+        self._next_ms: int | None = None
+
+    def fill(self, media: Media) -> list[Media]:
+        """``media``, preceded by one silent chunk covering the gap before it, if there is one."""
+        chunk = media.media
+        duration_ms = (len(chunk.payload) * 3 // 4 - chunk.payload.count("=")) // 8
+        out: list[Media] = []
+        if self._next_ms is not None and chunk.timestamp - self._next_ms >= 20:
+            gap_ms = min(chunk.timestamp - self._next_ms, MAX_GAP_FILL_MS)
+            silence = base64.b64encode(SILENCE * (gap_ms * 8)).decode()
+            out.append(media.model_copy(update={"media": chunk.model_copy(update={"payload": silence})}))
+        out.append(media)
+        end_ms = chunk.timestamp + duration_ms
+        self._next_ms = end_ms if self._next_ms is None else max(self._next_ms, end_ms)
+        return out

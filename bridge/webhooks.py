@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 router = APIRouter(prefix="/twilio")
 XML = "application/xml"
+MAX_ID = 2**31 - 1
+"""The largest attempt id, sequence number or duration a webhook may carry (a PostgreSQL integer)."""
+AttemptId = Annotated[int, Query(ge=1, le=MAX_ID)]
 
 
 def bridge_state(request: Request) -> BridgeState:
@@ -46,6 +49,9 @@ async def signed_form(
         signature=request.headers.get("x-twilio-signature"),
     ):
         raise AccessDeniedError("invalid or missing X-Twilio-Signature")
+    bad = sorted(k for k, v in items if "\x00" in k or "\x00" in v)
+    if bad:  # signed or not, a NUL cannot be stored (PostgreSQL text refuses it)
+        raise InvalidRequestError(f"NUL character in form parameter(s) {bad}")
     return dict(items)
 
 
@@ -58,7 +64,7 @@ def _required(form: dict[str, str], name: str) -> str:
 
 @router.post("/voice")
 async def voice(
-    attempt: Annotated[int, Query()],
+    attempt: AttemptId,
     form: Annotated[dict[str, str], Depends(signed_form)],
     state: Annotated[BridgeState, Depends(bridge_state)],
 ) -> Response:
@@ -90,16 +96,25 @@ async def _in_transaction(state: BridgeState, work: Callable[[Session, datetime]
     return await asyncio.to_thread(state.runtime.run_in_transaction, work)
 
 
-def _int(value: str | None) -> int | None:
+def _int(form: dict[str, str], name: str) -> int | None:
+    """A non-negative integer parameter, or None when absent or not a number.
+
+    Raises:
+        InvalidRequestError: a number outside ``0..MAX_ID`` (it could not be stored).
+    """
+    value = form.get(name)
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except ValueError:
         return None
+    if number is not None and not 0 <= number <= MAX_ID:
+        raise InvalidRequestError(f"{name} {value} is out of range")
+    return number
 
 
 @router.post("/status", status_code=204)
 async def call_status(
-    attempt: Annotated[int, Query()],
+    attempt: AttemptId,
     form: Annotated[dict[str, str], Depends(signed_form)],
     state: Annotated[BridgeState, Depends(bridge_state)],
 ) -> Response:
@@ -111,8 +126,8 @@ async def call_status(
     update = CallStatusUpdate(
         call_sid=_required(form, "CallSid"),
         status=status,
-        sequence_number=_int(form.get("SequenceNumber")),
-        duration_seconds=_int(form.get("CallDuration")),
+        sequence_number=_int(form, "SequenceNumber"),
+        duration_seconds=_int(form, "CallDuration"),
         error_code=form.get("ErrorCode") or None,
     )
     await _in_transaction(
@@ -124,7 +139,7 @@ async def call_status(
 
 @router.post("/amd", status_code=204)
 async def amd(
-    attempt: Annotated[int, Query()],
+    attempt: AttemptId,
     form: Annotated[dict[str, str], Depends(signed_form)],
     state: Annotated[BridgeState, Depends(bridge_state)],
 ) -> Response:

@@ -209,13 +209,19 @@ def issue_stream_token(
 ) -> str:
     """A fresh one-time token for the attempt's media stream (only its sha256 is stored).
 
+    One stream per attempt, ever: once a stream was admitted, a replayed (even correctly signed)
+    TwiML request gets no new token, so it cannot open a second bridge for the same call.
+
     Raises:
         NotFoundError: no such attempt.
-        InvalidStateError: the CallSid does not match, or the call already ended.
+        InvalidStateError: the CallSid does not match, the call already ended, or its stream
+            already started.
     """
     attempt = _locked_attempt(session, attempt_id, call_sid)
     if attempt.status.is_final:
         raise InvalidStateError(f"attempt {attempt_id} has ended; no stream for it")
+    if attempt.stream_started_at is not None:
+        raise InvalidStateError(f"attempt {attempt_id} already has its media stream")
     token = secrets.token_urlsafe(32)
     attempt.stream_token_hash = _token_hash(token)
     attempt.stream_token_expires_at = now + timedelta(seconds=ttl_seconds)
@@ -240,6 +246,7 @@ def redeem_stream_token(
         .where(
             CallAttempt.id == attempt_id,
             CallAttempt.stream_token_hash == attempt.stream_token_hash,
+            CallAttempt.stream_started_at.is_(None),
             CallAttempt.stream_token_expires_at > now,
         )
         .values(stream_token_hash=None, stream_sid=stream_sid, stream_started_at=now)
