@@ -6,9 +6,12 @@ import base64
 import json
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bridge.app import create_app
 from bridge.twilio_protocol import MAX_GAP_FILL_MS, AudioTimeline, Media, parse_message
@@ -122,3 +125,30 @@ def test_signed_webhooks_with_hostile_values_get_a_4xx_and_change_nothing(
     assert 400 <= response.status_code < 500, response.text
     assert response.json()["error"]["code"]
     assert state() == before
+
+
+_VALUES = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.text(max_size=40),
+    st.sampled_from(["completed", "in-progress", "ringing", "busy", "human", "machine_start", ""]),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), route=st.sampled_from(["voice", "status", "amd"]))
+def test_no_signed_webhook_request_is_a_server_error(client, attempt, data, route):
+    """Signed fuzz: whatever the numbers and text, a webhook answers 2xx/3xx/4xx, never 5xx.
+
+    Half the requests name the real attempt and its CallSid, so the fuzz reaches the database.
+    """
+    attempt_param = data.draw(st.one_of(st.just(str(attempt.id)), _VALUES), label="attempt")
+    form = data.draw(
+        st.dictionaries(
+            st.sampled_from(["CallStatus", "SequenceNumber", "CallDuration", "AnsweredBy", "ErrorCode"]),
+            _VALUES,
+        ),
+        label="form",
+    )
+    form["CallSid"] = data.draw(st.one_of(st.just(attempt.call_sid), st.text(max_size=40)), label="sid")
+    response = _post(client, f"/twilio/{route}?{urlencode({'attempt': attempt_param})}", form)
+    assert response.status_code < 500, (route, attempt_param, form, response.text)
