@@ -5,7 +5,8 @@ Run with ``dialer serve`` or ``uvicorn bridge.app:create_app --factory``.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bridge import media, webhooks
 from bridge.agent import VoiceAgent
@@ -41,6 +42,11 @@ def create_app(runtime: Runtime | None = None, agent: VoiceAgent | None = None) 
     app.include_router(webhooks.router)
     app.include_router(media.router)
     app.include_router(crm_routes.router)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus metrics of this process (:mod:`bridge.metrics`), text exposition format."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -28,6 +28,7 @@ class CallRecorder:
     def __init__(self, runtime: Runtime, attempt_id: int) -> None:
         self._runtime = runtime
         self._attempt_id = attempt_id
+        self._usage: dict[str, int] = {}
 
     async def _write(self, work: Callable[[Session, datetime], None]) -> None:
         await asyncio.to_thread(self._runtime.run_in_transaction, work)
@@ -48,7 +49,16 @@ class CallRecorder:
             lambda s, now: call_records.record_disclosure_played(s, attempt_id=attempt_id, text=text, now=now)
         )
 
-    async def usage(self, usage: dict[str, int]) -> None:
-        """Add the voice agent's token counts to the attempt's totals."""
-        attempt_id = self._attempt_id
-        await self._write(lambda s, _: call_records.record_agent_usage(s, attempt_id=attempt_id, usage=usage))
+    def add_usage(self, usage: dict[str, int]) -> None:
+        """Count one response's token counts (written by :meth:`flush_usage`)."""
+        for key, value in usage.items():
+            self._usage[key] = self._usage.get(key, 0) + value
+
+    async def flush_usage(self) -> None:
+        """Add the voice agent's token counts so far to the attempt's totals (once, at the end)."""
+        usage, self._usage = self._usage, {}
+        if usage:
+            attempt_id = self._attempt_id
+            await self._write(
+                lambda s, _: call_records.record_agent_usage(s, attempt_id=attempt_id, usage=usage)
+            )

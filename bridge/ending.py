@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 
+from bridge.metrics import AGENT_ERRORS
 from bridge.playback import PlaybackTracker
 from bridge.responses import ResponseLedger
 from bridge.twilio_protocol import MediaStreamPort
@@ -103,6 +104,7 @@ class CallEnding:
         if self.ending:
             return
         self.ending = True
+        AGENT_ERRORS.inc()
         attempt_id = self._ctx.attempt_id
         await asyncio.to_thread(
             self._runtime.run_in_transaction,

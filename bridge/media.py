@@ -17,6 +17,7 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from bridge.metrics import ACTIVE_CALLS
 from bridge.session import CallSession
 from bridge.state import BridgeState
 from bridge.twilio_protocol import (
@@ -158,7 +159,9 @@ async def media_stream(websocket: WebSocket) -> None:
         amd=state.amd,
         voice=state.agent.voice,
     )
+    ACTIVE_CALLS.inc()
     try:
         await session.run()
     finally:
+        ACTIVE_CALLS.dec()
         await port.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from bridge.metrics import CallClock
 from bridge.twilio_protocol import MediaStreamPort, clear_message, mark_message, media_message
 
 BYTES_PER_MS = 8
@@ -94,18 +95,23 @@ class TwilioPlayback:
         port: the call's media stream.
         stream_sid: Twilio's ``streamSid``.
         tracker: the call's playback bookkeeping.
+        clock: the call's latency clock (first audio, turn latency).
     """
 
-    def __init__(self, port: MediaStreamPort, stream_sid: str, tracker: PlaybackTracker) -> None:
+    def __init__(
+        self, port: MediaStreamPort, stream_sid: str, tracker: PlaybackTracker, clock: CallClock
+    ) -> None:
         self._port = port
         self._stream_sid = stream_sid
         self._tracker = tracker
+        self._clock = clock
 
     async def send(self, item_id: str, payload_b64: str) -> None:
         """Queue one base64 μ-law chunk of ``item_id`` for playback, then its mark."""
         mark = self._tracker.sent(item_id, payload_b64)
         await self._port.send(media_message(self._stream_sid, payload_b64))
         await self._port.send(mark_message(self._stream_sid, mark))
+        self._clock.agent_audio()
 
     async def clear(self) -> list[tuple[str, int]]:
         """Cut whatever has not played yet; ``(item_id, heard_ms)`` for each item cut short."""

@@ -43,6 +43,7 @@ from bridge.agent import (
 from bridge.amd import AmdBoard
 from bridge.call_record import CallRecorder
 from bridge.ending import CallEnding
+from bridge.metrics import CallClock
 from bridge.phrases import match_opt_out
 from bridge.playback import PlaybackTracker, TwilioPlayback
 from bridge.prompt import agent_session_config, greeting_instructions, opening_line
@@ -108,7 +109,8 @@ class CallSession:
         self._tools = ToolDispatcher(runtime, context, timeout_ms=params.tool_timeout_ms)
         self._agent: AgentConnection | None = None
         self._playback = PlaybackTracker()
-        self._out = TwilioPlayback(port, stream_sid, self._playback)
+        self._clock = CallClock()
+        self._out = TwilioPlayback(port, stream_sid, self._playback, self._clock)
         self._responses = ResponseLedger()
         self._disclosure_text = ""
         self._disclosure_played = False
@@ -116,7 +118,6 @@ class CallSession:
         self._listening = True
         self._opt_out_recorded = False
         self._opt_out_watch = False
-        self._usage: dict[str, int] = {}
         self._finished = asyncio.Event()
         self._end = CallEnding(
             port=port,
@@ -139,7 +140,9 @@ class CallSession:
         except AgentUnavailableError as exc:
             await self._end.agent_failed(str(exc))
             return
-        self._turns = TurnTaking(self._agent, self._out, self._playback, self._responses, self._hearing)
+        self._turns = TurnTaking(
+            self._agent, self._out, self._playback, self._responses, self._hearing, self._clock
+        )
         tasks = [
             asyncio.create_task(self._pump_twilio(), name="pump-twilio"),
             asyncio.create_task(self._pump_agent(), name="pump-agent"),
@@ -157,9 +160,7 @@ class CallSession:
                 await asyncio.gather(*pending, return_exceptions=True)
             await self._agent.close()
             self._verdicts.forget()
-            if self._usage:
-                usage = dict(self._usage)
-                await self._record.usage(usage)
+            await self._record.flush_usage()
 
     def _hearing(self) -> bool:
         """Caller audio goes to the agent from the first second, until an opt-out or the ending."""
@@ -335,8 +336,7 @@ class CallSession:
 
     async def _on_response_finished(self, event: ResponseFinished) -> None:
         assert self._agent is not None
-        for key, value in event.usage.items():
-            self._usage[key] = self._usage.get(key, 0) + value
+        self._record.add_usage(event.usage)
         response = self._response(event.response_id)
         response.finished = True
         outputs: list[tuple[str, str]] = []

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bridge.agent import ToolCall, ToolSpec
+from bridge.metrics import TOOL_CALLS
 from crm.meetings import book_meeting
 from dialer.audit import record_event
 from dialer.callbacks import schedule_callback
@@ -166,6 +167,12 @@ class ToolDispatcher:
 
     async def run(self, call: ToolCall) -> ToolResult:
         """Validate and execute one tool call; never raises for bad input or tool failure."""
+        result = await self._run(call)
+        tool = call.name if call.name in _HANDLERS else "unknown"  # a bounded label set
+        TOOL_CALLS.labels(tool=tool, outcome="ok" if result.ok else "refused").inc()
+        return result
+
+    async def _run(self, call: ToolCall) -> ToolResult:
         try:
             raw = json.loads(call.arguments or "{}")
             if not isinstance(raw, dict):

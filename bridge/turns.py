@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bridge.agent import AgentConnection
+from bridge.metrics import BARGE_INS, CallClock
 from bridge.playback import PlaybackTracker, TwilioPlayback
 from bridge.responses import ResponseLedger
 
@@ -31,6 +32,7 @@ class TurnTaking:
         responses: the call's responses (which ones are protected, which one is under way).
         may_answer: whether the agent may still take a turn (False once the call is ending or the
             caller has opted out).
+        clock: the call's latency clock (a caller turn's end starts its turn latency).
     """
 
     def __init__(
@@ -40,7 +42,9 @@ class TurnTaking:
         playback: PlaybackTracker,
         responses: ResponseLedger,
         may_answer: Callable[[], bool],
+        clock: CallClock,
     ) -> None:
+        self._clock = clock
         self._agent = agent
         self._out = out
         self._playback = playback
@@ -56,6 +60,8 @@ class TurnTaking:
         """The caller began speaking: a barge-in, unless a protected response is on."""
         if self.protected():
             return
+        if self._responses.active or self._playback.unplayed:
+            BARGE_INS.inc()
         if self._responses.active:
             await self._agent.cancel_response()
         for item_id, heard_ms in await self._out.clear():
@@ -66,6 +72,7 @@ class TurnTaking:
         if self.protected() or self._responses.disclosure is None:
             return  # heard (transcribed, opt-out checked) but not a turn of its own
         self._pending = True
+        self._clock.turn_ended()
         await self.answer_pending()
 
     def responding(self) -> None:

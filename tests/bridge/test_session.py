@@ -8,6 +8,7 @@ import dataclasses
 import json
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from bridge.agent import (
@@ -433,3 +434,30 @@ async def test_stop_calling_over_the_disclosure_is_honoured_without_cutting_it(
     await harness.echo_marks()
     await harness.finished()
     assert carrier.hung_up == [call.call_sid]
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_metrics_count_first_audio_turn_latency_barge_ins_and_tools(harness):
+    before = {
+        "first": _sample("dialer_bridge_first_audio_seconds_count"),
+        "turn": _sample("dialer_bridge_turn_latency_seconds_count"),
+        "barge": _sample("dialer_bridge_barge_ins_total"),
+        "refused": _sample("dialer_bridge_tool_calls_total", tool="unknown", outcome="refused"),
+    }
+    await harness.disclose()
+    assert _sample("dialer_bridge_first_audio_seconds_count") == before["first"] + 1
+    harness.conn.push(CallerSpeechStarted(audio_start_ms=4000), CallerSpeechStopped(audio_end_ms=4600))
+    await _until(lambda: len(harness.conn.responses_requested) == 2, "the answer")
+    await harness.speak("r2", "i2", "Happy to explain.", finish=False)
+    assert _sample("dialer_bridge_turn_latency_seconds_count") == before["turn"] + 1
+    harness.conn.push(CallerSpeechStarted(audio_start_ms=6000))  # over r2's unplayed audio
+    await _until(lambda: harness.conn.cancels == 1, "the barge-in")
+    assert _sample("dialer_bridge_barge_ins_total") == before["barge"] + 1
+    harness.conn.push(ToolCall("r2", "c9", "launch_rockets", "{}"), ResponseFinished("r2", "cancelled"))
+    await _until(lambda: harness.conn.tool_results, "the refused tool's result")
+    assert (
+        _sample("dialer_bridge_tool_calls_total", tool="unknown", outcome="refused") == before["refused"] + 1
+    )
