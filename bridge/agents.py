@@ -29,15 +29,16 @@ VOICE_AGENTS: dict[str, Callable[[Settings], VoiceAgent]] = {"openai": _openai}
 """Backend name (the ``voice_agent`` setting) -> the factory building its adapter."""
 
 
-def build_voice_agent(settings: Settings) -> VoiceAgent:
-    """The adapter for ``settings.voice_agent``, configured from that backend's sub-model.
+def build_voice_agent(settings: Settings, name: str | None = None) -> VoiceAgent:
+    """The adapter for backend ``name`` (default ``settings.voice_agent``), from its sub-model.
 
     Raises:
         ConfigurationError: no backend of that name.
     """
+    name = name or settings.voice_agent
     try:
-        factory = VOICE_AGENTS[settings.voice_agent]
+        factory = VOICE_AGENTS[name]
     except KeyError:
         known = ", ".join(sorted(VOICE_AGENTS))
-        raise ConfigurationError(f"unknown voice_agent {settings.voice_agent!r}; known: {known}") from None
+        raise ConfigurationError(f"unknown voice_agent {name!r}; known: {known}") from None
     return factory(settings)

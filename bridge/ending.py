@@ -36,7 +36,8 @@ class CallEnding:
         port: the Twilio media stream.
         runtime: database sessions and the carrier client.
         context: the call.
-        params: ``idle_hangup_ms`` and ``goodbye_timeout_ms``.
+        params: ``idle_hangup_ms`` (unless the campaign sets its own silence timeout) and
+            ``goodbye_timeout_ms``.
         playback: what agent audio is still unplayed.
         responses: whether an agent response is under way.
         finished: set once the call is over (the session's run returns).
@@ -67,6 +68,8 @@ class CallEnding:
         self.ending = False
         self.hung_up = False
         self._last_activity = time.monotonic()
+        campaign_limit = context.silence_timeout_seconds
+        self._idle_limit_ms = params.idle_hangup_ms if campaign_limit is None else campaign_limit * 1000
 
     def touch(self) -> None:
         """Either side did something (audio, a mark, speech): the idle clock starts again."""
@@ -124,7 +127,7 @@ class CallEnding:
         while True:
             await asyncio.sleep(WATCHDOG_INTERVAL_SECONDS)
             idle_ms = (time.monotonic() - self._last_activity) * 1000
-            if not self.ending and idle_ms > self._params.idle_hangup_ms:
+            if not self.ending and idle_ms > self._idle_limit_ms:
                 log.info("attempt %s idle for %d ms; ending", self._ctx.attempt_id, idle_ms)
                 await self.after_playback()
             if self.ending and idle_ms > self._params.goodbye_timeout_ms:

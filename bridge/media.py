@@ -37,6 +37,7 @@ from dialer.errors import DialerError
 log = logging.getLogger(__name__)
 router = APIRouter()
 START_TIMEOUT_SECONDS = 10.0
+MAX_ATTEMPT_ID = 2**31 - 1
 POLICY_VIOLATION = 1008
 
 
@@ -103,31 +104,15 @@ async def _read_start(port: StarletteMediaPort) -> Start | None:
             return None
 
 
-@router.websocket("/twilio/media")
-async def media_stream(websocket: WebSocket) -> None:
-    """Bridge one call's media stream to the voice agent."""
-    state: BridgeState = websocket.app.state.bridge
-    runtime = state.runtime
-    if not state.signatures.stream_is_valid(
-        stream_url=runtime.settings.media_stream_url, signature=websocket.headers.get("x-twilio-signature")
-    ):
-        await websocket.close(code=POLICY_VIOLATION)  # before accept: the client gets HTTP 403
-        return
-    await websocket.accept()
-    port = StarletteMediaPort(websocket)
-    try:
-        start = await asyncio.wait_for(_read_start(port), START_TIMEOUT_SECONDS)
-    except TimeoutError:
-        start = None
-    if start is None:
-        await port.close(POLICY_VIOLATION)
-        return
+async def _admit(state: BridgeState, start: Start) -> CallContext | None:
+    """Redeem the stream's one-time token and read the call; None if the stream is not admitted."""
     params = start.start.custom_parameters
     try:
         attempt_id = int(params.get("attempt", ""))
     except ValueError:
-        await port.close(POLICY_VIOLATION)
-        return
+        attempt_id = 0
+    if not 1 <= attempt_id <= MAX_ATTEMPT_ID:
+        return None
 
     def admit(session: Session, now: datetime) -> CallContext | None:
         ok = redeem_stream_token(
@@ -141,27 +126,60 @@ async def media_stream(websocket: WebSocket) -> None:
         return load_call_context(session, attempt_id=attempt_id) if ok else None
 
     try:
-        context = await asyncio.to_thread(runtime.run_in_transaction, admit)
+        context = await asyncio.to_thread(state.runtime.run_in_transaction, admit)
     except DialerError as exc:
         log.warning("refusing stream for attempt %s: %s", attempt_id, exc)
-        context = None
+        return None
     if context is None:
         log.warning("refusing stream for attempt %s: invalid or used token", attempt_id)
-        await port.close(POLICY_VIOLATION)
+    return context
+
+
+async def _bridge(state: BridgeState, port: StarletteMediaPort, start: Start, context: CallContext) -> None:
+    """Run the call's session with its campaign's voice agent, counted in the active calls."""
+    try:
+        agent = state.agent_for(context.voice_agent)
+    except DialerError as exc:  # a campaign naming a backend this process cannot build
+        log.error("attempt %s: %s; closing the stream", context.attempt_id, exc)
         return
     session = CallSession(
         port=port,
-        agent=state.agent,
-        runtime=runtime,
+        agent=agent,
+        runtime=state.runtime,
         context=context,
         stream_sid=start.stream_sid,
-        params=runtime.settings.bridge,
+        params=state.runtime.settings.bridge,
         amd=state.amd,
-        voice=state.agent.voice,
+        voice=agent.voice,
     )
     ACTIVE_CALLS.inc()
     try:
         await session.run()
     finally:
         ACTIVE_CALLS.dec()
+
+
+@router.websocket("/twilio/media")
+async def media_stream(websocket: WebSocket) -> None:
+    """Bridge one call's media stream to the voice agent."""
+    state: BridgeState = websocket.app.state.bridge
+    if not state.signatures.stream_is_valid(
+        stream_url=state.runtime.settings.media_stream_url,
+        signature=websocket.headers.get("x-twilio-signature"),
+    ):
+        await websocket.close(code=POLICY_VIOLATION)  # before accept: the client gets HTTP 403
+        return
+    await websocket.accept()
+    port = StarletteMediaPort(websocket)
+    try:
+        start = await asyncio.wait_for(_read_start(port), START_TIMEOUT_SECONDS)
+    except TimeoutError:
+        start = None
+    context = None if start is None else await _admit(state, start)
+    if start is None or context is None:
+        await port.close(POLICY_VIOLATION)
+        return
+    try:
+        await _bridge(state, port, start, context)
+    finally:
         await port.close()

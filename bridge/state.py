@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bridge.agent import VoiceAgent
+from bridge.agents import build_voice_agent
 from bridge.amd import AmdBoard
 from bridge.security import TwilioSignatureCheck
 from dialer.runtime import Runtime
@@ -17,7 +18,7 @@ class BridgeState:
     Attributes:
         runtime: settings, database sessions, clock, carrier client.
         signatures: validates ``X-Twilio-Signature`` against the public URL.
-        agent: opens voice-agent sessions.
+        agent: opens voice-agent sessions of the ``voice_agent`` setting's backend.
         amd: in-process delivery of AMD verdicts to bridge sessions.
     """
 
@@ -25,3 +26,16 @@ class BridgeState:
     signatures: TwilioSignatureCheck
     agent: VoiceAgent
     amd: AmdBoard
+    _others: dict[str, VoiceAgent] = field(default_factory=dict)
+
+    def agent_for(self, name: str | None) -> VoiceAgent:
+        """The adapter of backend ``name`` (a campaign's ``voice_agent``; None: the setting's).
+
+        Raises:
+            ConfigurationError: no backend of that name.
+        """
+        if name is None or name == self.runtime.settings.voice_agent:
+            return self.agent
+        if name not in self._others:
+            self._others[name] = build_voice_agent(self.runtime.settings, name)
+        return self._others[name]

@@ -274,6 +274,8 @@ class CallContext:
             it names exactly one, else the number's first).
         candidate_zones: every zone the lead may be in (CP-3).
         address: the lead's address, for checking callback times against the gate's time rules.
+        voice_agent: the campaign's speech-to-speech backend; None: the ``voice_agent`` setting.
+        silence_timeout_seconds: the campaign's silence timeout; None: the bridge's setting.
     """
 
     attempt_id: int
@@ -292,6 +294,8 @@ class CallContext:
     candidate_zones: tuple[str, ...]
     answered_by: str | None
     address: Address | None = None
+    voice_agent: str | None = None
+    silence_timeout_seconds: int | None = None
 
 
 def load_call_context(session: Session, *, attempt_id: int) -> CallContext:
@@ -344,6 +348,8 @@ def load_call_context(session: Session, *, attempt_id: int) -> CallContext:
         candidate_zones=zones,
         answered_by=attempt.answered_by,
         address=address,
+        voice_agent=campaign.voice_agent,
+        silence_timeout_seconds=campaign.silence_timeout_seconds,
     )
 
 

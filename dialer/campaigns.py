@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from compliance import PhoneNumberError, normalize_phone
 from dialer.audit import record_event
 from dialer.errors import InvalidStateError, NotFoundError
 from dialer.models import Campaign, CampaignStatus, Lead, LeadStatus
+from dialer.settings import VOICE_AGENT_NAMES
 
 DEFAULT_SCRIPT = """\
 You are {agent_name}, a friendly, concise sales development representative calling on behalf of
@@ -49,6 +51,38 @@ def _e164(value: str, what: str) -> str:
         raise InvalidStateError(f"{what} {value!r} is not a valid phone number: {exc}") from None
 
 
+@dataclass(frozen=True)
+class CallSettings:
+    """A campaign's own call settings; None keeps the process setting.
+
+    Attributes:
+        voice_agent: the speech-to-speech backend (one of ``dialer.settings.VOICE_AGENT_NAMES``).
+        max_call_seconds: the longest answered call, 60..14,400 s (Twilio's ``TimeLimit``); the
+            ``call_time_limit_seconds`` setting still caps it (the live-call leases are sized by it).
+        silence_timeout_seconds: hang up after this long with neither side speaking, 5..600 s.
+    """
+
+    voice_agent: str | None = None
+    max_call_seconds: int | None = None
+    silence_timeout_seconds: int | None = None
+
+    def checked(self) -> CallSettings:
+        """These settings, after checking them.
+
+        Raises:
+            InvalidStateError: an unknown backend, or a limit out of its range.
+        """
+        if self.voice_agent is not None and self.voice_agent not in VOICE_AGENT_NAMES:
+            raise InvalidStateError(
+                f"unknown voice agent {self.voice_agent!r}; known: {', '.join(VOICE_AGENT_NAMES)}"
+            )
+        if self.max_call_seconds is not None and not 60 <= self.max_call_seconds <= 14400:
+            raise InvalidStateError(f"max call length {self.max_call_seconds} s is not within 60..14400")
+        if self.silence_timeout_seconds is not None and not 5 <= self.silence_timeout_seconds <= 600:
+            raise InvalidStateError(f"silence timeout {self.silence_timeout_seconds} s is not within 5..600")
+        return self
+
+
 def create_campaign(
     session: Session,
     *,
@@ -66,6 +100,7 @@ def create_campaign(
     retry_delay_seconds: int = 3600,
     record_calls: bool = False,
     subject: str | None = None,
+    call_settings: CallSettings | None = None,
 ) -> Campaign:
     """Create a campaign in ``draft``.
 
@@ -79,6 +114,8 @@ def create_campaign(
         subject: what the calls are about, at most 200 characters; frequency caps count attempts with
             the same subject (FL 501.616(6), OK, MD: "same subject matter", 3 per rolling 24 h, CP-9).
             None or blank: every attempt to the number counts, whatever its subject.
+        call_settings: the campaign's voice agent, longest call and silence timeout (None: the
+            process settings for each).
 
     Raises:
         InvalidStateError: a campaign with that name exists, a number is invalid, a limit is < 1, or
@@ -90,6 +127,7 @@ def create_campaign(
         raise InvalidStateError("the seller's legal name is required (it is spoken in the disclosure)")
     if max_concurrent_calls < 1 or max_attempts < 1 or retry_delay_seconds < 0:
         raise InvalidStateError("max_concurrent_calls and max_attempts must be >= 1, retry delay >= 0")
+    calls = (call_settings or CallSettings()).checked()
     subject = (subject or "").strip() or None
     if subject is not None and len(subject) > SUBJECT_LIMIT:
         raise InvalidStateError(f"the subject is {len(subject)} characters; the limit is {SUBJECT_LIMIT}")
@@ -107,6 +145,9 @@ def create_campaign(
         max_attempts=max_attempts,
         retry_delay_seconds=retry_delay_seconds,
         record_calls=record_calls,
+        voice_agent=calls.voice_agent,
+        max_call_seconds=calls.max_call_seconds,
+        silence_timeout_seconds=calls.silence_timeout_seconds,
     )
     session.add(campaign)
     session.flush()
@@ -124,6 +165,7 @@ def create_campaign(
             "max_attempts": max_attempts,
             "record_calls": record_calls,
             "subject": subject,
+            **dataclasses.asdict(calls),
         },
     )
     return campaign

@@ -27,7 +27,7 @@ import tempfile
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -95,6 +95,11 @@ def _absolute_url(value: str | None) -> str | None:
     if not parts.scheme or not parts.netloc:
         raise ValueError(f"{value!r} is not an absolute URL")
     return value.rstrip("/")
+
+
+VoiceAgentName = Literal["openai"]
+"""The speech-to-speech backends there are (``bridge.agents.VOICE_AGENTS`` builds each)."""
+VOICE_AGENT_NAMES: tuple[str, ...] = get_args(VoiceAgentName)
 
 
 class OpenAISettings(BaseModel):
@@ -187,7 +192,7 @@ class Settings(BaseSettings):
     call_time_limit_seconds: int = Field(default=900, ge=60, le=14400)
 
     # Voice agent: the backend (bridge.agents builds it) and each backend's own settings.
-    voice_agent: Literal["openai"] = "openai"
+    voice_agent: VoiceAgentName = "openai"
     openai: OpenAISettings = OpenAISettings()
 
     bridge: BridgeParams = BridgeParams()

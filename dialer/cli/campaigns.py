@@ -39,6 +39,17 @@ def create(
         help="What the calls are about; FL/OK/MD frequency caps count attempts with the same subject "
         "(default: every attempt to the number counts).",
     ),
+    voice_agent: str | None = typer.Option(
+        None, "--voice-agent", help="Speech-to-speech backend of its calls (default: DIALER_VOICE_AGENT)."
+    ),
+    max_call_seconds: int | None = typer.Option(
+        None,
+        "--max-call-seconds",
+        help="Longest answered call (default and cap: DIALER_CALL_TIME_LIMIT_SECONDS).",
+    ),
+    silence_timeout: int | None = typer.Option(
+        None, "--silence-timeout", help="Hang up after this many seconds of silence (default: the bridge's)."
+    ),
 ) -> None:
     """Create a campaign (in draft; start it with `dialer campaigns start`)."""
     text = service.DEFAULT_SCRIPT if script is None else script.read_text(encoding="utf-8")
@@ -64,6 +75,7 @@ def create(
             retry_delay_seconds=retry_delay,
             record_calls=record,
             subject=subject,
+            call_settings=service.CallSettings(voice_agent, max_call_seconds, silence_timeout),
         )
         console.print(f"created campaign {campaign.name!r} (id {campaign.id}, draft)")
 
@@ -134,10 +146,15 @@ def show(name: str) -> None:
         "max_attempts",
         "retry_delay_seconds",
         "record_calls",
+        "voice_agent",
+        "max_call_seconds",
+        "silence_timeout_seconds",
     ):
         value = getattr(campaign, field)
         if field == "subject" and value is None:
             value = "(none: caps count every attempt to the number)"
+        elif value is None:
+            value = "(the process setting)"
         table.add_row(field, str(value))
     for status, count in sorted(progress.by_status.items()):
         table.add_row(f"leads {status}", str(count))

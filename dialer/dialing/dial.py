@@ -215,7 +215,10 @@ def _prepare(
         record=campaign.record_calls,
         ring_timeout_seconds=runtime.settings.ring_timeout_seconds,
         machine_detection_timeout_seconds=runtime.settings.machine_detection_timeout_seconds,
-        time_limit_seconds=runtime.settings.call_time_limit_seconds,
+        time_limit_seconds=min(
+            campaign.max_call_seconds or runtime.settings.call_time_limit_seconds,
+            runtime.settings.call_time_limit_seconds,  # the cap the live-call leases are sized for
+        ),
     )
     return _Prepared(attempt_id=attempt.id, campaign_id=campaign.id, lead_id=lead.id, request=request)
 

@@ -28,6 +28,12 @@ class Campaign(Timestamped, Base):
         max_attempts: calls placed to one lead at most (retries included).
         retry_delay_seconds: wait after a no-answer, busy, machine or failed attempt.
         record_calls: ask Twilio to record the call leg.
+        voice_agent: the speech-to-speech backend of its calls (``openai``...); None: the
+            ``voice_agent`` setting.
+        max_call_seconds: the longest an answered call may last (Twilio's ``TimeLimit``); None: the
+            ``call_time_limit_seconds`` setting, which also caps it.
+        silence_timeout_seconds: hang up after this long with neither side speaking; None: the
+            bridge's ``idle_hangup_ms``.
     """
 
     __tablename__ = "campaigns"
@@ -48,3 +54,6 @@ class Campaign(Timestamped, Base):
     max_attempts: Mapped[int] = mapped_column(default=3)
     retry_delay_seconds: Mapped[int] = mapped_column(default=3600)
     record_calls: Mapped[bool] = mapped_column(default=False)
+    voice_agent: Mapped[str | None] = mapped_column(String(20))
+    max_call_seconds: Mapped[int | None]
+    silence_timeout_seconds: Mapped[int | None]

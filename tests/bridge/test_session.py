@@ -461,3 +461,11 @@ async def test_metrics_count_first_audio_turn_latency_barge_ins_and_tools(harnes
     assert (
         _sample("dialer_bridge_tool_calls_total", tool="unknown", outcome="refused") == before["refused"] + 1
     )
+
+
+async def test_a_campaigns_silence_timeout_ends_a_silent_call(runtime, call, carrier):
+    quiet = dataclasses.replace(call, silence_timeout_seconds=1)
+    harness = Harness(runtime, quiet, params=BridgeParams(amd_wait_max_ms=2000, idle_hangup_ms=600_000))
+    await harness.disclose()
+    await harness.finished(limit=15)  # one silent second after the disclosure, not ten minutes
+    assert carrier.hung_up == [call.call_sid]
