@@ -145,12 +145,14 @@ def test_stream_token_is_single_use_and_expires(runtime, placed, clock):
 
     assert not redeem("wrong-token")
     assert not redeem(token, call_sid="CA" + "0" * 32)
+    clock.advance(seconds=61)
+    assert not redeem(token)  # expired
+    with transaction(runtime.sessions) as s:
+        token = issue_stream_token(s, attempt_id=attempt_id, call_sid=sid, now=clock.now(), ttl_seconds=60)
     assert redeem(token)
     assert not redeem(token)  # replayed start message
-    with transaction(runtime.sessions) as s:
-        late = issue_stream_token(s, attempt_id=attempt_id, call_sid=sid, now=clock.now(), ttl_seconds=60)
-    clock.advance(seconds=61)
-    assert not redeem(late)
+    with transaction(runtime.sessions) as s, pytest.raises(InvalidStateError, match="already has its media"):
+        issue_stream_token(s, attempt_id=attempt_id, call_sid=sid, now=clock.now(), ttl_seconds=60)
 
 
 def test_no_stream_for_an_ended_call(runtime, placed):
