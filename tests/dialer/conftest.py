@@ -21,8 +21,8 @@ def run(tmp_path, monkeypatch):
     process leaks in (``env`` adds some), and rich tables are not wrapped (200 columns).
     """
     monkeypatch.chdir(tmp_path)  # where .env would be read and relative paths resolve
-    for name in [name for name in os.environ if name.startswith("DIALER_")]:
-        monkeypatch.delenv(name)
+    for name in [n for n in os.environ if n.startswith("DIALER_") and not n.startswith("DIALER_TEST_")]:
+        monkeypatch.delenv(name)  # (the test run's own DIALER_TEST_* are no settings)
     base_env = {
         "DIALER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
         "DIALER_BROKER_DIR": str(tmp_path / "broker"),
