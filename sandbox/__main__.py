@@ -2,6 +2,9 @@
 
     python -m sandbox --carrier-port 8766 --agent-port 8765
 
+(``--carrier-fd`` and ``--agent-fd`` serve on listening sockets inherited from a parent instead,
+which bound them and so knows their ports.)
+
 Point the dialer at it with ``DIALER_TWILIO_API_BASE_URL=http://127.0.0.1:8766`` and
 ``DIALER_OPENAI__WEBSOCKET_BASE_URL=ws://127.0.0.1:8765/v1`` (the defaults). The sandbox speaks only
 the wire protocols; it shares no code with the product.
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from typing import Any
 
 import uvicorn
 
@@ -28,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--carrier-port", type=int, default=8766)
     parser.add_argument("--agent-port", type=int, default=8765)
+    parser.add_argument(
+        "--carrier-fd", type=int, help="serve the carrier on this inherited listening socket (not a port)"
+    )
+    parser.add_argument(
+        "--agent-fd", type=int, help="serve the agent on this inherited listening socket (not a port)"
+    )
     parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
     parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
     parser.add_argument("--openai-key", default=DEFAULT_OPENAI_KEY)
@@ -43,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     faults.add_argument("--drop-final-status", action="store_true", help="never send the final status")
     faults.add_argument("--amd-delay-ms", type=int, default=0, help="deliver the AMD verdict this much later")
     return parser
+
+
+def _address(args: argparse.Namespace, port: int, fd: int | None) -> dict[str, Any]:
+    """Where a server listens: an inherited socket (a parent bound it, knowing its port) or a port."""
+    return {"fd": fd} if fd is not None else {"host": args.host, "port": port}
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -67,13 +82,14 @@ async def _serve(args: argparse.Namespace) -> None:
     )
     servers = [
         uvicorn.Server(
-            uvicorn.Config(carrier, host=args.host, port=args.carrier_port, log_level=args.log_level)
+            uvicorn.Config(
+                carrier, **_address(args, args.carrier_port, args.carrier_fd), log_level=args.log_level
+            )
         ),
         uvicorn.Server(
             uvicorn.Config(
                 agent,
-                host=args.host,
-                port=args.agent_port,
+                **_address(args, args.agent_port, args.agent_fd),
                 log_level=args.log_level,
                 ws_max_size=16 * 1024 * 1024,
             )

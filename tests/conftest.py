@@ -1,14 +1,17 @@
 """Shared fixtures: a real PostgreSQL database per test run, per-test rollback, settings without .env.
 
 PostgreSQL (127.0.0.1:5432, trust auth, user postgres) and Redis (127.0.0.1:6379) must answer:
-a missing service fails the run, it never skips tests. Override with DIALER_TEST_PG_ADMIN_URL and
-DIALER_TEST_REDIS_URL (the pacer's and tests' own keys) and DIALER_TEST_BROKER_URL (the Celery broker
-the worker tests flush; a different database number, so parallel runs each get their own pair).
+a missing service fails the run, it never skips tests. Each run creates its own PostgreSQL database
+and takes two Redis database numbers of its own (the pacer's and tests' keys; the Celery broker the
+worker tests flush), locked for the run so that two runs on one machine never share one (see
+:func:`_claim_redis_dbs`). Override with DIALER_TEST_PG_ADMIN_URL, DIALER_TEST_REDIS_URL and
+DIALER_TEST_BROKER_URL (then those databases are used as given, unlocked).
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -31,8 +34,11 @@ from tests.fakes.carrier import FakeCarrier, NoPacing
 from tests.fakes.clock import FixedClock
 
 PG_ADMIN_URL = os.environ.get("DIALER_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("DIALER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-BROKER_URL = os.environ.get("DIALER_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
+REDIS_SERVER = "redis://127.0.0.1:6379"
+REDIS_LOCK_DB = 0
+"""The Redis database that holds the runs' locks on the others; no run uses it for data."""
+REDIS_LOCK_SECONDS = 6 * 3600
+"""A lock outlives any run; one left by a killed run frees itself after this long."""
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # No developer .env or DIALER_* variable may leak into a test.
@@ -119,20 +125,90 @@ def sqlite_url(tmp_path: Path) -> str:
     return url
 
 
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+"""Drop a lock only if this owner still holds it (it may have expired and been taken since)."""
+
+
+def _lock_key(number: int) -> str:
+    return f"dialer-test:redis-db:{number}"
+
+
+def _claim_redis_dbs(
+    server: redis.Redis, count: int, owner: str, *, candidates: list[int] | None = None
+) -> list[int]:
+    """Lock ``count`` Redis database numbers for ``owner`` (``SET NX`` in :data:`REDIS_LOCK_DB`).
+
+    Of ``candidates`` (default: every database but the locks' own), empty ones are preferred to
+    ones holding keys, which a run that takes no lock (its URLs given) may be using. Fails the
+    run when too few are free.
+    """
+    if candidates is None:
+        databases = int(server.config_get("databases").get("databases", 16))
+        candidates = [n for n in range(databases) if n != REDIS_LOCK_DB]
+    keyspace = server.info("keyspace")
+    claimed: list[int] = []
+    for number in sorted(candidates, key=lambda n: (keyspace.get(f"db{n}", {}).get("keys", 0) > 0, n)):
+        if len(claimed) == count:
+            break
+        if server.set(_lock_key(number), owner, nx=True, ex=REDIS_LOCK_SECONDS):
+            claimed.append(number)
+    if len(claimed) < count:
+        _release_redis_dbs(server, claimed, owner, flush=False)
+        pytest.fail(f"no free Redis database for this test run (all of {candidates} are locked)")
+    return claimed
+
+
+def _release_redis_dbs(server: redis.Redis, numbers: list[int], owner: str, *, flush: bool = True) -> None:
+    """Drop ``owner``'s locks on ``numbers``, first emptying (``flush``) those it still holds."""
+    for number in numbers:
+        if flush and server.get(_lock_key(number)) == owner.encode():
+            redis.Redis.from_url(f"{REDIS_SERVER}/{number}").flushdb()
+        server.eval(_RELEASE, 1, _lock_key(number), owner)
+
+
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5)
+def redis_dbs() -> Iterator[tuple[str, str]]:
+    """(keys URL, broker URL): this run's two Redis databases, locked while it runs.
+
+    DIALER_TEST_REDIS_URL and DIALER_TEST_BROKER_URL, when set, are used as given instead.
+    """
+    given = [os.environ.get("DIALER_TEST_REDIS_URL"), os.environ.get("DIALER_TEST_BROKER_URL")]
+    missing = [index for index, url in enumerate(given) if not url]
+    if not missing:
+        yield given[0], given[1]  # type: ignore[misc]
+        return
+    server = redis.Redis.from_url(f"{REDIS_SERVER}/{REDIS_LOCK_DB}", socket_connect_timeout=5)
+    try:
+        server.ping()
+    except redis.RedisError as exc:  # pragma: no cover - environment failure
+        pytest.fail(f"Redis is required and did not answer at {REDIS_SERVER}: {exc}")
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
+    numbers = _claim_redis_dbs(server, len(missing), owner)
+    try:
+        urls = list(given)
+        for index, number in zip(missing, numbers, strict=True):
+            urls[index] = f"{REDIS_SERVER}/{number}"
+        yield urls[0], urls[1]  # type: ignore[misc]
+    finally:
+        _release_redis_dbs(server, numbers, owner)
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_dbs: tuple[str, str]) -> str:
+    """The Redis database of the pacer's and the tests' own keys."""
+    url = redis_dbs[0]
+    client = redis.Redis.from_url(url, socket_connect_timeout=5)
     try:
         client.ping()
     except redis.RedisError as exc:  # pragma: no cover - environment failure
-        pytest.fail(f"Redis is required and did not answer at {REDIS_URL}: {exc}")
-    return REDIS_URL
+        pytest.fail(f"Redis is required and did not answer at {url}: {exc}")
+    return url
 
 
 @pytest.fixture(scope="session")
-def broker_url(redis_url: str) -> str:
+def broker_url(redis_dbs: tuple[str, str], redis_url: str) -> str:
     """The Redis database the Celery worker tests use as their broker (flushed by those tests)."""
-    return BROKER_URL
+    return redis_dbs[1]
 
 
 def make_settings(**overrides: object) -> Settings:

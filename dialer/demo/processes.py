@@ -33,24 +33,47 @@ def celery_beat_args(*, loglevel: str = "info") -> list[str]:
     return ["celery", "-A", "dialer.celery_app", "beat", "--loglevel", loglevel]
 
 
-def sandbox_args(carrier_port: int, agent_port: int, *, ring_seconds: float, ms_per_char: float) -> list[str]:
-    """``python -m`` arguments of the sandbox (carrier and agent stand-ins) on those ports.
+def sandbox_args(carrier_fd: int, agent_fd: int, *, ring_seconds: float, ms_per_char: float) -> list[str]:
+    """``python -m`` arguments of the sandbox (carrier and agent stand-ins) on inherited sockets.
 
-    ``ring_seconds`` is how long a sandbox call rings before the prospect answers; ``ms_per_char``
-    the pace of the agent's speech (milliseconds of audio per character of text).
+    ``carrier_fd`` and ``agent_fd`` are listening sockets (:func:`listening_socket`) the child
+    inherits (``pass_fds``); ``ring_seconds`` is how long a sandbox call rings before the prospect
+    answers; ``ms_per_char`` the pace of the agent's speech (milliseconds of audio per character).
     """
-    args = ["sandbox", "--carrier-port", str(carrier_port), "--agent-port", str(agent_port)]
+    args = ["sandbox", "--carrier-fd", str(carrier_fd), "--agent-fd", str(agent_fd)]
     return [*args, "--ring-seconds", str(ring_seconds), "--ms-per-char", str(ms_per_char)]
 
 
-def api_server_args(port: int, *, loglevel: str = "warning") -> list[str]:
-    """``python -m`` arguments of the API server (webhooks, media stream) on 127.0.0.1:``port``."""
-    args = ["uvicorn", "bridge.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port)]
+def api_server_args(fd: int, *, loglevel: str = "warning") -> list[str]:
+    """``python -m`` arguments of the API server (webhooks, media stream) on an inherited socket.
+
+    ``fd`` is a listening socket (:func:`listening_socket`) the child inherits (``pass_fds``).
+    """
+    args = ["uvicorn", "bridge.app:create_app", "--factory", "--fd", str(fd)]
     return [*args, "--log-level", loglevel]
 
 
+def listening_socket() -> socket.socket:
+    """A TCP socket listening on 127.0.0.1 on a port the kernel picked, for a child to serve on.
+
+    The port (``getsockname()[1]``) is known before the child starts and stays this process's
+    until the child has it: no probing for a free port, no race with anyone else for it.
+    Connections made before the child serves wait in the backlog. Pass the socket's
+    ``fileno()`` in ``pass_fds`` and close it here once the child has started.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
+    """A TCP port on 127.0.0.1 that is free right now (it may be taken by the time it is used).
+
+    Only for servers that must bind a port themselves (redis-server, a command whose port is
+    configuration); prefer :func:`listening_socket`.
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -84,8 +107,11 @@ class Supervisor:
     log_dir: Path
     children: list[Child] = field(default_factory=list)
 
-    def start(self, name: str, *args: str) -> Child:
-        """Start ``python -m <args>`` with the demo environment, logging to ``<log_dir>/<name>.log``."""
+    def start(self, name: str, *args: str, pass_fds: tuple[int, ...] = ()) -> Child:
+        """Start ``python -m <args>`` with the demo environment, logging to ``<log_dir>/<name>.log``.
+
+        ``pass_fds``: file descriptors the child inherits (its listening sockets).
+        """
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
         log = log_path.open("wb")
@@ -95,6 +121,7 @@ class Supervisor:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=pass_fds,
         )
         child = Child(name, process, log_path)
         self.children.append(child)
@@ -173,16 +200,5 @@ def http_ok(url: str) -> Callable[[], bool]:
             return httpx.get(url, timeout=1.0).is_success
         except httpx.HTTPError:
             return False
-
-    return check
-
-
-def tcp_open(port: int) -> Callable[[], bool]:
-    """A check that something listens on 127.0.0.1:``port``."""
-
-    def check() -> bool:
-        with socket.socket() as sock:
-            sock.settimeout(0.5)
-            return sock.connect_ex(("127.0.0.1", port)) == 0
 
     return check

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,11 +33,10 @@ from dialer.db import transaction
 from dialer.demo.processes import (
     Supervisor,
     api_server_args,
-    free_port,
     http_ok,
+    listening_socket,
     sandbox_args,
     sigterm_as_exit,
-    tcp_open,
     wait_until,
 )
 from dialer.demo.report import build_report, settled_counts
@@ -225,7 +225,9 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
     options.workdir.mkdir(parents=True)
     anchor = datetime.now(UTC)
     clock_start = options.at or default_clock_instant(anchor)
-    ports = {"api": free_port(), "carrier": free_port(), "agent": free_port()}
+    # Bound here, served by the children that inherit them: each port is known before they start.
+    sockets = {name: listening_socket() for name in ("api", "carrier", "agent")}
+    ports = {name: sock.getsockname()[1] for name, sock in sockets.items()}
     env = _environment(options, ports, clock_start, anchor)
     settings = _settings_from(env)
     runtime = build_runtime(settings)
@@ -300,7 +302,7 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
 
     supervisor = Supervisor(env=env, log_dir=options.workdir / "logs")
     with sigterm_as_exit():
-        carrier_stats = _run_processes(options, ports, supervisor, runtime, campaign_id, console)
+        carrier_stats = _run_processes(options, sockets, supervisor, runtime, campaign_id, console)
     with transaction(runtime.sessions) as session:  # seal the tail, so the report proves the order
         seal_pending(session, now=runtime.clock.now())
     with runtime.sessions() as session:
@@ -320,7 +322,7 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
 
 def _run_processes(
     options: DemoOptions,
-    ports: dict[str, int],
+    sockets: dict[str, socket.socket],
     supervisor: Supervisor,
     runtime: Any,
     campaign_id: int,
@@ -331,19 +333,22 @@ def _run_processes(
     Returns:
         The sandbox carrier's counts (``/sandbox/stats``).
     """
+    ports = {name: sock.getsockname()[1] for name, sock in sockets.items()}
+    fds = {name: sock.fileno() for name, sock in sockets.items()}
     try:
         sandbox = sandbox_args(
-            ports["carrier"], ports["agent"], ring_seconds=1.0, ms_per_char=options.ms_per_char
+            fds["carrier"], fds["agent"], ring_seconds=1.0, ms_per_char=options.ms_per_char
         )
-        supervisor.start("sandbox", *sandbox)
-        supervisor.start("api", *api_server_args(ports["api"]))
+        supervisor.start("sandbox", *sandbox, pass_fds=(fds["carrier"], fds["agent"]))
+        supervisor.start("api", *api_server_args(fds["api"]), pass_fds=(fds["api"],))
+        for sock in sockets.values():
+            sock.close()  # the children have them; connections wait in the backlog until served
         wait_until(
             http_ok(f"http://127.0.0.1:{ports['carrier']}/sandbox/stats"),
             timeout=60,
             what="the sandbox carrier",
             supervisor=supervisor,
         )
-        wait_until(tcp_open(ports["agent"]), timeout=60, what="the sandbox agent", supervisor=supervisor)
         wait_until(
             http_ok(f"http://127.0.0.1:{ports['api']}/healthz"),
             timeout=60,
@@ -357,6 +362,8 @@ def _run_processes(
         carrier_stats = httpx.get(f"http://127.0.0.1:{ports['carrier']}/sandbox/stats", timeout=10).json()
         return carrier_stats
     finally:
+        for sock in sockets.values():
+            sock.close()
         supervisor.stop()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from urllib.parse import urlencode
 
 import pytest
@@ -15,6 +14,7 @@ from bridge.app import create_app
 from dialer.models import AttemptStatus, CallAttempt
 from tests.factories import dial_one_lead
 from tests.fakes.agent import FakeVoiceAgent
+from tests.waiting import wait_until
 
 TOKEN = "sandbox-auth-token"
 PUBLIC = "https://dialer.example.com"
@@ -151,9 +151,7 @@ def test_media_websocket_bridges_with_the_one_time_token(client, attempt, runtim
         ws.send_text(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
         ws.send_text(_start(attempt, token))
         connection = app_state.agent.connection
-        deadline = time.monotonic() + 5
-        while not connection.responses_requested and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: connection.responses_requested, what="the disclosure to be requested")
         ws.send_text(
             json.dumps(
                 {

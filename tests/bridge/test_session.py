@@ -6,6 +6,7 @@ import asyncio
 import base64
 import dataclasses
 import json
+import time
 
 import pytest
 from prometheus_client import REGISTRY
@@ -22,7 +23,7 @@ from bridge.agent import (
     ToolCall,
 )
 from bridge.amd import AmdBoard
-from bridge.session import CallSession
+from bridge.session import OPT_OUT_GRACE_SECONDS, CallSession
 from bridge.twilio_protocol import Dtmf, DtmfPayload, Mark, MarkPayload, Media, MediaPayload, Stop
 from dialer.calls import issue_stream_token, load_call_context, redeem_stream_token
 from dialer.db import transaction
@@ -30,6 +31,7 @@ from dialer.models import AuditEvent, CallAttempt, Disposition, DncEntry, Lead, 
 from dialer.settings import BridgeParams
 from tests.factories import dial_one_lead
 from tests.fakes.agent import FakeMediaPort, FakeVoiceAgent
+from tests.waiting import wait_until_async
 
 CHUNK = base64.b64encode(b"\x20" * 800).decode()  # 100 ms of audio
 SID = "MZ" + "0" * 32
@@ -53,14 +55,34 @@ def call(runtime):
         return load_call_context(s, attempt_id=attempt.id)
 
 
+class WatchedAmdBoard(AmdBoard):
+    """The AMD board, telling the test when the session has started waiting for its verdict."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = asyncio.Event()
+
+    async def wait(self, call_sid, **kwargs):
+        """:meth:`AmdBoard.wait`, setting :attr:`waiting` first."""
+        self.waiting.set()
+        return await super().wait(call_sid, **kwargs)
+
+
+BUSY_TASKS = ("greet", "tool-")
+"""Names (prefixes) of the session's tasks that do work a test waits for (the opt-out grace
+period is a timer a test waits out on purpose, the watchdog never ends)."""
+
+
 class Harness:
+    """One :class:`CallSession` between a fake Twilio side and a scripted fake agent."""
+
     def __init__(self, runtime, context, *, unavailable=False, params=None):
         self.runtime = runtime
         self.context = context
         self.agent = FakeVoiceAgent(unavailable=unavailable)
         self.conn = self.agent.connection
         self.port = FakeMediaPort()
-        self.amd = AmdBoard()
+        self.amd = WatchedAmdBoard()
         self.session = CallSession(
             port=self.port,
             agent=self.agent,
@@ -74,15 +96,36 @@ class Harness:
         self.task: asyncio.Task | None = None
 
     async def start(self, verdict: str | None = "human"):
+        """Run the session; with a verdict, until it has greeted, else until it waits for one."""
         if verdict:
             self.amd.publish(self.context.call_sid, verdict)
         self.task = asyncio.create_task(self.session.run())
-        await self.settle()
+        if verdict:
+            await self.settle()
+        else:
+            await asyncio.wait_for(self.amd.waiting.wait(), 20)
 
-    async def settle(self, seconds: float = 0.15):
-        await asyncio.sleep(seconds)
+    async def settle(self):
+        """Wait until the session has handled everything sent to it so far (or has ended).
+
+        Handled: both readers wait for their next message with nothing queued, and no greeting or
+        tool call is still running.
+        """
+
+        def idle() -> bool:
+            if self.task is not None and self.task.done():
+                return True
+            busy = [
+                task
+                for task in asyncio.all_tasks()
+                if not task.done() and task.get_name().startswith(BUSY_TASKS)
+            ]
+            return self.port.drained() and self.conn.drained() and not busy
+
+        await wait_until_async(idle, timeout=20, what="the session to handle what it was sent")
 
     def caller_audio(self):
+        """A packet of the caller's audio arrives from Twilio."""
         self.port.inbound.put_nowait(
             Media(
                 event="media",
@@ -93,6 +136,7 @@ class Harness:
         )
 
     async def echo_marks(self, count: int | None = None):
+        """Twilio echoes the first ``count`` marks sent (all of them, forgotten once echoed)."""
         for message in self.port.events("mark")[:count] if count else self.port.events("mark"):
             self.port.inbound.put_nowait(
                 Mark(
@@ -106,6 +150,7 @@ class Harness:
         await self.settle()
 
     async def speak(self, response_id: str, item_id: str, text: str, chunks: int = 2, finish: bool = True):
+        """The agent says ``text`` in ``chunks`` of audio as response ``response_id``."""
         self.conn.push(ResponseStarted(response_id))
         for _ in range(chunks):
             self.conn.push(AgentAudio(response_id, item_id, CHUNK))
@@ -115,11 +160,13 @@ class Harness:
         await self.settle()
 
     async def disclose(self):
+        """Start the call and play the disclosure to its end."""
         await self.start()
         await self.speak("r1", "i1", "Hi Ava, this is Alex, an AI assistant ...")
         await self.echo_marks()
 
-    async def finished(self, limit: float = 5.0):
+    async def finished(self, limit: float = 20.0):
+        """Wait for the session to end by itself."""
         await asyncio.wait_for(self.task, limit)
 
 
@@ -189,10 +236,10 @@ async def test_tool_results_go_back_after_response_done(harness, runtime, call):
             ),
         ),
     )
-    await harness.settle(0.5)
+    await harness.settle()
     assert harness.conn.tool_results == []
     harness.conn.push(ResponseFinished("r2", "completed"))
-    await harness.settle(0.3)
+    await harness.settle()
     ((results, respond),) = harness.conn.tool_results
     assert respond is True and results[0][0] == "call_1"
     output = json.loads(results[0][1])
@@ -213,7 +260,7 @@ async def test_bad_tool_arguments_go_back_as_errors(harness, runtime):
         ToolCall("r2", "c3", "teleport", "{}"),
         ResponseFinished("r2", "completed"),
     )
-    await harness.settle(0.6)
+    await harness.settle()
     ((results, respond),) = harness.conn.tool_results
     errors = {cid: json.loads(out)["error"] for cid, out in results}
     assert "not valid" in errors["c1"]
@@ -229,12 +276,12 @@ async def test_bad_tool_arguments_go_back_as_errors(harness, runtime):
 async def test_honor_dnc_writes_suppression_then_goodbye_then_hangs_up(harness, runtime, call, carrier):
     await harness.disclose()
     harness.conn.push(ResponseStarted("r2"), ToolCall("r2", "c1", "honor_dnc", '{"reason": "asked"}'))
-    await harness.settle(0.4)
+    await harness.settle()
     with runtime.sessions() as s:  # written before the goodbye is even requested
         assert s.scalars(select(DncEntry.source)).all() == ["honor_dnc"]
         assert s.get(Lead, call.lead_id).status == LeadStatus.DNC
     harness.conn.push(ResponseFinished("r2", "completed"))
-    await harness.settle(0.3)
+    await harness.settle()
     assert harness.conn.tool_results[-1][1] is True
     harness.caller_audio()
     await harness.settle()
@@ -251,7 +298,7 @@ async def test_key_press_9_opts_out(harness, runtime, carrier, call):
     harness.port.inbound.put_nowait(
         Dtmf(event="dtmf", sequenceNumber=12, streamSid=SID, dtmf=DtmfPayload(digit="9"))
     )
-    await harness.settle(0.4)
+    await harness.settle()
     with runtime.sessions() as s:
         assert s.scalars(select(DncEntry.source)).all() == ["dtmf"]
         assert s.scalars(select(Disposition.name)).all() == ["dnc"]
@@ -265,7 +312,7 @@ async def test_key_press_9_opts_out(harness, runtime, carrier, call):
 async def test_opt_out_phrase_is_honoured_when_the_model_misses_it(harness, runtime, carrier, call):
     await harness.disclose()
     harness.conn.push(CallerSaid("Please take me off your list."))
-    await harness.settle(0.3)
+    await harness.settle()
     with runtime.sessions() as s:
         assert s.scalars(select(DncEntry.source)).all() == ["phrase_check"]
     # The model wrongly keeps pitching; its unplayed audio is cleared and the bridge says goodbye.
@@ -286,7 +333,7 @@ async def test_end_call_waits_for_the_goodbye_to_play(harness, carrier, call):
         ToolCall("r2", "c1", "end_call", "{}"),
         ResponseFinished("r2", "completed"),
     )
-    await harness.settle(0.4)
+    await harness.settle()
     assert carrier.hung_up == []
     await harness.echo_marks()
     await harness.finished()
@@ -305,9 +352,13 @@ async def test_unavailable_agent_is_an_agent_error_and_the_call_ends(runtime, ca
 async def test_opt_out_with_a_silent_model_still_ends_the_call(harness, runtime, carrier, call):
     await harness.disclose()
     harness.conn.push(CallerSaid("Stop calling me."))
-    await harness.settle(0.2)
+    said_at = time.monotonic()
+    await harness.settle()
     assert harness.conn.responses_requested == [harness.conn.responses_requested[0]]  # grace period
-    await harness.settle(1.6)
+    await wait_until_async(
+        lambda: len(harness.conn.responses_requested) == 2, what="the bridge's own goodbye"
+    )
+    assert time.monotonic() - said_at >= OPT_OUT_GRACE_SECONDS  # not before the model had its chance
     assert 'Say exactly: "Understood.' in harness.conn.responses_requested[-1]
     await harness.speak("r2", "i2", "Understood. You won't be called again. Goodbye.")
     await harness.echo_marks()
@@ -320,7 +371,9 @@ async def test_machine_verdict_arriving_late_still_leaves_no_message(runtime, ca
     found the agent already talking into a voicemail box. Now nothing is said before a verdict."""
     harness = Harness(runtime, call, params=BridgeParams(amd_wait_max_ms=5000))
     await harness.start(verdict=None)
-    await harness.settle(1.0)  # long past the old wait for a fast sandbox verdict
+    # The point: time passes with no verdict (long past the old wait for a fast sandbox verdict),
+    # and nothing may be said; there is no event to wait for in its place.
+    await asyncio.sleep(1.0)
     assert harness.conn.responses_requested == []
     harness.amd.publish(call.call_sid, "machine_start")
     await harness.finished()
@@ -332,8 +385,7 @@ async def test_machine_verdict_redelivered_to_another_process_still_leaves_no_me
     """The first AMD webhook failed (500); its redelivery reached another API process, which only
     stored the verdict. The bridge reads it from the attempt row and says nothing."""
     harness = Harness(runtime, call, params=BridgeParams(amd_wait_max_ms=5000))
-    await harness.start(verdict=None)
-    await harness.settle(0.5)
+    await harness.start(verdict=None)  # the session waits for its verdict
     with transaction(runtime.sessions) as s:
         s.get_one(CallAttempt, call.attempt_id).answered_by = "machine_start"
     await harness.finished()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from compliance.check import CheckDocumentError, check_cases, load_document
+from tests.cli import CliResult, invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 README_CASE = ROOT / "tests" / "fixtures" / "compliance" / "readme_case.json"
@@ -71,15 +70,9 @@ def test_a_document_that_is_not_a_case_list_is_refused(text, message):
         load_document(text, origin="doc.json")
 
 
-def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dialer.cli", "compliance", "check", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
+def _cli(*args: str, stdin: str | None = None) -> CliResult:
+    """``dialer compliance check *args`` (in process), ``stdin`` as its input."""
+    return invoke(["compliance", "check", *args], stdin=stdin, env={"COLUMNS": "80"})
 
 
 def test_command_prints_one_json_line_per_case_from_a_file_or_stdin(tmp_path):

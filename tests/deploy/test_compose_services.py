@@ -39,9 +39,10 @@ import redis
 import yaml
 from sqlalchemy import select
 
-from dialer.demo.processes import free_port
+from dialer.demo.processes import free_port, listening_socket, sandbox_args
 from dialer.models import CallAttempt
 from dialer.settings import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_OPENAI_KEY
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,17 +56,17 @@ NOBODY = ("nobody", "nogroup")
 
 
 def _wait(check, *, timeout: float, what: str, procs: dict[str, subprocess.Popen] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Wait until ``check()`` is true; fail at once if one of ``procs`` exits meanwhile."""
+
+    def done() -> bool:
         for name, proc in (procs or {}).items():
             if proc.poll() is not None:
                 raise AssertionError(
                     f"{name} exited with {proc.returncode} while waiting for {what}: {_log_tail(name)}"
                 )
-        if check():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        return check()
+
+    wait_until(done, timeout=timeout, what=what, poll=0.25)
 
 
 LOGS: list[Path] = []
@@ -166,13 +167,17 @@ def stack_dir() -> Iterator[Path]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _sandbox(port: int, agent_port: int, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--carrier-port", str(port), "--agent-port", str(agent_port)],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+def _sandbox(carrier: socket.socket, agent: socket.socket, log: Path) -> subprocess.Popen:
+    """The sandbox carrier and agent, serving on ``carrier`` and ``agent`` (closed here once it has them)."""
+    fds = (carrier.fileno(), agent.fileno())
+    with carrier, agent:
+        return subprocess.Popen(
+            [sys.executable, "-m", *sandbox_args(*fds, ring_seconds=1.0, ms_per_char=12.0)],
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=fds,
+        )
 
 
 def _stop(procs: dict[str, subprocess.Popen]) -> None:
@@ -211,7 +216,14 @@ def test_compose_services_start_unprivileged_in_a_read_only_app_dir_and_dial(
     redis.Redis.from_url(broker_url).flushdb()
     redis.Redis.from_url(redis_url).flushdb()
 
-    ports = {"api": free_port(), "carrier": free_port(), "agent": free_port()}
+    # The sandbox serves on sockets bound here; the api binds the port its compose command names,
+    # so that one is probed for.
+    sandbox_sockets = listening_socket(), listening_socket()
+    ports = {
+        "api": free_port(),
+        "carrier": sandbox_sockets[0].getsockname()[1],
+        "agent": sandbox_sockets[1].getsockname()[1],
+    }
     volumes: dict[str, Path] = {}  # compose volume (named or ./host) -> its stand-in directory
 
     def mounts(service: dict) -> dict[str, Path]:
@@ -285,7 +297,7 @@ def test_compose_services_start_unprivileged_in_a_read_only_app_dir_and_dial(
     app.chmod(0o555)  # the image's /app: root's, read-only to the service user
     procs: dict[str, subprocess.Popen] = {}
     try:
-        procs["sandbox"] = _sandbox(ports["carrier"], ports["agent"], logs / "sandbox.log")
+        procs["sandbox"] = _sandbox(*sandbox_sockets, logs / "sandbox.log")
         envs = {name: service_env(name) for name in SERVICES}
         procs["api"] = run("api", compose["services"]["api"]["command"], envs["api"][0])
         _wait(

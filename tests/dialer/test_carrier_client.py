@@ -2,41 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import uvicorn
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
 from dialer.carrier import PlaceCallRequest, TwilioCarrier
-from dialer.demo.processes import free_port
 from dialer.errors import CarrierError
 from dialer.settings import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN
 from sandbox.carrier import CarrierConfig, create_carrier_app
+from tests.servers import serve_in_thread
 
 
 @pytest.fixture(scope="module")
 def carrier_url():
-    port = free_port()
     app = create_carrier_app(
         CarrierConfig(account_sid=SANDBOX_ACCOUNT_SID, auth_token=SANDBOX_AUTH_TOKEN, ring_seconds=5.0)
     )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(app) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def _request(to="+13035550108", **overrides):

@@ -1,4 +1,4 @@
-"""The `dialer` command as an operator runs it (subprocesses on a temporary SQLite database)."""
+"""The `dialer` command as an operator runs it (in process, on a temporary SQLite database)."""
 
 from __future__ import annotations
 

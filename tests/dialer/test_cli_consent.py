@@ -1,5 +1,5 @@
 """`dialer consent ...`, `dialer compliance flag|flags|import-history` and `campaigns create --subject`
-as an operator runs them (subprocesses on a temporary SQLite database, the real clock; ``run`` is the
+as an operator runs them (in process on a temporary SQLite database, the real clock; ``run`` is the
 fixture of tests/dialer/conftest.py)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`dialer dnc import | status | rnd-import` as an operator runs them (subprocesses, temporary SQLite)."""
+"""`dialer dnc import | status | rnd-import` as an operator runs them (in process, temporary SQLite)."""
 
 from __future__ import annotations
 

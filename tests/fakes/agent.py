@@ -13,6 +13,12 @@ _CLOSE = object()
 
 @dataclass
 class FakeAgentConnection(AgentConnection):
+    """The agent's side of one session: events pushed by the test, commands recorded.
+
+    ``waiting`` is True while the session's reader is blocked for the next event, so
+    :meth:`drained` tells a test that everything pushed so far has been handled.
+    """
+
     audio_in: list[str] = field(default_factory=list)
     responses_requested: list[str | None] = field(default_factory=list)
     tool_results: list[tuple[list[tuple[str, str]], bool]] = field(default_factory=list)
@@ -20,10 +26,16 @@ class FakeAgentConnection(AgentConnection):
     truncations: list[tuple[str, int]] = field(default_factory=list)
     closed: bool = False
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    waiting: bool = False
 
     def push(self, *events: AgentEvent) -> None:
+        """Queue events as if the agent had sent them."""
         for event in events:
             self.queue.put_nowait(event)
+
+    def drained(self) -> bool:
+        """True when every pushed event has been taken and handled (the reader waits for more)."""
+        return self.waiting and self.queue.empty()
 
     async def send_audio(self, payload_b64: str) -> None:
         self.audio_in.append(payload_b64)
@@ -42,7 +54,11 @@ class FakeAgentConnection(AgentConnection):
 
     async def events(self) -> AsyncIterator[AgentEvent]:  # type: ignore[override]
         while True:
-            event = await self.queue.get()
+            self.waiting = True
+            try:
+                event = await self.queue.get()
+            finally:
+                self.waiting = False
             if event is _CLOSE:
                 return
             yield event
@@ -67,15 +83,28 @@ class FakeVoiceAgent(VoiceAgent):
 
 
 class FakeMediaPort:
-    """Twilio's side: the test feeds inbound messages; outbound messages are recorded."""
+    """Twilio's side: the test feeds inbound messages; outbound messages are recorded.
+
+    ``waiting`` is True while the session is blocked in :meth:`receive`, so :meth:`drained` tells
+    a test that every inbound message so far has been handled.
+    """
 
     def __init__(self) -> None:
         self.inbound: asyncio.Queue = asyncio.Queue()
         self.sent: list[dict] = []
         self.closed = False
+        self.waiting = False
 
     async def receive(self):
-        return await self.inbound.get()
+        self.waiting = True
+        try:
+            return await self.inbound.get()
+        finally:
+            self.waiting = False
+
+    def drained(self) -> bool:
+        """True when every inbound message has been taken and handled (the session waits for more)."""
+        return self.waiting and self.inbound.empty()
 
     async def send(self, message: dict) -> None:
         self.sent.append(message)

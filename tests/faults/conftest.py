@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +37,7 @@ from dialer.demo.processes import (
     celery_beat_args,
     celery_worker_args,
     free_port,
+    listening_socket,
     sandbox_args,
 )
 from dialer.models import (
@@ -60,6 +61,7 @@ from tests.conftest import (
     truncate_all,
 )
 from tests.factories import create_campaign, create_lead
+from tests.waiting import wait_until
 
 REPEATS = int(os.environ.get("DIALER_TEST_FAULT_REPEATS", "3"))
 """How many times each fault test runs (each on a fresh campaign): deterministic, not lucky."""
@@ -80,20 +82,12 @@ QUICK_PERSONAS = (
 ``asks_removal`` opts out on the call."""
 
 
-def wait_for(check: Callable[[], Any], *, timeout: float, what: str, poll: float = 0.1) -> Any:
-    """Poll ``check`` until it returns something truthy (returned); fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(poll)
-
-
 class OwnRedis:
-    """A throwaway redis-server on a free port, without persistence (a restart loses everything)."""
+    """A throwaway redis-server on a free port, without persistence (a restart loses everything).
+
+    The port is probed for (:func:`free_port`), not bound here: redis-server binds its own port
+    and cannot be handed a socket, and a restart must come back on the same port.
+    """
 
     def __init__(self, log_dir: Path) -> None:
         binary = shutil.which("redis-server")
@@ -125,7 +119,7 @@ class OwnRedis:
             stderr=subprocess.STDOUT,
         )
         client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
-        wait_for(lambda: _pings(client), timeout=20, what="our redis-server")
+        wait_until(lambda: _pings(client), timeout=20, what="our redis-server")
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -172,7 +166,11 @@ class FaultStack:
 
     # --- processes ---
 
-    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+    def spawn(self, name: str, *args: str, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
+        """Start ``python -m <args>`` in the stack's environment, logging to ``<name>.log``.
+
+        ``pass_fds``: file descriptors the child inherits (its listening sockets).
+        """
         log = (self.workdir / f"{name}.log").open("ab")
         return subprocess.Popen(
             [sys.executable, "-m", *args],
@@ -181,6 +179,7 @@ class FaultStack:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=pass_fds,
         )
 
     def start_worker(self, concurrency: int = 4) -> subprocess.Popen[bytes]:
@@ -253,7 +252,7 @@ class FaultStack:
             self.start_worker()
         for worker in self.workers:
             log_path: Path = worker.log_path  # type: ignore[attr-defined]
-            wait_for(
+            wait_until(
                 lambda p=log_path: " ready." in p.read_text(errors="replace"),
                 timeout=60,
                 what=f"{log_path.name} to be ready",
@@ -385,7 +384,7 @@ class FaultStack:
                 return s.get_one(Campaign, campaign_id).status == CampaignStatus.COMPLETED
 
         try:
-            wait_for(finished, timeout=timeout, what=f"campaign {campaign_id} to finish", poll=0.25)
+            wait_until(finished, timeout=timeout, what=f"campaign {campaign_id} to finish", poll=0.25)
         except AssertionError:
             crashes = "".join(f"\nrestarted: {crash}" for crash in self.crashes)
             raise AssertionError(f"{self.describe(campaign_id)}{crashes}\nlogs in {self.workdir}") from None
@@ -481,7 +480,10 @@ def fault_stack(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     truncate_all(engine)
     own_redis = OwnRedis(workdir)
     own_redis.start()
-    ports = {"carrier": free_port(), "agent": free_port(), "api": free_port()}
+    # Bound here and inherited by the servers (pass_fds): each port is known before they start.
+    sockets = {name: listening_socket() for name in ("carrier", "agent", "api")}
+    ports = {name: sock.getsockname()[1] for name, sock in sockets.items()}
+    fds = {name: sock.fileno() for name, sock in sockets.items()}
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("DIALER_")},
         "DIALER_ENVIRONMENT": "development",
@@ -520,18 +522,23 @@ def fault_stack(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         stack.others.append(
             stack.spawn(
                 "sandbox",
-                *sandbox_args(ports["carrier"], ports["agent"], ring_seconds=0.3, ms_per_char=3),
+                *sandbox_args(fds["carrier"], fds["agent"], ring_seconds=0.3, ms_per_char=3),
                 "--generation-speed",
                 "4",
+                pass_fds=(fds["carrier"], fds["agent"]),
             )
         )
-        stack.others.append(stack.spawn("api", *api_server_args(ports["api"])))
+        stack.others.append(stack.spawn("api", *api_server_args(fds["api"]), pass_fds=(fds["api"],)))
+        for sock in sockets.values():
+            sock.close()  # the servers have them
         stack.others.append(stack.spawn("beat", *celery_beat_args(loglevel="warning")))
-        wait_for(lambda: _http_ok(f"{stack.carrier_url}/sandbox/stats"), timeout=60, what="the sandbox")
-        wait_for(lambda: _http_ok(f"{stack.api_url}/healthz"), timeout=60, what="the API")
+        wait_until(lambda: _http_ok(f"{stack.carrier_url}/sandbox/stats"), timeout=60, what="the sandbox")
+        wait_until(lambda: _http_ok(f"{stack.api_url}/healthz"), timeout=60, what="the API")
         stack.ensure_workers(2)
         yield stack
     finally:
+        for sock in sockets.values():
+            sock.close()
         stack.quiesce()
         stack.stop_workers()
         for process in stack.others:

@@ -24,7 +24,8 @@ from dialer.dialing import claim_dialable_leads
 from dialer.models import AttemptStatus, AuditEvent, CampaignStatus, Lead, LeadStatus
 from sandbox.carrier.cast import cast_for
 from tests.conftest import make_settings
-from tests.faults.conftest import REPEATS, wait_for
+from tests.faults.conftest import REPEATS
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 repeat = pytest.mark.parametrize("run", range(REPEATS))
@@ -57,7 +58,7 @@ def test_worker_killed_mid_dial(stack, stage, run):
     stack.consuming(False, spare)  # only the victim takes the dial tasks
     stack.faults(hold_creates=stage)
     campaign_id = stack.create_campaign(6, max_attempts=2)  # given-up attempts are retried
-    wait_for(
+    wait_until(
         lambda: stack.carrier_stats()["creates_held"] >= 2, timeout=60, what="requests held at the carrier"
     )
     stack.kill_worker(victim)
@@ -77,7 +78,7 @@ def test_worker_killed_mid_dial(stack, stage, run):
 def test_redis_restarted_mid_campaign(stack, run):
     """Our redis-server (broker and pacer) is killed and restarted with its data gone."""
     campaign_id = stack.create_campaign(10)
-    wait_for(lambda: stack.progress(campaign_id)[0] >= 3, timeout=60, what="the campaign to get going")
+    wait_until(lambda: stack.progress(campaign_id)[0] >= 3, timeout=60, what="the campaign to get going")
     stack.redis.restart()
     stack.wait_finished(campaign_id, timeout=120, restart_crashed=True)
     stack.check_campaign(campaign_id)
@@ -93,7 +94,7 @@ def test_postgres_connections_dropped_mid_campaign(stack, run):
     campaign_id = stack.create_campaign(10)
     with stack.engine.connect() as admin:  # opened now: the server may be short of free slots later
         for wave in (2, 5, 8):
-            wait_for(
+            wait_until(
                 lambda w=wave: stack.progress(campaign_id)[0] >= w, timeout=60, what=f"{wave} leads dialed"
             )
             killed = admin.execute(

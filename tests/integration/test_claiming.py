@@ -7,12 +7,13 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from dialer.db import transaction
 from dialer.dialing import claim_dialable_leads
 from dialer.models import Callback, Lead, LeadStatus
 from tests.factories import create_campaign, create_lead
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 REQUEUE = timedelta(minutes=2)
@@ -22,6 +23,17 @@ def _campaign(runtime, leads=10, cap=3):
     with transaction(runtime.sessions) as s:
         c = create_campaign(s, max_concurrent_calls=cap)
         return [create_lead(s, c, phone=f"+1312555{101 + i:04d}").id for i in range(leads)]
+
+
+def _lock_waiters(runtime) -> int:
+    """How many sessions on the test database wait for a lock (a row's, a table's) right now."""
+    with runtime.sessions() as s:
+        return s.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
 
 
 def test_overlapping_ticks_never_claim_past_the_cap(runtime):
@@ -35,7 +47,7 @@ def test_overlapping_ticks_never_claim_past_the_cap(runtime):
             a_claimed.extend(claim_dialable_leads(s, now=runtime.clock.now(), requeue_after=REQUEUE))
             a_has_claimed.set()
             b_started.wait(5)
-            time.sleep(0.3)  # B is now blocked on the campaign row
+            wait_until(lambda: _lock_waiters(runtime), timeout=8, what="tick B to block on the campaign row")
 
     def tick_b() -> None:
         a_has_claimed.wait(5)
@@ -74,7 +86,7 @@ def test_a_lead_locked_elsewhere_is_skipped_not_waited_for(runtime):
     release.set()
     holder.join(10)
     assert sorted(claimed) == sorted(lead_ids[1:])
-    assert elapsed < 2.0
+    assert elapsed < 8.0  # waiting for the lock would take until the holder's 10 s are up
     with transaction(runtime.sessions) as s:
         assert claim_dialable_leads(s, now=runtime.clock.now(), requeue_after=REQUEUE) == [lead_ids[0]]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -19,23 +18,15 @@ from sqlalchemy import func, select
 
 from dialer.celery_app import create_celery_app
 from dialer.db import transaction
-from dialer.demo.processes import celery_worker_args, free_port
+from dialer.demo.processes import celery_worker_args, listening_socket, sandbox_args
 from dialer.dialing import claim_dialable_leads
 from dialer.models import CallAttempt
 from dialer.settings import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN
 from tests.conftest import MONDAY_11_CHICAGO, make_settings
 from tests.factories import create_campaign, create_lead
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def _wait(check, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _http_ok(url):
@@ -47,25 +38,20 @@ def _http_ok(url):
 
 @pytest.fixture
 def sandbox_carrier():
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sandbox",
-            "--carrier-port",
-            str(port),
-            "--agent-port",
-            str(free_port()),
-            "--ring-seconds",
-            "0.2",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    """The sandbox (carrier and agent) in a process of its own, on sockets bound here; its URL."""
+    carrier, agent = listening_socket(), listening_socket()
+    fds = (carrier.fileno(), agent.fileno())
+    with carrier, agent:
+        process = subprocess.Popen(
+            [sys.executable, "-m", *sandbox_args(*fds, ring_seconds=0.2, ms_per_char=12.0)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=fds,
+        )
+        url = f"http://127.0.0.1:{carrier.getsockname()[1]}"
     try:
-        _wait(lambda: _http_ok(f"http://127.0.0.1:{port}/sandbox/stats"), what="the sandbox carrier")
-        yield f"http://127.0.0.1:{port}"
+        wait_until(lambda: _http_ok(f"{url}/sandbox/stats"), what="the sandbox carrier")
+        yield url
     finally:
         process.terminate()
         process.wait(10)
@@ -113,14 +99,18 @@ def test_task_delivered_three_times_places_one_call(runtime, pg_url, broker_url,
     )
     try:
         client = redis.Redis.from_url(broker)
-        _wait(lambda: client.llen("celery") == 0, what="the worker to consume every message")
 
         def attempts():
             with runtime.sessions() as s:
                 return s.scalar(select(func.count()).select_from(CallAttempt))
 
-        _wait(lambda: attempts() == 1, what="the attempt")
-        time.sleep(2.0)  # give a wrongly duplicated dial every chance to show up
+        # acks_late: a delivery leaves Redis's "unacked" hash only once its task has finished, so
+        # an empty queue and nothing unacked means all three deliveries were handled in full; a
+        # wrongly duplicated dial would have happened by then.
+        wait_until(
+            lambda: attempts() == 1 and client.llen("celery") == 0 and client.hlen("unacked") == 0,
+            what="the worker to handle every delivery",
+        )
         stats = httpx.get(f"{sandbox_carrier}/sandbox/stats").json()
     finally:
         worker.terminate()

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 from fastapi import FastAPI
 from openai import AsyncOpenAI
@@ -19,6 +18,7 @@ from websockets.asyncio.client import connect as raw_connect
 from sandbox.agent import AgentConfig, create_agent_app
 from sandbox.agent.script import ASK_EMAIL, ASK_TIME, CALLBACK_REFUSED, DIDNT_CATCH, DNC_GOODBYE, PITCH
 from sandbox.speech_codec import FRAME_BYTES, SpeechDecoder, SpeechEnded, encode_utterance, silence
+from tests.servers import serve
 
 KEY = "sandbox-openai-key"
 MODEL = "gpt-realtime-2.1"
@@ -110,20 +110,8 @@ class Agent:
 @asynccontextmanager
 async def running(config: AgentConfig) -> AsyncIterator[Agent]:
     app = create_agent_app(config)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    for _ in range(1000):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.005)
-    assert server.started, task.result() if task.done() else "uvicorn did not start"
-    try:
-        yield Agent(app, server.servers[0].sockets[0].getsockname()[1])
-    finally:
-        server.should_exit = True
-        await task
+    async with serve(app, lifespan="off") as port:
+        yield Agent(app, port)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,6 +29,8 @@ from twilio.rest import Client
 
 from sandbox.carrier import CarrierConfig, CarrierFaults, create_carrier_app
 from sandbox.speech_codec import SpeechDecoder, SpeechEnded, SpeechStarted, encode_utterance
+from tests.servers import serve
+from tests.waiting import wait_until_async
 
 ACCOUNT_SID = "AC" + "5a" * 16
 AUTH_TOKEN = "sandbox-auth-token"
@@ -64,29 +64,6 @@ def config(**overrides: Any) -> CarrierConfig:
         "prospect_patience_seconds": 10,
     }
     return CarrierConfig(**(values | overrides))
-
-
-@asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[int]:
-    """Run ``app`` under uvicorn on an ephemeral loopback port; yield the port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", ws="websockets-sansio", timeout_graceful_shutdown=3)
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.005)
-    try:
-        yield port
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 @dataclass
@@ -173,7 +150,7 @@ class Agent:
     async def clear(self) -> None:
         await self.send({"event": "clear", "streamSid": self.stream_sid})
 
-    async def next_utterance(self, within: float = 5.0) -> str:
+    async def next_utterance(self, within: float = 20.0) -> str:
         return await asyncio.wait_for(self.utterances.get(), within)
 
 
@@ -298,19 +275,18 @@ class Rig:
     async def record(self, sid: str) -> dict[str, Any]:
         return await self.admin(f"/sandbox/calls/{sid}")
 
-    async def wait_ended(self, sid: str, within: float = 10.0) -> dict[str, Any]:
+    async def wait_ended(self, sid: str, within: float = 30.0) -> dict[str, Any]:
         """Wait until the call has ended and its terminal status callback has gone out."""
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
+
+        async def ended() -> dict[str, Any] | None:
             record = await self.record(sid)
             terminal_sent = any(
                 event["kind"] == "webhook_status" and event.get("event") == record["status"]
                 for event in record["events"]
             )
-            if record["ended_at"] and terminal_sent:
-                return record
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"call {sid} did not end: {await self.record(sid)}")
+            return record if record["ended_at"] and terminal_sent else None
+
+        return await wait_until_async(ended, timeout=within, what=f"call {sid} to end", poll=0.05)
 
     def events_of(self, sid: str) -> list[str]:
         return [
@@ -326,7 +302,10 @@ async def rig(
 ) -> AsyncIterator[Rig]:
     customer = customer or CustomerApp()
     carrier_app = create_carrier_app(config(**overrides), faults)
-    async with serve(carrier_app) as carrier_port, serve(customer.app()) as port:
+    async with (
+        serve(carrier_app, ws="websockets-sansio", timeout_graceful_shutdown=3) as carrier_port,
+        serve(customer.app(), ws="websockets-sansio", timeout_graceful_shutdown=3) as port,
+    ):
         customer.port = port
         client = Client(ACCOUNT_SID, AUTH_TOKEN)
         client.api.base_url = f"http://127.0.0.1:{carrier_port}"
@@ -339,7 +318,7 @@ async def test_sdk_create_fetch_list_update_round_trip():
         assert call.sid.startswith("CA") and len(call.sid) == 34
         assert (call.status, call.direction, call.to, call._from) == ("queued", "outbound-api", AVA, FROM)
         assert call.to_formatted == "(312) 555-0101" and call.date_created is not None
-        await asyncio.wait_for(r.customer.agent_connected.wait(), 5)
+        await asyncio.wait_for(r.customer.agent_connected.wait(), 20)
 
         fetched = await asyncio.to_thread(r.client.calls(call.sid).fetch)
         assert fetched.status == "in-progress" and fetched.start_time is not None
@@ -357,14 +336,13 @@ async def test_sdk_create_fetch_list_update_round_trip():
         assert again.status == "completed"
 
 
-async def wait_for_mark(agent: Agent, name: str, within: float = 5.0) -> float:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        for at, echoed in agent.marks:
-            if echoed == name:
-                return at
-        await asyncio.sleep(0.005)
-    raise AssertionError(f"mark {name!r} was never echoed")
+async def wait_for_mark(agent: Agent, name: str, within: float = 30.0) -> float:
+    """When the carrier echoed the mark ``name`` (``time.monotonic()``), waiting for it if need be."""
+
+    def echoed() -> float | None:
+        return next((at for at, echoed in agent.marks if echoed == name), None)
+
+    return await wait_until_async(echoed, timeout=within, what=f"mark {name!r} to be echoed")
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # aiohttp's BasicAuth, inside the twilio SDK
@@ -380,7 +358,7 @@ async def test_the_async_sdk_client_works_too():
                 url=r.customer.url("/twilio/voice?attempt=1"),
                 status_callback=r.customer.url("/twilio/status"),
             )
-            await asyncio.wait_for(r.customer.agent_connected.wait(), 5)
+            await asyncio.wait_for(r.customer.agent_connected.wait(), 20)
             ended = await client.calls(call.sid).update_async(status="completed")
             listed = await client.calls.list_async(to=AVA)
         finally:
@@ -420,8 +398,8 @@ async def test_status_callbacks_are_ordered_signed_and_end_once():
             async_amd="true",
             async_amd_status_callback=r.customer.url("/twilio/amd"),
         )
-        await asyncio.wait_for(r.customer.agent_connected.wait(), 5)
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(r.customer.agent_connected.wait(), 20)
+        await asyncio.wait_for(r.customer.amd_received.wait(), 20)  # the verdict, then the hang-up
         await r.hang_up(call.sid)
         record = await r.wait_ended(call.sid)
 
@@ -456,7 +434,7 @@ async def test_busy_no_answer_and_canceled_calls_never_fetch_twiml():
         await r.hang_up(canceled.sid, status="canceled")
         records = [await r.wait_ended(call.sid) for call in (busy, no_answer, canceled)]
         answered = await r.create(AVA, attempt=43)
-        await asyncio.wait_for(r.customer.agent_connected.wait(), 5)
+        await asyncio.wait_for(r.customer.agent_connected.wait(), 20)
         still_live = await r.hang_up(answered.sid, status="canceled")  # too late to cancel: ignored
         assert still_live.status == "in-progress"
         await r.hang_up(answered.sid)
@@ -494,8 +472,12 @@ async def test_list_filters_and_pages_through_the_sdk():
 
 
 async def test_start_message_and_20_ms_media_cadence():
+    listened: list[float] = []
+
     async def listen_one_second(agent: Agent) -> None:
-        await asyncio.sleep(1.0)
+        started = time.monotonic()
+        await asyncio.sleep(1.0)  # the point: a second of the caller's audio, then the app hangs up
+        listened.append(time.monotonic() - started)
 
     async with rig(CustomerApp(listen_one_second)) as r:
         call = await r.create(AVA)
@@ -515,7 +497,8 @@ async def test_start_message_and_20_ms_media_cadence():
         "customParameters": {"attempt": "7"},
     }
     media = agent.media()
-    assert 44 <= len(media) <= 56  # one frame every 20 ms for about a second
+    # One frame every 20 ms while the app listened (about a second; longer on a loaded machine).
+    assert 44 <= len(media) <= listened[0] / 0.020 + 6
     for index, message in enumerate(media):
         assert message["sequenceNumber"] == str(index + 2) and message["streamSid"] == start["streamSid"]
         assert message["media"]["chunk"] == str(index + 1)
@@ -538,27 +521,34 @@ async def test_marks_echo_after_playback_and_all_at_once_on_clear():
         timings["opening_ms"] = await agent.say(OPENING, mark="opening-done")
         timings["opening"] = await wait_for_mark(agent, "opening-done") - sent
         await agent.next_utterance()  # the prospect answers; now talk over nothing and get cut
-        await agent.say(pitch, mark="pitch-1")
+        pitch_sent = time.monotonic()
+        timings["pitch_ms"] = await agent.say(pitch, mark="pitch-1")
         await agent.mark("pitch-2")
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3)  # the point: about 300 ms of the pitch plays, then the clear cuts it
         cleared = time.monotonic()
+        timings["talked"] = cleared - pitch_sent
         await agent.clear()
-        timings["pitch-1"] = await wait_for_mark(agent, "pitch-1") - cleared
-        timings["pitch-2"] = await wait_for_mark(agent, "pitch-2") - cleared
+        timings["pitch-1"] = await wait_for_mark(agent, "pitch-1") - pitch_sent
+        timings["pitch-2"] = await wait_for_mark(agent, "pitch-2") - pitch_sent
 
     async with rig(CustomerApp(marks_and_clear)) as r:
         call = await r.create(AVA)
         record = await r.wait_ended(call.sid)
 
-    assert timings["empty"] < 0.1
+    # Durations as the machine allows: exact lower bounds, upper bounds loose enough for a loaded
+    # 2-core machine (the ordering is what proves the behaviour).
+    assert timings["empty"] < 1.0  # nothing buffered: echoed at once, not after some audio
     assert timings["opening"] >= timings["opening_ms"] / 1000 - 0.025  # not before the audio played
-    assert timings["opening"] < timings["opening_ms"] / 1000 + 0.15
-    assert timings["pitch-1"] < 0.1 and timings["pitch-2"] < 0.1  # pending marks echoed on clear
+    assert timings["opening"] < timings["opening_ms"] / 1000 + 1.0
+    # Pending marks are echoed on the clear, long before the pitch could have played to them.
+    pitch_seconds = timings["pitch_ms"] / 1000
+    assert timings["talked"] < pitch_seconds, "the machine was too slow to cut the pitch in time"
+    assert timings["pitch-1"] < pitch_seconds and timings["pitch-2"] < pitch_seconds
     assert record["marks_echoed"] == 4 and record["clears_received"] == 1
     opening, cut = record["heard"]
     assert opening["text"] == OPENING and opening["complete"]
     assert not cut["complete"] and 0 < len(cut["text"]) < len(pitch) and pitch.startswith(cut["text"])
-    assert 250 <= cut["end_ms"] - cut["start_ms"] <= 400
+    assert 250 <= cut["end_ms"] - cut["start_ms"] <= timings["talked"] * 1000 + 1000
 
 
 async def test_books_meeting_replies_in_order_after_each_complete_utterance():
@@ -595,15 +585,15 @@ async def test_books_meeting_replies_in_order_after_each_complete_utterance():
 
 
 async def test_interrupts_barges_in_mid_utterance_and_sees_the_clear():
-    pitch = "Our platform watches every pipeline and table for freshness, volume and schema drift. " * 4
+    pitch = "Our platform watches every pipeline and table for freshness, volume and schema drift. " * 8
     seen: dict[str, float] = {}
 
     async def agent_script(agent: Agent) -> None:
         await agent.say(OPENING)
         await agent.next_utterance()
         pitch_sent = time.monotonic()
-        await agent.say(pitch, mark="pitch")
-        while (started := await asyncio.wait_for(agent.speech_started.get(), 5)) < pitch_sent:
+        seen["pitch_ms"] = await agent.say(pitch, mark="pitch")
+        while (started := await asyncio.wait_for(agent.speech_started.get(), 20)) < pitch_sent:
             pass
         seen["barge_in_after"] = started - pitch_sent
         await agent.clear()
@@ -617,7 +607,8 @@ async def test_interrupts_barges_in_mid_utterance_and_sees_the_clear():
         call = await r.create(PRIYA)
         record = await r.wait_ended(call.sid)
 
-    assert 0.55 <= seen["barge_in_after"] < 1.0  # cut in ~600 ms into the pitch, not after it
+    # Cut in ~600 ms into the pitch, not after it (an upper bound a loaded machine can keep).
+    assert 0.55 <= seen["barge_in_after"] < seen["pitch_ms"] / 1000
     assert [item["text"] for item in record["said"]] == [
         "Sure, I have a minute.",
         "Sorry to cut in, yes, let's set up a meeting.",
@@ -628,13 +619,13 @@ async def test_interrupts_barges_in_mid_utterance_and_sees_the_clear():
     assert not cut["complete"] and pitch.startswith(cut["text"])
     barge_in = record["barge_in"]
     assert abs(barge_in["at_ms"] - (cut["start_ms"] + 600)) <= 40
-    assert barge_in["cleared_in_time"] and 0 <= barge_in["cleared_after_ms"] < 300
+    assert barge_in["cleared_in_time"] and barge_in["cleared_after_ms"] >= 0
 
 
 async def test_presses_9_sends_dtmf_after_the_opening():
     async def agent_script(agent: Agent) -> None:
         await agent.say(OPENING)
-        await asyncio.wait_for(agent.dtmf_received.wait(), 5)
+        await asyncio.wait_for(agent.dtmf_received.wait(), 20)
 
     async with rig(CustomerApp(agent_script)) as r:
         call = await r.create(JAMES)
@@ -652,7 +643,7 @@ async def test_presses_9_sends_dtmf_after_the_opening():
 async def test_voicemail_is_detected_and_counts_a_message_only_when_audio_plays(leave_message: bool):
     async def agent_script(agent: Agent) -> None:
         await agent.next_utterance()  # the greeting
-        await asyncio.wait_for(customer.amd_received.wait(), 5)  # hold on until AMD has spoken
+        await asyncio.wait_for(customer.amd_received.wait(), 20)  # hold on until AMD has spoken
         if leave_message:
             await agent.say(
                 "Hi Grace, this is Alex from Northwind Analytics. I'll try you again.", mark="left"
@@ -687,7 +678,7 @@ async def test_duplicates_and_calls_the_gate_should_have_blocked_are_counted():
         first = await r.create(OLIVIA, attempt=5)
         second = await r.create(OLIVIA, attempt=5)  # the same attempt dialled twice
         blocked = await r.create(HENRY, attempt=6)
-        await asyncio.wait_for(r.customer.agent_connected.wait(), 5)
+        await asyncio.wait_for(r.customer.agent_connected.wait(), 20)
         await r.hang_up(blocked.sid)
         for call in (first, second, blocked):
             await r.wait_ended(call.sid)

@@ -9,6 +9,12 @@ import httpx
 
 from sandbox.carrier import CarrierFaults
 from tests.sandbox.test_carrier_calls import GRACE, NOAH, CustomerApp, rig
+from tests.waiting import wait_until_async
+
+
+async def held(r, count: int) -> bool:
+    """True once the carrier holds ``count`` create requests (the ``hold_creates`` fault)."""
+    return (await r.admin("/sandbox/stats"))["creates_held"] == count
 
 
 async def test_duplicated_and_shuffled_status_callbacks():
@@ -27,11 +33,14 @@ async def test_duplicated_and_shuffled_status_callbacks():
 async def test_final_status_dropped_but_the_call_resource_knows():
     async with rig(faults=CarrierFaults(drop_final_status=True)) as r:
         call = await r.create(NOAH)
-        deadline = time.monotonic() + 10
-        while (await r.record(call.sid))["ended_at"] is None:
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.2)
+
+        async def settled() -> bool:
+            kinds = [event["kind"] for event in (await r.record(call.sid))["events"]]
+            return "webhook_status_dropped" in kinds and kinds.count("webhook_status") == 2
+
+        # The carrier has delivered the two callbacks before the terminal one and recorded the
+        # terminal one as dropped: nothing else is coming.
+        await wait_until_async(settled, what="the final status callback to be dropped")
         assert r.events_of(call.sid) == ["initiated", "ringing"]
         fetched = await asyncio.to_thread(r.client.calls(call.sid).fetch)
         assert fetched.status == "no-answer"
@@ -47,10 +56,12 @@ async def test_amd_delivered_late_and_twice():
             async_amd="true",
             async_amd_status_callback=r.customer.url("/twilio/amd"),
         )
-        await asyncio.wait_for(r.customer.amd_received.wait(), 5)
+        await asyncio.wait_for(r.customer.amd_received.wait(), 20)
         assert time.monotonic() - started >= 0.4
-        await asyncio.sleep(0.3)
-        amd = r.customer.hooks_of("amd")
+        amd = await wait_until_async(
+            lambda: len(r.customer.hooks_of("amd")) == 2 and r.customer.hooks_of("amd"),
+            what="the duplicated AMD callback",
+        )
         assert [h.params["AnsweredBy"] for h in amd] == ["machine_start", "machine_start"]
         await r.hang_up(call.sid)
 
@@ -61,15 +72,14 @@ async def test_held_create_is_dropped_when_its_client_goes_away():
         url = f"{r.carrier_url}/2010-04-01/Accounts/{r.client.username}/Calls.json"
         async with httpx.AsyncClient(auth=(r.client.username, r.client.password)) as http:
             request = asyncio.create_task(http.post(url, data=params))
-            deadline = time.monotonic() + 5
-            while (await r.admin("/sandbox/stats"))["creates_held"] != 1:
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.05)
+            await wait_until_async(lambda: held(r, 1), what="the create to be held")
             request.cancel()  # the client dies with its request in flight
-        deadline = time.monotonic() + 5
-        while (stats := await r.admin("/sandbox/stats"))["creates_dropped"] != 1:
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
+
+        async def dropped() -> dict | None:
+            stats = await r.admin("/sandbox/stats")
+            return stats if stats["creates_dropped"] == 1 else None
+
+        stats = await wait_until_async(dropped, what="the held create to be dropped")
         assert stats["calls_created"] == 0 and stats["creates_held"] == 0
 
 
@@ -79,13 +89,10 @@ async def test_faults_change_at_run_time_and_bad_ones_are_refused():
         response = await http.post("/sandbox/faults", json={"hold_creates": "after_create"})
         assert response.json()["hold_creates"] == "after_create"
         call = asyncio.create_task(r.create(NOAH))
-        deadline = time.monotonic() + 5
-        while (await r.admin("/sandbox/stats"))["creates_held"] != 1:
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
+        await wait_until_async(lambda: held(r, 1), what="the create to be held")
         assert (await r.admin("/sandbox/stats"))["calls_created"] == 1  # it exists and rings
         await http.post("/sandbox/faults", json={"hold_creates": None})
-        assert (await asyncio.wait_for(call, 5)).sid.startswith("CA")
+        assert (await asyncio.wait_for(call, 20)).sid.startswith("CA")
         bad = await http.post("/sandbox/faults", json={"shuffle": True})
         assert bad.status_code == 400 and "unknown fault" in bad.json()["error"]
         bad = await http.post("/sandbox/faults", json={"amd_delay_ms": -1, "drop_final_status": True})
