@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -19,6 +18,7 @@ from dialer.models import CallAttempt
 from tests.bridge.test_routes import _post, _signed_ws_headers, _start
 from tests.factories import dial_one_lead
 from tests.fakes.agent import FakeVoiceAgent
+from tests.waiting import wait_until
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "twilio_media_stream_session_darai0512.jsonl"
 FRAME = base64.b64encode(b"\x7f" * 160).decode()  # 20 ms
@@ -62,13 +62,6 @@ def test_a_gap_in_the_timestamps_becomes_silence_of_its_length():
     assert [_ms(m) for m in timeline.fill(_media(10**9))][0] == MAX_GAP_FILL_MS  # a bogus jump is capped
 
 
-def _wait_until(predicate, what: str, limit: float = 5.0) -> None:
-    deadline = time.monotonic() + limit
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
 def _ws_call(client, attempt, frames):
     """Admit a stream for ``attempt`` and send ``frames`` after ``start``; the agent connection."""
     twiml = _post(client, f"/twilio/voice?attempt={attempt.id}", {"CallSid": attempt.call_sid}).text
@@ -79,7 +72,7 @@ def _ws_call(client, attempt, frames):
         ws.send_text(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
         ws.send_text(_start(attempt, token))
         connection = state.agent.connection
-        _wait_until(lambda: connection.responses_requested, "the greeting")
+        wait_until(lambda: connection.responses_requested, what="the greeting")
         for frame in frames:
             ws.send_text(frame)
     return connection

@@ -430,25 +430,21 @@ async def test_verdict_only_on_the_call_resource_is_used(runtime, call, carrier)
 # --- turn-taking: the caller is heard from the first second, the disclosure is never cut (issue 9) ---
 
 
-async def _until(predicate, what: str, limit: float = 5.0):
-    """Wait (polling the event loop) until ``predicate()`` holds; fail naming ``what``."""
-    deadline = asyncio.get_running_loop().time() + limit
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
-
-
 async def test_speech_over_the_disclosure_cuts_nothing_and_gets_no_answer_of_its_own(harness):
     await harness.start()
     await harness.speak("r1", "i1", "Hi Ava, this is Alex, an AI assistant ...", finish=False)
     harness.conn.push(CallerSpeechStarted(audio_start_ms=200), CallerSpeechStopped(audio_end_ms=900))
     harness.conn.push(ResponseFinished("r1", "completed"))
-    await _until(lambda: harness.session._responses.disclosure.finished, "the disclosure to finish")
+    await wait_until_async(
+        lambda: harness.session._responses.disclosure.finished, what="the disclosure to finish"
+    )
     await harness.echo_marks()
     assert harness.port.events("clear") == [] and harness.conn.cancels == 0
     assert len(harness.conn.responses_requested) == 1  # only the greeting: that turn is not answered
     harness.conn.push(CallerSpeechStarted(audio_start_ms=3000), CallerSpeechStopped(audio_end_ms=3600))
-    await _until(lambda: len(harness.conn.responses_requested) == 2, "the answer to the next turn")
+    await wait_until_async(
+        lambda: len(harness.conn.responses_requested) == 2, what="the answer to the next turn"
+    )
     assert harness.conn.responses_requested[1] is None  # the agent's own answer, no script
 
 
@@ -456,13 +452,15 @@ async def test_barge_in_cancels_the_agents_turn_and_the_answer_waits_for_it_to_e
     await harness.disclose()
     await harness.speak("r2", "i2", "We help data teams ...", chunks=3, finish=False)
     harness.conn.push(CallerSpeechStarted(audio_start_ms=5000))
-    await _until(lambda: harness.conn.cancels == 1, "the response to be cancelled")
+    await wait_until_async(lambda: harness.conn.cancels == 1, what="the response to be cancelled")
     assert harness.port.events("clear") and harness.conn.truncations == [("i2", 0)]
     harness.conn.push(CallerSpeechStopped(audio_end_ms=5800))
     await harness.settle()
     assert len(harness.conn.responses_requested) == 1  # r2 has not reported its end yet
     harness.conn.push(ResponseFinished("r2", "cancelled", reason="client_cancelled"))
-    await _until(lambda: len(harness.conn.responses_requested) == 2, "the answer after the cancel")
+    await wait_until_async(
+        lambda: len(harness.conn.responses_requested) == 2, what="the answer after the cancel"
+    )
 
 
 async def test_stop_calling_over_the_disclosure_is_honoured_without_cutting_it(
@@ -476,10 +474,12 @@ async def test_stop_calling_over_the_disclosure_is_honoured_without_cutting_it(
         with runtime.sessions() as s:
             return s.scalars(select(DncEntry.source)).all()
 
-    await _until(lambda: dnc_sources() == ["phrase_check"], "the DNC entry")
+    await wait_until_async(lambda: dnc_sources() == ["phrase_check"], what="the DNC entry")
     assert harness.port.events("clear") == [] and harness.conn.cancels == 0  # the disclosure plays on
     harness.conn.push(ResponseFinished("r1", "completed"))
-    await _until(lambda: len(harness.conn.responses_requested) == 2, "the goodbye after the disclosure")
+    await wait_until_async(
+        lambda: len(harness.conn.responses_requested) == 2, what="the goodbye after the disclosure"
+    )
     assert 'Say exactly: "Understood.' in harness.conn.responses_requested[-1]
     await harness.echo_marks()
     await harness.speak("r2", "i2", "Understood. You won't be called again. Goodbye.")
@@ -502,14 +502,14 @@ async def test_metrics_count_first_audio_turn_latency_barge_ins_and_tools(harnes
     await harness.disclose()
     assert _sample("dialer_bridge_first_audio_seconds_count") == before["first"] + 1
     harness.conn.push(CallerSpeechStarted(audio_start_ms=4000), CallerSpeechStopped(audio_end_ms=4600))
-    await _until(lambda: len(harness.conn.responses_requested) == 2, "the answer")
+    await wait_until_async(lambda: len(harness.conn.responses_requested) == 2, what="the answer")
     await harness.speak("r2", "i2", "Happy to explain.", finish=False)
     assert _sample("dialer_bridge_turn_latency_seconds_count") == before["turn"] + 1
     harness.conn.push(CallerSpeechStarted(audio_start_ms=6000))  # over r2's unplayed audio
-    await _until(lambda: harness.conn.cancels == 1, "the barge-in")
+    await wait_until_async(lambda: harness.conn.cancels == 1, what="the barge-in")
     assert _sample("dialer_bridge_barge_ins_total") == before["barge"] + 1
     harness.conn.push(ToolCall("r2", "c9", "launch_rockets", "{}"), ResponseFinished("r2", "cancelled"))
-    await _until(lambda: harness.conn.tool_results, "the refused tool's result")
+    await wait_until_async(lambda: harness.conn.tool_results, what="the refused tool's result")
     assert (
         _sample("dialer_bridge_tool_calls_total", tool="unknown", outcome="refused") == before["refused"] + 1
     )
