@@ -43,7 +43,8 @@ from sqlalchemy import create_engine, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dialer.demo.runner import SELLER, DemoOptions, run_demo  # noqa: E402
+from dialer.demo.runner import DemoOptions, run_demo  # noqa: E402
+from dialer.demo.seed import SELLER  # noqa: E402
 from dialer.models import CallAttempt  # noqa: E402
 
 AT = datetime(2026, 11, 23, 11, 0, tzinfo=ZoneInfo("America/Chicago"))  # a Monday, 11:00 Chicago

@@ -24,11 +24,8 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from dialer.audit import seal_pending
-from dialer.campaigns import create_campaign, set_status
-from dialer.consent import import_internal_list
 from dialer.db import transaction
 from dialer.demo.processes import (
     Supervisor,
@@ -40,13 +37,10 @@ from dialer.demo.processes import (
     wait_until,
 )
 from dialer.demo.report import build_report, settled_counts
+from dialer.demo.seed import seed_campaign
 from dialer.demo.stack import Stack, prepare_postgres, prepare_redis, worker_commands
 from dialer.dialing import active_attempts
-from dialer.leads.report import format_registry_scrub
-from dialer.leads.service import import_leads
 from dialer.migrate import upgrade
-from dialer.models import CampaignStatus
-from dialer.registry import RegistryStore, import_registry, registry_store
 from dialer.runtime import build_runtime
 from dialer.settings import (
     SANDBOX_ACCOUNT_SID,
@@ -58,29 +52,6 @@ from dialer.settings import (
 
 CLOCK_ZONE = "America/Chicago"
 EXAMPLE_LEADS = Path("leads.example.csv")
-OPT_OUTS_SUFFIX = ".dnc.csv"
-"""``<leads stem>.dnc.csv`` beside a leads file lists earlier opt-outs (see :func:`earlier_opt_outs_file`)."""
-SANDBOX_NATIONAL_DNC = ("2145550115", "3125550177", "4045550190")
-"""The sandbox's national DNC list, in the FTC's flat format; Henry Scott (no consent) is on it."""
-SANDBOX_STATE_DNC = {"TX": ("214,5550115",)}
-"""State lists in the sandbox (``area code,number`` lines, as some state files are)."""
-SANDBOX_REGISTRY_AGE = timedelta(days=2)
-"""The sandbox registry files count as downloaded this long before the sandbox clock."""
-SELLER = "Northwind Analytics, Inc."
-CALLER_ID = "+13125550199"
-PRODUCT = "a data-quality monitoring platform"
-
-
-def earlier_opt_outs_file(leads_file: Path) -> Path | None:
-    """The earlier opt-outs that travel with ``leads_file``: ``<stem>.dnc.csv`` beside it, if present.
-
-    ``leads.example.csv`` -> ``leads.example.dnc.csv`` (Ryan Hughes asked by email not to be called
-    before the campaign started). The file is an internal DNC list in the shape ``dialer dnc import
-    FILE --list internal`` reads (one number per line, a header, ``#`` comments) and is imported
-    through that path before the leads, so the gate itself must catch those numbers at dial time.
-    """
-    candidate = leads_file.with_name(leads_file.stem + OPT_OUTS_SUFFIX)
-    return candidate if candidate.is_file() and candidate != leads_file else None
 
 
 def default_clock_instant(real_now: datetime) -> datetime:
@@ -180,33 +151,6 @@ def _settings_from(env: dict[str, str]) -> Settings:
     return load_settings(_env_file=None, **fields)
 
 
-def _import_sandbox_registries(
-    session: Session, store: RegistryStore, workdir: Path, *, now: datetime
-) -> None:
-    """Import the sandbox's national and state DNC files through the real import path.
-
-    The files are written in the FTC's flat formats and imported as if downloaded
-    ``SANDBOX_REGISTRY_AGE`` before the sandbox clock, so the gate's 31-day rule (CP-10) passes and
-    the registry lookups at dial time are the real ones.
-    """
-    source = workdir / "registry-downloads"
-    source.mkdir(parents=True, exist_ok=True)
-    lists = {"national": SANDBOX_NATIONAL_DNC, **SANDBOX_STATE_DNC}
-    for list_name, numbers in lists.items():
-        path = source / f"{list_name.lower()}-sandbox.txt"
-        path.write_text("\n".join(numbers) + "\n", encoding="utf-8")
-        import_registry(
-            session,
-            store,
-            list_name=list_name,
-            files=[path],
-            kind="full",
-            downloaded_at=now - SANDBOX_REGISTRY_AGE,
-            now=now,
-            actor="user:demo",
-        )
-
-
 def settings_safe_url(database_url: str) -> str:
     """``database_url`` with any password masked (for printing)."""
     return make_url(database_url).render_as_string(hide_password=True)
@@ -232,74 +176,8 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
     settings = _settings_from(env)
     runtime = build_runtime(settings)
     console.print(f"sandbox clock: {clock_start.astimezone(ZoneInfo(CLOCK_ZONE)).isoformat()} ({CLOCK_ZONE})")
-    stack = options.stack
-    if not stack.embedded:
-        console.print(
-            f"stack: {settings_safe_url(stack.database_url)}, broker {stack.broker_url}, "
-            f"{stack.workers} worker processes and beat"
-        )
-
-    if options.stack.embedded:
-        upgrade(settings.database_url)
-    else:
-        prepare_postgres(options.stack.database_url, reset=options.reset)
-        prepare_redis(options.stack.broker_url, reset=options.reset)
-    opt_outs = earlier_opt_outs_file(options.leads_file)
-    with transaction(runtime.sessions) as session:
-        # Its own transaction: a registry file is swapped in when its import commits, and the lead
-        # import below scrubs against the files on disk.
-        _import_sandbox_registries(
-            session, registry_store(settings), options.workdir, now=runtime.clock.now()
-        )
-    with transaction(runtime.sessions) as session:
-        now = runtime.clock.now()
-        campaign = create_campaign(
-            session,
-            name="demo",
-            seller_name=SELLER,
-            caller_id=CALLER_ID,
-            now=now,
-            actor="user:demo",
-            product=PRODUCT,
-            max_concurrent_calls=options.concurrency,
-            max_attempts=2,
-            retry_delay_seconds=5,
-        )
-        # On the list before the file arrives, so the gate itself must catch it at dial time.
-        if opt_outs is not None:
-            import_internal_list(
-                session, opt_outs, now=now, actor="user:demo", reason=f"earlier opt-out ({opt_outs.name})"
-            )
-        result = import_leads(
-            session,
-            campaign_name="demo",
-            path=options.leads_file,
-            attestation=options.consent_attestation,
-            attested_by="demo",
-            now=now,
-            registry=registry_store(settings),
-        )
-        set_status(session, campaign=campaign, status=CampaignStatus.RUNNING, now=now, actor="user:demo")
-        campaign_id = campaign.id
-    import_summary = {
-        "file": str(options.leads_file),
-        "earlier_opt_outs": str(opt_outs) if opt_outs else None,
-        "leads_created": result.leads_created,
-        "rejected": [{"row": r.row, "column": r.column, "reason": r.reason} for r in result.rejected],
-        "folded": len(result.folded),
-        "warnings": len(result.warnings),
-        "rejected_report": str(result.rejected_report_path) if result.rejected_report_path else None,
-        "registry_scrub": result.registry_scrub.as_dict() if result.registry_scrub else None,
-    }
-    console.print(
-        f"imported {result.leads_created} leads ({len(result.rejected)} rejected, "
-        f"{len(result.folded)} duplicates folded)"
-    )
-    if opt_outs is not None:
-        console.print(f"earlier opt-outs from {opt_outs.name} are on the internal DNC list")
-    if result.registry_scrub is not None:
-        console.print(format_registry_scrub(result.registry_scrub))
-
+    _prepare_stores(options, settings, console)
+    campaign_id, import_summary = seed_campaign(options, runtime, console)
     supervisor = Supervisor(env=env, log_dir=options.workdir / "logs")
     with sigterm_as_exit():
         carrier_stats = _run_processes(options, sockets, supervisor, runtime, campaign_id, console)
@@ -318,6 +196,20 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
     options.report_path.parent.mkdir(parents=True, exist_ok=True)
     options.report_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     return report
+
+
+def _prepare_stores(options: DemoOptions, settings: Settings, console: Console) -> None:
+    """Migrate the embedded database, or prepare (and with ``reset``, empty) PostgreSQL and Redis."""
+    stack = options.stack
+    if stack.embedded:
+        upgrade(settings.database_url)
+        return
+    console.print(
+        f"stack: {settings_safe_url(stack.database_url)}, broker {stack.broker_url}, "
+        f"{stack.workers} worker processes and beat"
+    )
+    prepare_postgres(stack.database_url, reset=options.reset)
+    prepare_redis(stack.broker_url, reset=options.reset)
 
 
 def _run_processes(

@@ -13,7 +13,7 @@ import redis
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from dialer.demo.runner import earlier_opt_outs_file
+from dialer.demo.seed import earlier_opt_outs_file
 from dialer.demo.stack import Stack, check_stack_urls, prepare_postgres, prepare_redis, worker_commands
 from dialer.errors import InvalidStateError
 from dialer.models import Campaign
