@@ -24,9 +24,8 @@ from dialer.dialing.capacity import (
     UNLIMITED,
     Capacity,
     CapacityLimits,
-    LocalCapacity,
-    RedisCapacity,
 )
+from dialer.dialing.capacity_stores import LocalCapacity, RedisCapacity
 from dialer.dialing.pacing import CallPacer, LocalCallPacer, RedisCallPacer
 from dialer.settings import Settings, get_settings
 

@@ -3,7 +3,8 @@
 - :mod:`dialer.dialing.hopper`: the tick's selection (callbacks, retries, new leads; ``FOR UPDATE
   SKIP LOCKED``; batch = free capacity) and campaign completion.
 - :mod:`dialer.dialing.capacity`: calls per second per account and caller ID, concurrent calls per
-  campaign and in total, as expiring leases (one Redis Lua script, or in process).
+  campaign and in total, as expiring leases; :mod:`dialer.dialing.capacity_stores` keeps them
+  (one Redis Lua script, or in process).
 - :mod:`dialer.dialing.dial`: the dial task's work (take capacity, then gate and create the
   attempt in one transaction with the lead locked, then place the call).
 - :mod:`dialer.dialing.pacing`: the older pacers (CPS only), kept for callers that use them.
@@ -15,11 +16,10 @@ from dialer.dialing.capacity import (
     CapacityLimits,
     Denied,
     Lease,
-    LocalCapacity,
-    RedisCapacity,
     acquire,
     release_after_commit,
 )
+from dialer.dialing.capacity_stores import LocalCapacity, RedisCapacity
 from dialer.dialing.dial import DialResult, dial_lead, fail_attempt
 from dialer.dialing.hopper import active_attempts, claim_dialable_leads, complete_finished_campaigns
 from dialer.dialing.pacing import CallPacer, LocalCallPacer, RedisCallPacer

@@ -36,7 +36,9 @@ from sqlalchemy.orm import Session
 from dialer.audit import record_attempt_event
 from dialer.carrier import PlaceCallRequest
 from dialer.db import lock_for_update, transaction
-from dialer.dialing.capacity import UNLIMITED, Capacity, Lease, LocalCapacity, acquire, release_after_commit
+from dialer.dialing.attempt import call_request, create_attempt, skip_blocked
+from dialer.dialing.capacity import UNLIMITED, Capacity, Lease, acquire, release_after_commit
+from dialer.dialing.capacity_stores import LocalCapacity
 from dialer.dialing.hopper import active_attempts
 from dialer.errors import CarrierError, CarrierUnavailableError
 from dialer.gate import decide_and_record
@@ -52,7 +54,7 @@ from dialer.models import (
     Lead,
     LeadStatus,
 )
-from dialer.outcomes import lead_state_after, record_disposition, settle_lead
+from dialer.outcomes import record_disposition, settle_lead
 from dialer.registry import registry_store
 
 if TYPE_CHECKING:
@@ -149,54 +151,9 @@ def _prepare(
         session, lead=lead, campaign=campaign, now=now, registry=registry_store(runtime.settings)
     )
     if not decision.allowed:
-        record_disposition(
-            session,
-            lead=lead,
-            name=DispositionName.SKIPPED_COMPLIANCE,
-            source=DispositionSource.SYSTEM,
-            now=now,
-            notes=", ".join(str(r) for r in decision.reason_codes),
-            gate_decision_id=record.id,
-        )
-        lead.status, lead.next_attempt_at = lead_state_after(
-            DispositionName.SKIPPED_COMPLIANCE,
-            attempt_count=lead.attempt_count,
-            max_attempts=campaign.max_attempts,
-            retry_delay_seconds=campaign.retry_delay_seconds,
-            now=now,
-            next_allowed_at=decision.next_allowed_at,
-        )
-        lead.queued_at = None
+        skip_blocked(session, lead, campaign, decision, record.id, now)
         return DialResult.BLOCKED
-    attempt = CallAttempt(
-        campaign_id=campaign.id,
-        lead_id=lead.id,
-        gate_decision_id=record.id,
-        attempt_number=lead.attempt_count + 1,
-        status=AttemptStatus.REQUESTING,
-        to_e164=lead.phone_e164,
-        from_e164=campaign.caller_id,
-        requested_at=now,
-    )
-    session.add(attempt)
-    # Only the attempt (for its id): the decision's audit event waits to be inserted in one
-    # statement with the attempt's at commit.
-    session.flush([attempt])
-    lead.attempt_count += 1
-    lead.status = LeadStatus.IN_PROGRESS
-    lead.queued_at = None
-    record_attempt_event(
-        session,
-        attempt=attempt,
-        kind="call.attempt_created",
-        occurred_at=now,
-        payload={
-            "attempt_number": attempt.attempt_number,
-            "gate_decision_id": record.id,
-            "to": attempt.to_e164,
-            "from": attempt.from_e164,
-        },
-    )
+    attempt = create_attempt(session, lead, campaign, record.id, now)
     if has_pending_callback:  # the due ones are done: this call is the callback
         session.execute(
             update(Callback)
@@ -206,20 +163,7 @@ def _prepare(
             .values(status=CallbackStatus.DONE)
             .execution_options(synchronize_session=False)
         )
-    request = PlaceCallRequest(
-        to=attempt.to_e164,
-        from_=attempt.from_e164,
-        twiml_url=runtime.webhook_url("/twilio/voice", attempt=attempt.id),
-        status_callback_url=runtime.webhook_url("/twilio/status", attempt=attempt.id),
-        amd_callback_url=runtime.webhook_url("/twilio/amd", attempt=attempt.id),
-        record=campaign.record_calls,
-        ring_timeout_seconds=runtime.settings.ring_timeout_seconds,
-        machine_detection_timeout_seconds=runtime.settings.machine_detection_timeout_seconds,
-        time_limit_seconds=min(
-            campaign.max_call_seconds or runtime.settings.call_time_limit_seconds,
-            runtime.settings.call_time_limit_seconds,  # the cap the live-call leases are sized for
-        ),
-    )
+    request = call_request(runtime, attempt, campaign)
     return _Prepared(attempt_id=attempt.id, campaign_id=campaign.id, lead_id=lead.id, request=request)
 
 

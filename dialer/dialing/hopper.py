@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from dialer.audit import record_event
 from dialer.db import lock_for_update
@@ -66,7 +67,7 @@ def _by_priority(
     campaign_id: int,
     status: LeadStatus,
     due: ColumnElement[bool],
-    order: tuple[ColumnElement[object], ...],
+    order: tuple[InstrumentedAttribute[Any], ...],
     limit: int,
 ) -> list[Lead]:
     """Lock up to ``limit`` due leads of one status, highest priority level first.
