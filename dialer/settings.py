@@ -185,6 +185,7 @@ class Settings(BaseSettings):
     pacing_margin_ms: int = Field(default=50, ge=0, le=1000)  # added to the 1 s CPS window (request jitter)
     slot_wait_seconds: float = Field(default=10.0, gt=0)  # longest wait for a slot; then the lead goes back
     slot_hold_seconds: float = Field(default=30.0, gt=0)  # longest time from slot to request; then not sent
+    dial_batch_size: int = Field(default=50, ge=1, le=1000)  # most leads one dial_batch task decides at once
     lease_seconds: int | None = Field(default=None, ge=10)  # a live call's lease; default ring + limit + 60 s
     capacity_key_prefix: str = "dialer"  # Redis namespace of the CPS windows and leases
     ring_timeout_seconds: int = Field(default=30, ge=15, le=600)

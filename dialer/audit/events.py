@@ -13,9 +13,9 @@ import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Table, insert, select
 from sqlalchemy.orm import Session
 
 from dialer.models import AuditEvent
@@ -95,21 +95,69 @@ def record_event(
     Raises:
         ValueError: ``occurred_at`` is naive.
     """
+    event = AuditEvent(
+        **event_values(
+            kind=kind,
+            occurred_at=occurred_at,
+            actor=actor,
+            campaign_id=campaign_id,
+            lead_id=lead_id,
+            attempt_id=attempt_id,
+            payload=payload,
+        )
+    )
+    session.add(event)
+    return event
+
+
+def event_values(
+    *,
+    kind: str,
+    occurred_at: datetime,
+    actor: str = "system",
+    campaign_id: int | None = None,
+    lead_id: int | None = None,
+    attempt_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The column values of one event, its content ``hash`` included (see :func:`record_event`).
+
+    Returns:
+        ``{occurred_at (UTC), kind, actor, campaign_id, lead_id, attempt_id, payload, hash}``: a
+        row for :func:`append_events` or the keyword arguments of an :class:`AuditEvent`.
+
+    Raises:
+        ValueError: ``occurred_at`` is naive.
+    """
     if occurred_at.tzinfo is None:
         raise ValueError(f"naive occurred_at {occurred_at!r}; pass an aware instant")
     payload_json = canonical_json(payload or {})
-    event = AuditEvent(
-        occurred_at=occurred_at.astimezone(UTC),
-        kind=kind,
-        actor=actor,
-        campaign_id=campaign_id,
-        lead_id=lead_id,
-        attempt_id=attempt_id,
-        payload=json.loads(payload_json),  # exactly what is hashed (datetimes as ISO-8601 strings)
-    )
-    event.hash = _hash_with_payload(_fields(event), payload_json)
-    session.add(event)
-    return event
+    values: dict[str, Any] = {
+        "occurred_at": occurred_at.astimezone(UTC),
+        "kind": kind,
+        "actor": actor,
+        "campaign_id": campaign_id,
+        "lead_id": lead_id,
+        "attempt_id": attempt_id,
+        "payload": json.loads(payload_json),  # exactly what is hashed (datetimes as ISO-8601 strings)
+    }
+    fields = {**values, "occurred_at": values["occurred_at"].isoformat()}
+    values["hash"] = _hash_with_payload(fields, payload_json)
+    return values
+
+
+def append_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Append many events in one ``INSERT`` (SQLAlchemy Core executemany), in list order.
+
+    The set-based dial path's bulk append: the same rows :func:`record_event` would add one by
+    one (same kinds, payloads and hashes; ids in list order from the sequence). Nothing is read
+    or locked.
+
+    Args:
+        rows: :func:`event_values` results.
+    """
+    if rows:
+        session.connection().execute(insert(cast(Table, AuditEvent.__table__)), rows)
 
 
 class _AttemptLike(Protocol):

@@ -5,8 +5,11 @@
 - :mod:`dialer.dialing.capacity`: calls per second per account and caller ID, concurrent calls per
   campaign and in total, as expiring leases; :mod:`dialer.dialing.capacity_stores` keeps them
   (one Redis Lua script, or in process).
-- :mod:`dialer.dialing.dial`: the dial task's work (take capacity, then gate and create the
-  attempt in one transaction with the lead locked, then place the call).
+- :mod:`dialer.dialing.dial`: the dial task's work, set-based for a batch of leads (take k of N
+  slots and leases, then in one transaction with the leads locked read the gate's facts
+  (:mod:`~dialer.dialing.facts`), gate and write every row in bulk (:mod:`~dialer.dialing.decide`,
+  rows from :mod:`~dialer.dialing.attempt`), then place the calls concurrently
+  (:mod:`~dialer.dialing.placing`); :mod:`~dialer.dialing.failure` ends an attempt with no call).
 - :mod:`dialer.dialing.pacing`: the older pacers (CPS only), kept for callers that use them.
 """
 
@@ -17,10 +20,11 @@ from dialer.dialing.capacity import (
     Denied,
     Lease,
     acquire,
+    acquire_many,
     release_after_commit,
 )
 from dialer.dialing.capacity_stores import LocalCapacity, RedisCapacity
-from dialer.dialing.dial import DialResult, dial_lead, fail_attempt
+from dialer.dialing.dial import DialResult, dial_batch, dial_lead, fail_attempt
 from dialer.dialing.hopper import active_attempts, claim_dialable_leads, complete_finished_campaigns
 from dialer.dialing.pacing import CallPacer, LocalCallPacer, RedisCallPacer
 
@@ -37,9 +41,11 @@ __all__ = [
     "RedisCallPacer",
     "RedisCapacity",
     "acquire",
+    "acquire_many",
     "active_attempts",
     "claim_dialable_leads",
     "complete_finished_campaigns",
+    "dial_batch",
     "dial_lead",
     "fail_attempt",
     "release_after_commit",

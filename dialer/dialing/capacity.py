@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -97,6 +98,31 @@ class Capacity(Protocol):
         """Take a slot and lease now, or say why not (no waiting)."""
         ...
 
+    def take(
+        self, *, campaign_id: int, caller_id: str, campaign_limit: int, count: int
+    ) -> list[Lease] | Denied:
+        """Take up to ``count`` slots and leases at once, or say why not one is free now (no waiting).
+
+        k of N: as many as every limit has room for (at least one), all held as one grant.
+        """
+        ...
+
+    def mark_sending(self, pairs: Sequence[tuple[Lease, int]]) -> list[bool]:
+        """Bind each ``(lease, attempt id)`` to its attempt just before its request is sent.
+
+        The pacing slot stays held (``hold_ms`` from now) until :meth:`stamp_sent`; one answer
+        per pair, False when the slot's hold had run out (the request must not be sent).
+        """
+        ...
+
+    def stamp_sent(self, *, campaign_id: int, caller_id: str, attempt_ids: Sequence[int]) -> None:
+        """The attempts' requests have been sent: keep their pacing slots one window from now."""
+        ...
+
+    def give_back_many(self, leases: Sequence[Lease]) -> None:
+        """Return unused slots and leases (of one campaign and caller ID) in one step."""
+        ...
+
     def mark_sent(self, lease: Lease, *, attempt_id: int) -> bool:
         """Stamp the slot with the send time and bind the lease to the attempt; False if it expired."""
         ...
@@ -137,6 +163,27 @@ def acquire(
         left = deadline - time.monotonic()
         if left <= 0:
             return None
+        time.sleep(min(left, POLL_S, max(0.001, got.retry_after_ms / 1000.0)))
+
+
+def acquire_many(
+    capacity: Capacity, *, campaign_id: int, caller_id: str, campaign_limit: int, count: int, timeout_s: float
+) -> list[Lease]:
+    """Wait up to ``timeout_s`` seconds for at least one of ``count`` leases; [] when none came.
+
+    Takes as many as are free at the first grant (never more than ``count``), sleeping between
+    tries as :func:`acquire` does.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = capacity.take(
+            campaign_id=campaign_id, caller_id=caller_id, campaign_limit=campaign_limit, count=count
+        )
+        if isinstance(got, list):
+            return got
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return []
         time.sleep(min(left, POLL_S, max(0.001, got.retry_after_ms / 1000.0)))
 
 

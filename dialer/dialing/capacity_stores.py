@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 
 import redis
 
@@ -27,43 +28,55 @@ local function wait_for(k)
   return 1
 end
 if op == 'acquire' then
-  local member = ARGV[2]
-  local limits = {tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])}
+  -- ARGV: op, hold, lease, four limits, then the candidate members; grants as many as fit.
+  local hold, lease = tonumber(ARGV[2]), tonumber(ARGV[3])
   local reasons = {'account_cps', 'caller_id_cps', 'campaign_concurrency', 'total_concurrency'}
-  local hold, lease = tonumber(ARGV[7]), tonumber(ARGV[8])
+  local wanted = #ARGV - 7
+  local room, tightest = wanted, 0
   for i = 1, 4 do
     prune(KEYS[i])
-    if limits[i] >= 0 and redis.call('ZCARD', KEYS[i]) >= limits[i] then
-      return {0, reasons[i], wait_for(KEYS[i])}
+    local limit = tonumber(ARGV[3 + i])
+    if limit >= 0 then
+      local free = limit - redis.call('ZCARD', KEYS[i])
+      if free < room then room, tightest = free, i end
     end
   end
-  for i = 1, 2 do
-    redis.call('ZADD', KEYS[i], now + hold, member)
-    redis.call('PEXPIRE', KEYS[i], hold + lease)
+  if room <= 0 then return {0, reasons[tightest], wait_for(KEYS[tightest])} end
+  for j = 1, room do
+    local member = ARGV[7 + j]
+    for i = 1, 2 do redis.call('ZADD', KEYS[i], now + hold, member) end
+    for i = 3, 4 do redis.call('ZADD', KEYS[i], now + lease, member) end
   end
-  for i = 3, 4 do
-    redis.call('ZADD', KEYS[i], now + lease, member)
-    redis.call('PEXPIRE', KEYS[i], lease)
-  end
-  return {1, 'granted', now}
+  for i = 1, 2 do redis.call('PEXPIRE', KEYS[i], hold + lease) end
+  for i = 3, 4 do redis.call('PEXPIRE', KEYS[i], lease) end
+  return {room, 'granted', now}
 elseif op == 'sent' then
-  local member, bound, window, lease = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-  local held = redis.call('ZSCORE', KEYS[1], member)
-  if (not held) or tonumber(held) < now then
+  -- ARGV: op, pacing ms, lease ms, then (member, bound) pairs; 1 per pair still held, else 0.
+  local pacing, lease = tonumber(ARGV[2]), tonumber(ARGV[3])
+  local answers = {}
+  for j = 4, #ARGV, 2 do
+    local member, bound = ARGV[j], ARGV[j + 1]
+    local held = redis.call('ZSCORE', KEYS[1], member)
     for i = 1, 4 do redis.call('ZREM', KEYS[i], member) end
-    return {0, 'expired', 0}
+    if (not held) or tonumber(held) < now then
+      answers[#answers + 1] = 0
+    else
+      for i = 1, 2 do redis.call('ZADD', KEYS[i], now + pacing, bound) end
+      for i = 3, 4 do redis.call('ZADD', KEYS[i], now + lease, bound) end
+      answers[#answers + 1] = 1
+    end
   end
-  for i = 1, 2 do
-    redis.call('ZREM', KEYS[i], member)
-    redis.call('ZADD', KEYS[i], now + window, bound)
+  return answers
+elseif op == 'stamp' then
+  -- ARGV: op, window ms, then bound members: each sent now, kept one window from now.
+  for j = 3, #ARGV do
+    for i = 1, 2 do redis.call('ZADD', KEYS[i], now + tonumber(ARGV[2]), ARGV[j]) end
   end
-  for i = 3, 4 do
-    redis.call('ZREM', KEYS[i], member)
-    redis.call('ZADD', KEYS[i], now + lease, bound)
-  end
-  return {1, 'sent', now}
+  return {1, 'stamped', now}
 elseif op == 'give_back' then
-  for i = 1, 4 do redis.call('ZREM', KEYS[i], ARGV[2]) end
+  for j = 2, #ARGV do
+    for i = 1, 4 do redis.call('ZREM', KEYS[i], ARGV[j]) end
+  end
   return {1, 'given_back', now}
 elseif op == 'release' then
   redis.call('ZREM', KEYS[3], ARGV[2])
@@ -126,40 +139,66 @@ class RedisCapacity:
     def _run(self, keys: list[str], *args: str | int | float) -> list[object]:
         return list(self._script(keys=keys, args=list(args)))
 
-    def try_acquire(self, *, campaign_id: int, caller_id: str, campaign_limit: int) -> Lease | Denied:
-        """See :meth:`Capacity.try_acquire`."""
-        member = f"l{uuid.uuid4().hex}"
+    def take(
+        self, *, campaign_id: int, caller_id: str, campaign_limit: int, count: int
+    ) -> list[Lease] | Denied:
+        """See :meth:`Capacity.take` (one script run for the whole batch)."""
+        members = [f"l{uuid.uuid4().hex}" for _ in range(max(1, count))]
         lim = self._limits
-        ok, reason, value = self._run(
+        granted, reason, value = self._run(
             self._keys(campaign_id, caller_id),
             "acquire",
-            member,
+            lim.hold_ms,
+            lim.lease_ms,
             _cps_per_window(lim.account_cps),
             _cps_per_window(lim.caller_id_cps),
             _limit(campaign_limit),
             _limit(lim.total_concurrent),
-            lim.hold_ms,
-            lim.lease_ms,
+            *members,
         )
-        if int(ok) == 1:  # type: ignore[call-overload]
-            return Lease(member=member, campaign_id=campaign_id, caller_id=caller_id)
+        if int(granted) > 0:  # type: ignore[call-overload]
+            return [Lease(m, campaign_id, caller_id) for m in members[: int(granted)]]  # type: ignore[call-overload]
         return Denied(reason=_text(reason), retry_after_ms=int(value))  # type: ignore[call-overload]
+
+    def try_acquire(self, *, campaign_id: int, caller_id: str, campaign_limit: int) -> Lease | Denied:
+        """See :meth:`Capacity.try_acquire`."""
+        got = self.take(campaign_id=campaign_id, caller_id=caller_id, campaign_limit=campaign_limit, count=1)
+        return got[0] if isinstance(got, list) else got
+
+    def _sent(self, pairs: Sequence[tuple[Lease, int]], pacing_ms: int) -> list[bool]:
+        if not pairs:
+            return []
+        lease = pairs[0][0]
+        flat = [v for member, attempt in pairs for v in (member.member, attempt_member(attempt))]
+        answers = self._script(
+            keys=self._keys(lease.campaign_id, lease.caller_id),
+            args=["sent", pacing_ms, self._limits.lease_ms, *flat],
+        )
+        return [int(a) == 1 for a in answers]
 
     def mark_sent(self, lease: Lease, *, attempt_id: int) -> bool:
         """See :meth:`Capacity.mark_sent`."""
-        ok, _, _ = self._run(
-            self._keys(lease.campaign_id, lease.caller_id),
-            "sent",
-            lease.member,
-            attempt_member(attempt_id),
-            self._limits.window_ms,
-            self._limits.lease_ms,
-        )
-        return int(ok) == 1  # type: ignore[call-overload]
+        return self._sent([(lease, attempt_id)], self._limits.window_ms)[0]
+
+    def mark_sending(self, pairs: Sequence[tuple[Lease, int]]) -> list[bool]:
+        """See :meth:`Capacity.mark_sending` (one script run)."""
+        return self._sent(pairs, self._limits.hold_ms)
+
+    def stamp_sent(self, *, campaign_id: int, caller_id: str, attempt_ids: Sequence[int]) -> None:
+        """See :meth:`Capacity.stamp_sent` (one script run)."""
+        if attempt_ids:
+            members = [attempt_member(a) for a in attempt_ids]
+            self._run(self._keys(campaign_id, caller_id), "stamp", self._limits.window_ms, *members)
 
     def give_back(self, lease: Lease) -> None:
         """See :meth:`Capacity.give_back`."""
-        self._run(self._keys(lease.campaign_id, lease.caller_id), "give_back", lease.member)
+        self.give_back_many([lease])
+
+    def give_back_many(self, leases: Sequence[Lease]) -> None:
+        """See :meth:`Capacity.give_back_many` (one script run for one campaign and caller ID)."""
+        if leases:
+            keys = self._keys(leases[0].campaign_id, leases[0].caller_id)
+            self._run(keys, "give_back", *(lease.member for lease in leases))
 
     def release(self, *, campaign_id: int, attempt_id: int) -> None:
         """See :meth:`Capacity.release`."""
@@ -210,40 +249,75 @@ class LocalCapacity:
             (self._windows.setdefault(f"caller:{caller_id}", {}), lim.caller_id_cps),
         ]
 
-    def try_acquire(self, *, campaign_id: int, caller_id: str, campaign_limit: int) -> Lease | Denied:
-        """See :meth:`Capacity.try_acquire` (pacing only)."""
-        member = f"l{uuid.uuid4().hex}"
+    def take(
+        self, *, campaign_id: int, caller_id: str, campaign_limit: int, count: int
+    ) -> list[Lease] | Denied:
+        """See :meth:`Capacity.take` (pacing only)."""
         with self._lock:
             now = time.monotonic() * 1000
             sets = self._sets(caller_id)
+            room = max(1, count)
             for (window, cps), reason in zip(sets, ("account_cps", "caller_id_cps"), strict=True):
                 for key in [k for k, until in window.items() if until <= now]:
                     del window[key]
-                if cps >= 0 and len(window) >= max(1, int(cps)):
-                    return Denied(reason=reason, retry_after_ms=max(1, int(min(window.values()) - now)))
+                if cps >= 0:
+                    free = max(1, int(cps)) - len(window)
+                    if free <= 0:
+                        return Denied(reason=reason, retry_after_ms=max(1, int(min(window.values()) - now)))
+                    room = min(room, free)
+            leases = [Lease(f"l{uuid.uuid4().hex}", campaign_id, caller_id) for _ in range(room)]
             for window, _ in sets:
-                window[member] = now + self._limits.hold_ms
-        return Lease(member=member, campaign_id=campaign_id, caller_id=caller_id)
+                for lease in leases:
+                    window[lease.member] = now + self._limits.hold_ms
+        return leases
+
+    def try_acquire(self, *, campaign_id: int, caller_id: str, campaign_limit: int) -> Lease | Denied:
+        """See :meth:`Capacity.try_acquire` (pacing only)."""
+        got = self.take(campaign_id=campaign_id, caller_id=caller_id, campaign_limit=campaign_limit, count=1)
+        return got[0] if isinstance(got, list) else got
+
+    def _sent(self, pairs: Sequence[tuple[Lease, int]], pacing_ms: int) -> list[bool]:
+        answers = []
+        with self._lock:
+            now = time.monotonic() * 1000
+            for lease, attempt_id in pairs:
+                sets = self._sets(lease.caller_id)
+                held = sets[0][0].get(lease.member)
+                for window, _ in sets:
+                    window.pop(lease.member, None)
+                ok = held is not None and held >= now
+                if ok:
+                    for window, _ in sets:
+                        window[attempt_member(attempt_id)] = now + pacing_ms
+                answers.append(ok)
+        return answers
 
     def mark_sent(self, lease: Lease, *, attempt_id: int) -> bool:
         """See :meth:`Capacity.mark_sent`."""
+        return self._sent([(lease, attempt_id)], self._limits.window_ms)[0]
+
+    def mark_sending(self, pairs: Sequence[tuple[Lease, int]]) -> list[bool]:
+        """See :meth:`Capacity.mark_sending`."""
+        return self._sent(pairs, self._limits.hold_ms)
+
+    def stamp_sent(self, *, campaign_id: int, caller_id: str, attempt_ids: Sequence[int]) -> None:
+        """See :meth:`Capacity.stamp_sent`."""
         with self._lock:
             now = time.monotonic() * 1000
-            sets = self._sets(lease.caller_id)
-            held = sets[0][0].get(lease.member)
-            for window, _ in sets:
-                window.pop(lease.member, None)
-            if held is None or held < now:
-                return False
-            for window, _ in sets:
-                window[attempt_member(attempt_id)] = now + self._limits.window_ms
-        return True
+            for window, _ in self._sets(caller_id):
+                for attempt_id in attempt_ids:
+                    window[attempt_member(attempt_id)] = now + self._limits.window_ms
 
     def give_back(self, lease: Lease) -> None:
         """See :meth:`Capacity.give_back`."""
+        self.give_back_many([lease])
+
+    def give_back_many(self, leases: Sequence[Lease]) -> None:
+        """See :meth:`Capacity.give_back_many`."""
         with self._lock:
-            for window, _ in self._sets(lease.caller_id):
-                window.pop(lease.member, None)
+            for lease in leases:
+                for window, _ in self._sets(lease.caller_id):
+                    window.pop(lease.member, None)
 
     def release(self, *, campaign_id: int, attempt_id: int) -> None:
         """Nothing to do: concurrency is counted from the attempts' statuses."""

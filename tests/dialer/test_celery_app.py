@@ -34,7 +34,7 @@ def test_importing_the_app_creates_no_folder_and_configures_on_first_use(tmp_pat
     lines = done.stdout.splitlines()
     assert lines[0] == "imported False"  # the import made no broker folder
     assert lines[1] == "broker localfs:// True"  # first use read the settings and made it
-    assert lines[2] == "tasks dialer.audit_seal dialer.dial dialer.tick"
+    assert lines[2] == "tasks dialer.audit_seal dialer.dial dialer.dial_batch dialer.tick"
 
 
 def test_settings_are_not_read_at_import(tmp_path):

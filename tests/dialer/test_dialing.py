@@ -279,6 +279,12 @@ class _WaitWatcher:
             self.waiting.set()
         return got
 
+    def take(self, **kwargs):
+        got = self.inner.take(**kwargs)
+        if not isinstance(got, list):
+            self.waiting.set()
+        return got
+
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
