@@ -7,11 +7,13 @@ use the recording fake in ``tests/fakes/carrier.py``.
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 
 from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
@@ -116,18 +118,31 @@ POOL_CONNECTIONS = 64
 """Keep-alive connections the carrier client keeps per host (one per concurrent dial thread)."""
 
 
-def pooled_http_client(timeout_seconds: float) -> TwilioHttpClient:
-    """The SDK's transport with one keep-alive pool big enough for every dial thread.
+TWILIO_API = "https://api.twilio.com"
+"""Where the SDK sends REST requests when no sandbox base URL is set."""
 
-    ``TwilioHttpClient`` mounts a pool of ``min(32, cpus + 4)`` connections for ``https://`` (6 on
-    a 2-core machine) and requests' default of 10 for ``http://``; with more threads than that,
-    each surplus request opens a new connection (a TLS handshake to api.twilio.com) and throws it
-    away afterwards. Both schemes get :data:`POOL_CONNECTIONS` here.
+
+def pooled_http_client(timeout_seconds: float, base_url: str | None = None) -> TwilioHttpClient:
+    """The SDK's transport: one keep-alive pool per process, sized for every dial thread.
+
+    Connection reuse: ``TwilioHttpClient`` mounts a pool of ``min(32, cpus + 4)`` connections for
+    ``https://`` (6 on a 2-core machine) and requests' default of 10 for ``http://``; with more
+    threads than that, each surplus request opens a new connection (a TLS handshake to
+    api.twilio.com) and throws it away afterwards. Both schemes get :data:`POOL_CONNECTIONS`.
+
+    The environment is read once, here, not on every request: with ``trust_env`` requests scans
+    every environment variable twice per request for proxy settings (about 0.4 ms of CPU, half
+    the SDK's own cost per call). The proxy for ``base_url`` (``HTTPS_PROXY``/``NO_PROXY``...) and
+    the CA bundle (``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``) are resolved at start instead.
     """
     client = TwilioHttpClient(timeout=timeout_seconds, pool_connections=True)
-    assert client.session is not None
+    session = client.session
+    assert session is not None
     for scheme in ("https://", "http://"):
-        client.session.mount(scheme, HTTPAdapter(pool_connections=4, pool_maxsize=POOL_CONNECTIONS))
+        session.mount(scheme, HTTPAdapter(pool_connections=4, pool_maxsize=POOL_CONNECTIONS))
+    session.proxies.update(get_environ_proxies(base_url or TWILIO_API))
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    session.trust_env = False
     return client
 
 
@@ -151,7 +166,7 @@ class TwilioCarrier(CarrierClient):
         timeout_seconds: float = 10.0,
         http_client: HttpClient | None = None,
     ) -> None:
-        transport = http_client or pooled_http_client(timeout_seconds)
+        transport = http_client or pooled_http_client(timeout_seconds, base_url)
         self._client = Client(account_sid, auth_token, http_client=transport)
         if base_url is not None:
             self._client.api.base_url = base_url

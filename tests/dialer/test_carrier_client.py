@@ -108,3 +108,18 @@ def test_create_request_uses_async_amd_every_status_event_and_the_campaign_setti
     assert data["AsyncAmdStatusCallback"] == "http://127.0.0.1:9/twilio/amd?attempt=1"
     assert data["Record"] == "true" and data["Timeout"] == 30 and data["TimeLimit"] == 600
     assert "Twiml" not in data and "SendDigits" not in data  # SendDigits would disable AMD
+
+
+def test_the_proxy_settings_of_the_environment_at_start_are_honoured(carrier_url, monkeypatch):
+    """The environment is read once, when the client is built (not on every request)."""
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "")
+    proxied = TwilioCarrier(SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, base_url=carrier_url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    bypassing = TwilioCarrier(SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, base_url=carrier_url)
+    monkeypatch.delenv("HTTP_PROXY")
+    with pytest.raises(CarrierError):
+        proxied.place_call(_request())
+    assert bypassing.place_call(_request()).sid.startswith("CA")
