@@ -20,7 +20,8 @@ Baseline, measured in the same run against the same stand-in with ``--threads`` 
     .venv/bin/python bench/dial_decisions.py                    # 3,000 leads per path
     .venv/bin/python bench/dial_decisions.py --leads 600        # quick
     .venv/bin/python bench/dial_decisions.py --path batch       # the batched path only
-    .venv/bin/python bench/dial_decisions.py --path batch --profile out.txt  # py-spy --gil samples
+    .venv/bin/python bench/dial_decisions.py --path setup       # no dials: a run's fixed part
+    .venv/bin/python bench/dial_decisions.py --path batch --profile out.txt  # py-spy samples
 """
 
 from __future__ import annotations
@@ -146,9 +147,30 @@ def _claim(runtime: Runtime, limit: int | None) -> list[int]:
         )
 
 
+def _others_cpu() -> dict[str, float]:
+    """CPU seconds used so far by the sandbox carrier and by PostgreSQL (Linux ``/proc``; else {}).
+
+    Other people's PostgreSQL sessions on the same server count too: read it as an upper bound.
+    """
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    used = {"sandbox carrier": 0.0, "PostgreSQL": 0.0}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if "-m sandbox" in cmdline:
+            used["sandbox carrier"] += seconds
+        elif cmdline.startswith("postgres"):
+            used["PostgreSQL"] += seconds
+    return used if Path("/proc/self/stat").exists() else {}
+
+
 def _profiler(path: Path) -> subprocess.Popen[bytes]:
     spy = subprocess.Popen(
-        [str(Path(sys.executable).with_name("py-spy")), "record", "--gil", "-f", "raw", "-r", "200"]
+        [str(Path(sys.executable).with_name("py-spy")), "record", "-f", "raw", "-r", "200"]
         + ["-o", str(path), "-p", str(os.getpid())],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -169,6 +191,7 @@ class _Run:
     latencies: list[float]
     statements: _Statements
     attempts: int
+    others: dict[str, float]
 
     @property
     def rate(self) -> float:
@@ -200,10 +223,12 @@ def _measure(
         event.listen(engine, "before_cursor_execute", statements.before)
         event.listen(engine, "after_cursor_execute", statements.after)
         spy = _profiler(args.profile) if args.profile else None
+        others = _others_cpu()
         started, cpu_started = time.perf_counter(), time.process_time()
         while batch := _claim(runtime, args.batch):
             dial_tick(runtime, batch, results, latencies)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        others = {name: seconds - others[name] for name, seconds in _others_cpu().items()}
         event.remove(engine, "before_cursor_execute", statements.before)
         event.remove(engine, "after_cursor_execute", statements.after)
         if spy is not None:
@@ -212,7 +237,9 @@ def _measure(
         with runtime.sessions() as session:
             attempts = session.scalar(select(func.count()).select_from(CallAttempt)) or 0
         engine.dispose()
-        return _Run(name, sum(results.values()), elapsed, cpu, results, latencies, statements, attempts)
+        return _Run(
+            name, sum(results.values()), elapsed, cpu, results, latencies, statements, attempts, others
+        )
 
 
 def _per_lead(threads: int) -> Callable[[Runtime, list[int], Counter[str], list[float]], None]:
@@ -259,6 +286,8 @@ def _report(run: _Run, stats: dict[str, int], raw_rate: float, show_sql: bool) -
         f"worker process CPU per decision: {run.cpu / run.decisions * 1000:.2f} ms "
         f"(one process runs Python on one core at a time: at most {run.decisions / run.cpu:.0f}/s)"
     )
+    for other, seconds in run.others.items():
+        print(f"{other} CPU per decision (same phase): {seconds / run.decisions * 1000:.2f} ms")
     if show_sql:
         print("SQL statements per decision, by statement (count, ms from send to result):")
         for sql, n in run.statements.kinds.most_common(20):
@@ -278,7 +307,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--leads", type=int, default=3000, help="leads per path")
-    parser.add_argument("--path", choices=("batch", "lead", "both"), default="both")
+    parser.add_argument(
+        "--path",
+        choices=("batch", "lead", "both", "setup"),
+        default="both",
+        help="setup: the sandbox, the baseline and a seeded database, no dials (the fixed part of a run)",
+    )
     parser.add_argument("--threads", type=int, default=16, help="per-lead tasks at once; raw POST threads")
     parser.add_argument("--tasks", type=int, default=4, help="dial_batch tasks at once (worker threads)")
     parser.add_argument("--batch-size", type=int, default=50, help="leads per dial_batch task")
@@ -286,7 +320,9 @@ def main() -> None:
     parser.add_argument(
         "--redis-url", default=os.environ.get("DIALER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
     )
-    parser.add_argument("--profile", type=Path, help="write py-spy --gil raw samples of the dial phase")
+    parser.add_argument(
+        "--profile", type=Path, help="write py-spy raw samples (threads on CPU) of the dial phase"
+    )
     args = parser.parse_args()
 
     with sandbox_carrier() as base:
@@ -296,6 +332,9 @@ def main() -> None:
             runs.append(_measure(args, base, "batch", _batched(args.tasks, args.batch_size)))
         if args.path in ("lead", "both"):
             runs.append(_measure(args, base, "per-lead", _per_lead(args.threads)))
+        if args.path == "setup":
+            with fresh_database() as url:
+                seed_campaign(url, campaign_id=1, leads=args.leads)
         stats = httpx.get(f"{base}/sandbox/stats", timeout=10).json()
         print(
             f"leads {args.leads} per path; batch: {args.tasks} tasks of {args.batch_size} leads, "
