@@ -58,7 +58,7 @@ from bridge.twilio_protocol import (
     Stop,
 )
 from bridge.verdict import AnswerVerdicts
-from dialer.calls import MACHINE_VERDICTS, CallContext
+from dialer.calls.attempts import MACHINE_VERDICTS, CallContext
 from dialer.models import Speaker
 from dialer.runtime import Runtime
 from dialer.settings import BridgeParams

@@ -158,7 +158,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     tick_interval_seconds: float = Field(default=2.0, gt=0)
     requeue_after_seconds: float = Field(default=120.0, gt=0)
-    # Reconciliation with the carrier (dialer.reconcile), run by every tick.
+    # Reconciliation with the carrier (dialer.calls.reconcile), run by every tick.
     reconcile_requesting_after_seconds: float = Field(
         default=60.0, gt=0, description="a REST request with no outcome after this long is looked up"
     )
@@ -177,7 +177,7 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr = SecretStr(SANDBOX_AUTH_TOKEN)
     twilio_api_base_url: str | None = "http://127.0.0.1:8766"
     dial_cps: float = Field(default=1.0, gt=0, description="outbound calls per second for the account")
-    # Dial capacity (dialer.dialing.capacity); per-campaign concurrency is Campaign.max_concurrent_calls.
+    # Dial capacity (dialer.calls.capacity); per-campaign concurrency is Campaign.max_concurrent_calls.
     caller_id_cps: float | None = Field(default=None, gt=0, description="calls per second per caller ID")
     max_concurrent_calls_total: int | None = Field(
         default=None, ge=1, description="live calls, all campaigns"

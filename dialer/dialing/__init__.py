@@ -1,46 +1,23 @@
-"""Dialing: the hopper that selects leads, the capacity that paces them, the step that dials one.
+"""Dialing: the hopper that selects leads and the step that gates and dials one.
 
 - :mod:`dialer.dialing.hopper`: the tick's selection (callbacks, retries, new leads; ``FOR UPDATE
   SKIP LOCKED``; batch = free capacity) and campaign completion.
-- :mod:`dialer.dialing.capacity`: calls per second per account and caller ID, concurrent calls per
-  campaign and in total, as expiring leases; :mod:`dialer.dialing.capacity_stores` keeps them
-  (one Redis Lua script, or in process).
-- :mod:`dialer.dialing.dial`: the dial task's work (take capacity, then gate and create the
+- :mod:`dialer.dialing.dial`: the dial task's work (take a capacity lease, then gate and create the
   attempt in one transaction with the lead locked, then place the call).
-- :mod:`dialer.dialing.pacing`: the older pacers (CPS only), kept for callers that use them.
+- :mod:`dialer.dialing.attempt`: what one dial writes (the refused lead's next state, or the
+  attempt and its carrier request).
+
+The calls themselves (capacity and pacing, the carrier, their progress and outcomes) are the
+:mod:`dialer.calls` room, which this one builds on.
 """
 
-from dialer.dialing.capacity import (
-    UNLIMITED,
-    Capacity,
-    CapacityLimits,
-    Denied,
-    Lease,
-    acquire,
-    release_after_commit,
-)
-from dialer.dialing.capacity_stores import LocalCapacity, RedisCapacity
-from dialer.dialing.dial import DialResult, dial_lead, fail_attempt
+from dialer.dialing.dial import DialResult, dial_lead
 from dialer.dialing.hopper import active_attempts, claim_dialable_leads, complete_finished_campaigns
-from dialer.dialing.pacing import CallPacer, LocalCallPacer, RedisCallPacer
 
 __all__ = [
-    "UNLIMITED",
-    "CallPacer",
-    "Capacity",
-    "CapacityLimits",
-    "Denied",
     "DialResult",
-    "Lease",
-    "LocalCallPacer",
-    "LocalCapacity",
-    "RedisCallPacer",
-    "RedisCapacity",
-    "acquire",
     "active_attempts",
     "claim_dialable_leads",
     "complete_finished_campaigns",
     "dial_lead",
-    "fail_attempt",
-    "release_after_commit",
 ]

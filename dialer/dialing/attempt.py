@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from compliance import Decision
 from dialer.audit import record_attempt_event
-from dialer.carrier import PlaceCallRequest
+from dialer.calls.carrier import PlaceCallRequest
+from dialer.calls.outcomes import lead_state_after, record_disposition
 from dialer.models import (
     AttemptStatus,
     CallAttempt,
@@ -23,7 +24,6 @@ from dialer.models import (
     Lead,
     LeadStatus,
 )
-from dialer.outcomes import lead_state_after, record_disposition
 
 if TYPE_CHECKING:
     from dialer.runtime import Runtime  # which builds the dial's capacity: imported for types only

@@ -1,7 +1,7 @@
 """The dial step: take capacity, then gate and create the attempt, then place the call at once.
 
 Decide after the wait (issue 7): the task first takes a pacing slot and a concurrency lease
-(:mod:`dialer.dialing.capacity`, a bounded wait; without one in time the lead goes back to the
+(:mod:`dialer.calls.capacity`, a bounded wait; without one in time the lead goes back to the
 hopper), then, in ONE transaction with the lead row locked (``SELECT ... FOR UPDATE``), reads
 fresh facts, evaluates the gate (DESIGN rule 2), stores the decision and creates the attempt, and
 after commit sends the request at once. A DNC request, a revocation or a closing calling window
@@ -34,14 +34,15 @@ from sqlalchemy import bindparam, case, func, select, text, update
 from sqlalchemy.orm import Session
 
 from dialer.audit import record_attempt_event
-from dialer.carrier import PlaceCallRequest
+from dialer.calls.capacity import UNLIMITED, Capacity, Lease, acquire
+from dialer.calls.capacity_stores import LocalCapacity
+from dialer.calls.carrier import PlaceCallRequest
+from dialer.calls.reconcile import fail_attempt
 from dialer.db import lock_for_update, transaction
 from dialer.dialing.attempt import call_request, create_attempt, skip_blocked
-from dialer.dialing.capacity import UNLIMITED, Capacity, Lease, acquire, release_after_commit
-from dialer.dialing.capacity_stores import LocalCapacity
+from dialer.dialing.gate import decide_and_record
 from dialer.dialing.hopper import active_attempts
 from dialer.errors import CarrierError, CarrierUnavailableError
-from dialer.gate import decide_and_record
 from dialer.models import (
     AttemptStatus,
     CallAttempt,
@@ -49,12 +50,9 @@ from dialer.models import (
     CallbackStatus,
     Campaign,
     CampaignStatus,
-    DispositionName,
-    DispositionSource,
     Lead,
     LeadStatus,
 )
-from dialer.outcomes import record_disposition, settle_lead
 from dialer.registry import registry_store
 
 if TYPE_CHECKING:
@@ -305,39 +303,3 @@ def _mark_unknown_outcome(runtime: Runtime, *, attempt_id: int, error: CarrierEr
             occurred_at=runtime.clock.now(),
             payload={"error": error.message},
         )
-
-
-def fail_attempt(
-    runtime: Runtime,
-    *,
-    attempt_id: int,
-    error: CarrierError | None,
-    status: AttemptStatus = AttemptStatus.FAILED,
-    note: str | None = None,
-) -> None:
-    """End an attempt that produced no call (or none we can find) with the ``failed`` disposition."""
-    with transaction(runtime.sessions) as session:
-        attempt = session.scalars(
-            lock_for_update(select(CallAttempt).where(CallAttempt.id == attempt_id), session)
-        ).one()
-        if attempt.status.is_final:
-            return
-        now = runtime.clock.now()
-        release_after_commit(session, campaign_id=attempt.campaign_id, attempt_id=attempt.id)
-        attempt.status = status
-        attempt.ended_at = now
-        if error is not None:
-            attempt.error_code = str(error.code or error.http_status or "")
-            attempt.error_message = error.message
-        lead = session.get_one(Lead, attempt.lead_id)
-        campaign = session.get_one(Campaign, attempt.campaign_id)
-        record_disposition(
-            session,
-            lead=lead,
-            attempt=attempt,
-            name=DispositionName.FAILED,
-            source=DispositionSource.SYSTEM,
-            now=now,
-            notes=note or (error.message if error else ""),
-        )
-        settle_lead(session, lead=lead, campaign=campaign, decisive=DispositionName.FAILED, now=now)

@@ -25,7 +25,7 @@ from bridge.agent import (
 from bridge.amd import AmdBoard
 from bridge.session import OPT_OUT_GRACE_SECONDS, CallSession
 from bridge.twilio_protocol import Dtmf, DtmfPayload, Mark, MarkPayload, Media, MediaPayload, Stop
-from dialer.calls import issue_stream_token, load_call_context, redeem_stream_token
+from dialer.calls.attempts import issue_stream_token, load_call_context, redeem_stream_token
 from dialer.db import transaction
 from dialer.models import AuditEvent, CallAttempt, Disposition, DncEntry, Lead, LeadStatus, Meeting
 from dialer.settings import BridgeParams
