@@ -18,7 +18,7 @@ def test_openai_backend_is_built_from_its_own_settings():
 def test_an_unknown_backend_is_a_configuration_error(monkeypatch):
     settings = load_settings(_env_file=None)
     monkeypatch.setattr(settings, "voice_agent", "nope")  # past validation, e.g. a stale value
-    with pytest.raises(ConfigurationError, match="unknown voice_agent 'nope'; known: openai"):
+    with pytest.raises(ConfigurationError, match="unknown voice_agent 'nope'; known: assemblyai, openai"):
         build_voice_agent(settings)
 
 
