@@ -73,6 +73,8 @@ log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 10.0
 """Longest wait for ``session.ready`` after ``session.update`` / ``session.resume``."""
+CLOSE_WAIT_S = 1.0
+"""Longest wait, after ``session.end``, for the server's ``session.ended`` and close 1000."""
 
 
 def session_payload(config: AgentSessionConfig, *, history: str = "") -> dict[str, Any]:
@@ -280,8 +282,14 @@ class AssemblyAIConnection(AgentConnection):
         """``session.end`` (so the 30 s grace window is not billed), then close the socket."""
         if self._closed:
             return
-        await self._send(wire.session_end())
+        ended = await self._send(wire.session_end())
         self._closed = True
+        try:
+            if ended:
+                async with asyncio.timeout(CLOSE_WAIT_S):
+                    await self._ws.wait_closed()
+        except TimeoutError:
+            pass
         try:
             await self._ws.close()
         except Exception:  # noqa: BLE001 - closing a dead socket must not mask the call's outcome

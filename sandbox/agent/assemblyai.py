@@ -139,6 +139,7 @@ class AssemblyAISession:
 
     def _update(self, session: object) -> None:
         self._settings = updated(self._settings, session, ready=self._ready)
+        self.record.system_prompt = self._settings.system_prompt
         if self._ready:
             self._emit({"type": "session.updated", "config": self._settings.to_wire()})
             return

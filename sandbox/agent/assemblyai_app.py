@@ -11,11 +11,12 @@ connection lost without ``session.end`` leaves its session in :class:`ResumableS
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import Any
 
-from fastapi import WebSocket
+from fastapi import WebSocket, WebSocketDisconnect
 
 from sandbox.agent.assemblyai import AssemblyAISession
 from sandbox.agent.config import AgentConfig
@@ -70,7 +71,8 @@ async def serve_assemblyai(
             session.receive(frame)
             if session.ended:
                 await outbox.join()
-                await websocket.close(code=1000)
+                with contextlib.suppress(RuntimeError):  # the client may have closed first
+                    await websocket.close(code=1000)
                 break
     finally:
         if session is not None:
@@ -107,5 +109,7 @@ async def _write(websocket: WebSocket, outbox: asyncio.Queue[dict[str, Any]]) ->
         event = await outbox.get()
         try:
             await websocket.send_text(json.dumps(event))
+        except (RuntimeError, WebSocketDisconnect):
+            pass  # the client is gone; the reader sees the disconnect
         finally:
             outbox.task_done()

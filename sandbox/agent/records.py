@@ -85,6 +85,7 @@ class SessionRecord:
         early_tool_results: call ids whose ``tool.result`` came before their ``reply.done``
             (AssemblyAI: "send them in the reply.done handler", PROTOCOLS E1).
         resumes: times the session was reattached with ``session.resume`` (AssemblyAI protocol).
+        system_prompt: the effective ``system_prompt`` (AssemblyAI protocol).
     """
 
     session_id: str
@@ -99,6 +100,7 @@ class SessionRecord:
     messages: list[str] = field(default_factory=list)
     early_tool_results: list[str] = field(default_factory=list)
     resumes: int = 0
+    system_prompt: str = ""
 
     @property
     def tool_calls(self) -> list[ToolCallRecord]:

@@ -47,7 +47,9 @@ FAST = AgentConfig(api_key=KEY, ms_per_char=3.0, generation_speed=50.0)
 REAL_TIME = AgentConfig(api_key=KEY, ms_per_char=3.0, generation_speed=1.0)
 VOICES = {"openai": "marin", "assemblyai": "ivy"}
 GREETING = "Hi, this is Sam from Acme Analytics. This call is recorded and I am an AI assistant."
-LONG = " ".join(["Hi, this is Sam from Acme Analytics, calling about the dashboards your team looks after."] * 2)
+LONG = " ".join(
+    ["Hi, this is Sam from Acme Analytics, calling about the dashboards your team looks after."] * 2
+)
 TURN_SILENCE_MS = 1100
 """Silence after the caller's words: past OpenAI's 200 ms here and AssemblyAI's 1000 ms min_silence."""
 
@@ -55,7 +57,10 @@ TURN_SILENCE_MS = 1100
 def config(backend: str) -> AgentSessionConfig:
     tools = tuple(ToolSpec(t["name"], t.get("description", ""), t["parameters"]) for t in TOOLS)
     return AgentSessionConfig(
-        instructions="You are Sam, calling for Acme Analytics.", tools=tools, voice=VOICES[backend], vad_silence_ms=200
+        instructions="You are Sam, calling for Acme Analytics.",
+        tools=tools,
+        voice=VOICES[backend],
+        vad_silence_ms=200,
     )
 
 
@@ -164,7 +169,9 @@ async def test_connect_configures_a_session_and_the_greeting_plays(backend):
     assert spoken(events) == [GREETING]
     audio = of(events, AgentAudio)
     assert audio and {a.response_id for a in audio} == {events[0].response_id}
-    assert events[-1] == ResponseFinished(response_id=events[0].response_id, status="completed", usage=events[-1].usage)
+    assert events[-1] == ResponseFinished(
+        response_id=events[0].response_id, status="completed", usage=events[-1].usage
+    )
 
 
 async def test_a_wrong_key_is_agent_unavailable(backend):
@@ -208,7 +215,9 @@ async def test_interrupted_results_are_not_answered(backend):
 
 
 TRUNCATION_EVIDENCE: dict[str, Callable[[SessionRecord, str], bool]] = {
-    "openai": lambda record, item_id: [(t.item_id, t.audio_end_ms) for t in record.truncations] == [(item_id, 100)],
+    "openai": lambda record, item_id: (
+        [(t.item_id, t.audio_end_ms) for t in record.truncations] == [(item_id, 100)]
+    ),
     "assemblyai": lambda record, item_id: any("They heard only" in m for m in record.messages),
 }
 
