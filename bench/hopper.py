@@ -8,7 +8,7 @@ final; and as many call attempts (a third answered). Then it times:
 - the tick's claim (:func:`dialer.dialing.claim_dialable_leads`, 50 leads of free capacity, rolled
   back so every run sees the same table; median of 7) against the pre-issue-7 query (every
   dialable lead, sorted, ``LIMIT``) on the same table: the ratio is the figure;
-- the gate's history and abandonment queries (:mod:`dialer.gate`) against the same queries with
+- the gate's history and abandonment queries (:mod:`dialer.dialing.gate`) against the same queries with
   index scans disabled (what they cost before migration 0005);
 
 and prints ``EXPLAIN ANALYZE`` of every statement the claim sent and of the gate's queries.
@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dialer.db import make_engine  # noqa: E402
 from dialer.dialing import claim_dialable_leads  # noqa: E402
-from dialer.gate import _history, abandonment_rate  # noqa: E402
+from dialer.dialing.gate import _history, abandonment_rate  # noqa: E402
 from dialer.migrate import upgrade  # noqa: E402
 from dialer.models import Lead, LeadStatus  # noqa: E402
 

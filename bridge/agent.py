@@ -1,10 +1,13 @@
 """The voice-agent seam: one interface in front of every speech-to-speech backend.
 
-A backend adapter (:mod:`bridge.openai_agent` for OpenAI Realtime GA) turns its wire events into
+A backend adapter (:mod:`bridge.openai_agent` for OpenAI Realtime GA, :mod:`bridge.assemblyai_agent`
+for AssemblyAI's Voice Agent API) turns its wire events into
 the frozen dataclasses below and takes the bridge's commands. Backend-specific timing rules stay
 inside the adapter: OpenAI wants tool results as ``function_call_output`` items followed by a
 ``response.create`` after ``response.done``; the bridge just calls :meth:`AgentConnection.
-deliver_tool_results` once the response that made the calls is done.
+deliver_tool_results` once the response that made the calls is done. AssemblyAI wants ``tool.result``
+after ``reply.done`` and answers it by itself; where its semantics differ from this interface (it
+answers every caller turn, has no cancel or truncate) is in that adapter's docstring.
 """
 
 from __future__ import annotations

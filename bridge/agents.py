@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bridge.agent import VoiceAgent
+from bridge.assemblyai_agent import AssemblyAIVoiceAgent
 from bridge.openai_agent import OpenAIRealtimeAgent
 from dialer.errors import ConfigurationError
 from dialer.settings import Settings
@@ -25,7 +26,14 @@ def _openai(settings: Settings) -> VoiceAgent:
     )
 
 
-VOICE_AGENTS: dict[str, Callable[[Settings], VoiceAgent]] = {"openai": _openai}
+def _assemblyai(settings: Settings) -> VoiceAgent:
+    backend = settings.assemblyai
+    return AssemblyAIVoiceAgent(
+        api_key=backend.api_key.get_secret_value(), url=backend.url, voice=backend.voice
+    )
+
+
+VOICE_AGENTS: dict[str, Callable[[Settings], VoiceAgent]] = {"openai": _openai, "assemblyai": _assemblyai}
 """Backend name (the ``voice_agent`` setting) -> the factory building its adapter."""
 
 

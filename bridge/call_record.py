@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from dialer import calls as call_records
+from dialer.calls import attempts as call_records
 from dialer.models import Speaker
 from dialer.runtime import Runtime
 

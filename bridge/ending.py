@@ -17,9 +17,9 @@ from bridge.metrics import AGENT_ERRORS
 from bridge.playback import PlaybackTracker
 from bridge.responses import ResponseLedger
 from bridge.twilio_protocol import MediaStreamPort
-from dialer.calls import CallContext
+from dialer.calls.attempts import CallContext
+from dialer.calls.outcomes import record_attempt_disposition
 from dialer.models import DispositionName, DispositionSource
-from dialer.outcomes import record_attempt_disposition
 from dialer.runtime import Runtime
 from dialer.settings import BridgeParams
 

@@ -31,7 +31,7 @@ from bridge.twilio_protocol import (
     Stop,
     parse_message,
 )
-from dialer.calls import CallContext, load_call_context, redeem_stream_token
+from dialer.calls.attempts import CallContext, load_call_context, redeem_stream_token
 from dialer.errors import DialerError
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import phonenumbers
 
 from bridge.agent import AgentSessionConfig
 from bridge.tools import TOOL_SPECS
-from dialer.calls import CallContext
+from dialer.calls.attempts import CallContext
 from dialer.settings import BridgeParams
 
 MAX_FIELD_CHARS = 80

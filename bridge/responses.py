@@ -18,12 +18,16 @@ class Role(Enum):
 
 @dataclass
 class Response:
-    """One agent response: its role, the audio items it produced, its tool calls (``call_id``, task)."""
+    """One agent response: its role, the audio items it produced, its tool calls (``call_id``, task).
+
+    ``status`` is the backend's final status once it ``finished`` (``completed``, ``cancelled``...).
+    """
 
     role: Role | None
     items: list[str] = field(default_factory=list)
     tool_tasks: list[tuple[str, asyncio.Task[ToolResult]]] = field(default_factory=list)
     finished: bool = False
+    status: str | None = None
 
 
 class ResponseLedger:

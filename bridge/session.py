@@ -58,7 +58,7 @@ from bridge.twilio_protocol import (
     Stop,
 )
 from bridge.verdict import AnswerVerdicts
-from dialer.calls import MACHINE_VERDICTS, CallContext
+from dialer.calls.attempts import MACHINE_VERDICTS, CallContext
 from dialer.models import Speaker
 from dialer.runtime import Runtime
 from dialer.settings import BridgeParams
@@ -293,7 +293,7 @@ class CallSession:
         disclosure = self._responses.disclosure
         if disclosure is None or self._disclosure_played or self._end.ending or not disclosure.items:
             return
-        if not disclosure.finished or self._playback.playing(disclosure.items):
+        if disclosure.status != "completed" or self._playback.playing(disclosure.items):  # cut: no proof
             return
         self._disclosure_played = True
         text = self._disclosure_text
@@ -338,7 +338,7 @@ class CallSession:
         assert self._agent is not None
         self._record.add_usage(event.usage)
         response = self._response(event.response_id)
-        response.finished = True
+        response.finished, response.status = True, event.status
         outputs: list[tuple[str, str]] = []
         effects: set[ToolEffect] = set()
         for call_id, task in response.tool_tasks:

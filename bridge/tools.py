@@ -27,8 +27,9 @@ from bridge.agent import ToolCall, ToolSpec
 from bridge.metrics import TOOL_CALLS
 from crm.meetings import book_meeting
 from dialer.audit import record_event
-from dialer.callbacks import schedule_callback
-from dialer.calls import CallContext
+from dialer.calls.attempts import CallContext
+from dialer.calls.callbacks import schedule_callback
+from dialer.calls.outcomes import record_attempt_disposition
 from dialer.consent import add_internal_dnc
 from dialer.db import transaction
 from dialer.errors import ToolArgumentError
@@ -41,7 +42,6 @@ from dialer.models import (
     DncEntry,
     Meeting,
 )
-from dialer.outcomes import record_attempt_disposition
 from dialer.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ import asyncio
 import logging
 
 from bridge.amd import AmdBoard
-from dialer import calls as call_records
-from dialer.calls import CallContext
+from dialer.calls import attempts as call_records
+from dialer.calls.attempts import CallContext
 from dialer.models import CallAttempt
 from dialer.runtime import Runtime
 

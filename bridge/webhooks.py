@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bridge.state import BridgeState
 from bridge.twiml import connect_stream, hang_up
-from dialer.calls import CallStatusUpdate, apply_amd, apply_call_status, issue_stream_token
+from dialer.calls.attempts import CallStatusUpdate, apply_amd, apply_call_status, issue_stream_token
 from dialer.errors import AccessDeniedError, InvalidRequestError, InvalidStateError, NotFoundError
 from dialer.models import AttemptStatus
 

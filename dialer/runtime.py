@@ -16,17 +16,17 @@ from urllib.parse import urlencode
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialer.carrier import CarrierClient, TwilioCarrier
-from dialer.clock import Clock, clock_from_settings
-from dialer.db import engine_for, session_factory, transaction
-from dialer.dialing.capacity import (
+from dialer.calls.capacity import (
     SESSION_KEY,
     UNLIMITED,
     Capacity,
     CapacityLimits,
 )
-from dialer.dialing.capacity_stores import LocalCapacity, RedisCapacity
-from dialer.dialing.pacing import CallPacer, LocalCallPacer, RedisCallPacer
+from dialer.calls.capacity_stores import LocalCapacity, RedisCapacity
+from dialer.calls.carrier import CarrierClient, TwilioCarrier
+from dialer.calls.pacing import CallPacer, LocalCallPacer, RedisCallPacer
+from dialer.clock import Clock, clock_from_settings
+from dialer.db import engine_for, session_factory, transaction
 from dialer.settings import Settings, get_settings
 
 _T = TypeVar("_T")

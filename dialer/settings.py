@@ -42,6 +42,10 @@ SANDBOX_AUTH_TOKEN = "sandbox-auth-token"
 """Auth token shared with the sandbox carrier by default (a placeholder: refused in production)."""
 SANDBOX_OPENAI_KEY = "sandbox-openai-key"
 """API key the sandbox agent accepts by default (a placeholder: refused in production)."""
+SANDBOX_ASSEMBLYAI_KEY = SANDBOX_OPENAI_KEY
+"""The sandbox agent serves both protocols with one key; refused in production like the other."""
+ASSEMBLYAI_URL = "wss://agents.assemblyai.com/v1/ws"
+"""AssemblyAI's Voice Agent WebSocket (PROTOCOLS E1; its Twilio example uses ``/v1/realtime``, E4)."""
 
 _PLACEHOLDERS = {
     "",
@@ -97,7 +101,7 @@ def _absolute_url(value: str | None) -> str | None:
     return value.rstrip("/")
 
 
-VoiceAgentName = Literal["openai"]
+VoiceAgentName = Literal["openai", "assemblyai"]
 """The speech-to-speech backends there are (``bridge.agents.VOICE_AGENTS`` builds each)."""
 VOICE_AGENT_NAMES: tuple[str, ...] = get_args(VoiceAgentName)
 
@@ -132,6 +136,46 @@ class OpenAISettings(BaseModel):
         return problems
 
 
+class AssemblyAISettings(BaseModel):
+    """The AssemblyAI Voice Agent backend (``voice_agent = "assemblyai"``), ``DIALER_ASSEMBLYAI__<FIELD>``.
+
+    Attributes:
+        api_key: the AssemblyAI API key, sent as ``Authorization: Bearer`` (``DIALER_ASSEMBLYAI__API_KEY``).
+        url: the Voice Agent WebSocket: the sandbox agent's ``ws://host:port/v1/ws`` by default,
+            :data:`ASSEMBLYAI_URL` in production.
+        voice: a catalog voice id, lowercase (``ivy``, ``anna``...; lists change, PROTOCOLS E4).
+    """
+
+    api_key: SecretStr = SecretStr(SANDBOX_ASSEMBLYAI_KEY)
+    url: str = "ws://127.0.0.1:8765/v1/ws"
+    voice: str = "ivy"
+
+    @field_validator("url")
+    @classmethod
+    def _websocket_url(cls, value: str) -> str:
+        url = _absolute_url(value)
+        if url is None or urlsplit(url).scheme not in ("ws", "wss"):
+            raise ValueError(f"{value!r} is not a ws:// or wss:// URL")
+        return url
+
+    @field_validator("voice")
+    @classmethod
+    def _voice_id(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_-]*", value):
+            raise ValueError(f"{value!r} is not a voice id (lowercase, case-sensitive, e.g. 'ivy')")
+        return value
+
+    def production_problems(self) -> list[str]:
+        """What production refuses in these settings (placeholder key, plain-text or local endpoint)."""
+        problems: list[str] = []
+        if _is_placeholder(self.api_key.get_secret_value()):
+            problems.append("DIALER_ASSEMBLYAI__API_KEY is missing or a placeholder")
+        parts = urlsplit(self.url)
+        if parts.scheme != "wss" or parts.hostname in ("127.0.0.1", "localhost", "::1"):
+            problems.append(f"DIALER_ASSEMBLYAI__URL points at a sandbox; use {ASSEMBLYAI_URL} in production")
+        return problems
+
+
 class Settings(BaseSettings):
     """Every setting of the product. See the module docstring for the production checklist.
 
@@ -158,7 +202,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     tick_interval_seconds: float = Field(default=2.0, gt=0)
     requeue_after_seconds: float = Field(default=120.0, gt=0)
-    # Reconciliation with the carrier (dialer.reconcile), run by every tick.
+    # Reconciliation with the carrier (dialer.calls.reconcile), run by every tick.
     reconcile_requesting_after_seconds: float = Field(
         default=60.0, gt=0, description="a REST request with no outcome after this long is looked up"
     )
@@ -177,7 +221,7 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr = SecretStr(SANDBOX_AUTH_TOKEN)
     twilio_api_base_url: str | None = "http://127.0.0.1:8766"
     dial_cps: float = Field(default=1.0, gt=0, description="outbound calls per second for the account")
-    # Dial capacity (dialer.dialing.capacity); per-campaign concurrency is Campaign.max_concurrent_calls.
+    # Dial capacity (dialer.calls.capacity); per-campaign concurrency is Campaign.max_concurrent_calls.
     caller_id_cps: float | None = Field(default=None, gt=0, description="calls per second per caller ID")
     max_concurrent_calls_total: int | None = Field(
         default=None, ge=1, description="live calls, all campaigns"
@@ -195,6 +239,7 @@ class Settings(BaseSettings):
     # Voice agent: the backend (bridge.agents builds it) and each backend's own settings.
     voice_agent: VoiceAgentName = "openai"
     openai: OpenAISettings = OpenAISettings()
+    assemblyai: AssemblyAISettings = AssemblyAISettings()
 
     bridge: BridgeParams = BridgeParams()
     stream_token_ttl_seconds: int = Field(default=120, ge=10)
@@ -255,9 +300,13 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("refused in production: " + "; ".join(problems))
 
-    def voice_agent_settings(self) -> OpenAISettings:
-        """The settings of the chosen backend (``voice_agent``): ``openai`` -> :attr:`openai`."""
-        return {"openai": self.openai}[self.voice_agent]
+    def voice_agent_settings(self) -> OpenAISettings | AssemblyAISettings:
+        """The settings of the chosen backend (``voice_agent``): ``openai`` -> :attr:`openai`, ..."""
+        backends: dict[str, OpenAISettings | AssemblyAISettings] = {
+            "openai": self.openai,
+            "assemblyai": self.assemblyai,
+        }
+        return backends[self.voice_agent]
 
     @property
     def beat_schedule_path(self) -> Path:

@@ -8,10 +8,10 @@ from collections import Counter
 from datetime import timedelta
 
 from dialer.audit import seal_pending
+from dialer.calls.reconcile import reconcile_overdue_calls, reconcile_requesting_attempts
 from dialer.celery_app import app
 from dialer.db import transaction
 from dialer.dialing import claim_dialable_leads, complete_finished_campaigns, dial_batch
-from dialer.reconcile import reconcile_overdue_calls, reconcile_requesting_attempts
 from dialer.runtime import get_runtime
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Run the sandbox: a Twilio-compatible carrier and a Realtime-protocol voice agent, side by side.
+"""Run the sandbox: a Twilio-compatible carrier and a voice agent (Realtime and AssemblyAI protocols).
 
     python -m sandbox --carrier-port 8766 --agent-port 8765
 
@@ -6,7 +6,8 @@
 which bound them and so knows their ports.)
 
 Point the dialer at it with ``DIALER_TWILIO_API_BASE_URL=http://127.0.0.1:8766`` and
-``DIALER_OPENAI__WEBSOCKET_BASE_URL=ws://127.0.0.1:8765/v1`` (the defaults). The sandbox speaks only
+``DIALER_OPENAI__WEBSOCKET_BASE_URL=ws://127.0.0.1:8765/v1`` or, with ``DIALER_VOICE_AGENT=assemblyai``,
+``DIALER_ASSEMBLYAI__URL=ws://127.0.0.1:8765/v1/ws`` (the defaults). The sandbox speaks only
 the wire protocols; it shares no code with the product.
 """
 

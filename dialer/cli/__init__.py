@@ -16,6 +16,8 @@ from rich.console import Console
 from dialer.cli import audit, campaigns, compliance, consent, db, demo, dnc, leads, services
 from dialer.errors import PRODUCT_ERRORS, message_of
 
+__all__ = ["app", "main"]
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Outbound AI campaign dialer.")
 app.add_typer(db.app, name="db")
 app.add_typer(campaigns.app, name="campaigns")

@@ -85,9 +85,7 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
         leads: Path = typer.Option(EXAMPLE_LEADS, "--leads", exists=True, dir_okay=False, help="Lead CSV."),
-        report: Path = typer.Option(
-            Path("demo-report.json"), "--report", help="Where to write the JSON report."
-        ),
+        report: Path = typer.Option(Path("demo-report.json"), "--report", help="The JSON report's path."),
         at: str | None = typer.Option(
             None, "--at", help="Sandbox clock start (default: next weekday 11:00 America/Chicago)."
         ),
@@ -107,6 +105,9 @@ def register(app: typer.Typer) -> None:
             None, "--broker-url", help="Redis for the production stack: redis://HOST:PORT/DB (its own DB)."
         ),
         workers: int = typer.Option(1, "--workers", help="Celery worker processes (production stack)."),
+        voice_agent: str | None = typer.Option(
+            None, "--voice-agent", help="openai or assemblyai (the campaign's)."
+        ),
         reset: bool = typer.Option(
             False, "--reset", help="Drop and recreate the database and empty the Redis DB first."
         ),
@@ -129,6 +130,7 @@ def register(app: typer.Typer) -> None:
             broker_url=broker_url,
             workers=workers,
             reset=reset,
+            voice_agent=voice_agent,
         )
         result = run_demo(options, console)
         print_report(result)

@@ -1,6 +1,6 @@
 """Consent revocations and the consent ledger of a number, as auditors read it.
 
-The gate (:mod:`dialer.gate`) reads these rows at dial time. Revocations are written here (and by the
+The gate (:mod:`dialer.dialing.gate`) reads these rows at dial time. Revocations are written here (and by the
 lead importer's consent records and :func:`~dialer.consent.add_internal_dnc`, which records the revocation
 that a DNC request is, CP-8); EBRs, outside contacts and compliance flags in
 :mod:`dialer.consent.records`; the CSV imports of all three in :mod:`dialer.consent.imports`. Every
@@ -217,7 +217,7 @@ class ConsentLedger:
     rnd: RndResult | None
 
     def revoked_at(self, record: ConsentRecord) -> datetime | None:
-        """When ``record`` stopped counting, as the gate reads it (:mod:`dialer.gate`), or None.
+        """When ``record`` stopped counting, as the gate reads it (:mod:`dialer.dialing.gate`), or None.
 
         The earliest of the record's own ``revoked_at`` and every revocation for the number (or naming
         this record) made at or after the consent was obtained (any revocation when that is unknown).

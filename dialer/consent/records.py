@@ -2,11 +2,11 @@
 
 An established business relationship exempts a call from the national DNC registry (47 CFR
 64.1200(f)(5)); a contact made outside this dialer counts toward the state frequency caps (CP-9); a
-compliance flag switches a rule on (``la_emergency``, CP-10). The gate (:mod:`dialer.gate`) reads these
-rows at dial time; their CSV imports are :mod:`dialer.consent.imports`. Every function works in the
-caller's transaction (nothing is committed here) and writes an audit event with
-:func:`dialer.audit.record_event`. Rows are never updated or deleted, except a compliance flag's current
-value, whose every change is audited with the previous one.
+compliance flag switches a rule on (``la_emergency``, CP-10). The gate (:mod:`dialer.dialing.gate`)
+reads these rows at dial time; their CSV imports are :mod:`dialer.consent.imports`. Every function
+works in the caller's transaction (nothing is committed here) and writes an audit event with
+:func:`dialer.audit.record_event`. Rows are never updated or deleted, except a compliance flag's
+current value, whose every change is audited with the previous one.
 """
 
 from __future__ import annotations

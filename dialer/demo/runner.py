@@ -84,6 +84,8 @@ class DemoOptions:
         reset: drop and recreate the PostgreSQL database and empty the Redis database first.
         dial_cps: the account's calls per second (the carrier's limit the pacer keeps to).
         worker_concurrency: dial-task threads per worker (default: the campaign's cap, at least 4).
+        voice_agent: the campaign's speech-to-speech backend (``openai``, ``assemblyai``; the
+            sandbox agent speaks both protocols); None: the ``voice_agent`` setting.
     """
 
     leads_file: Path = EXAMPLE_LEADS
@@ -100,6 +102,7 @@ class DemoOptions:
     reset: bool = False
     dial_cps: float = 10.0
     worker_concurrency: int | None = None
+    voice_agent: str | None = None
 
     @property
     def stack(self) -> Stack:
@@ -129,6 +132,7 @@ def _environment(
         "DIALER_TWILIO_API_BASE_URL": f"http://127.0.0.1:{ports['carrier']}",
         "DIALER_OPENAI__API_KEY": SANDBOX_OPENAI_KEY,
         "DIALER_OPENAI__WEBSOCKET_BASE_URL": f"ws://127.0.0.1:{ports['agent']}/v1",
+        "DIALER_ASSEMBLYAI__URL": f"ws://127.0.0.1:{ports['agent']}/v1/ws",
         "DIALER_SANDBOX_CLOCK_START": clock_start.isoformat(),
         "DIALER_SANDBOX_CLOCK_ANCHOR": anchor.isoformat(),
         "DIALER_TICK_INTERVAL_SECONDS": "0.5",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from sqlalchemy.orm import Session
 
-from dialer.campaigns import create_campaign, set_status
+from dialer.campaigns import CallSettings, create_campaign, set_status
 from dialer.consent import import_internal_list
 from dialer.db import transaction
 from dialer.leads.report import format_registry_scrub
@@ -105,6 +105,7 @@ def seed_campaign(options: DemoOptions, runtime: Any, console: Console) -> tuple
             max_concurrent_calls=options.concurrency,
             max_attempts=2,
             retry_delay_seconds=5,
+            call_settings=CallSettings(voice_agent=options.voice_agent),
         )
         # On the list before the file arrives, so the gate itself must catch it at dial time.
         if opt_outs is not None:

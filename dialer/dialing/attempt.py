@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from compliance import Decision
 from dialer.audit import event_values
-from dialer.carrier import PlaceCallRequest
+from dialer.calls.carrier import PlaceCallRequest
+from dialer.calls.outcomes import lead_state_after
 from dialer.dialing.facts import LeadRow
 from dialer.models import AttemptStatus, DispositionName, DispositionSource, LeadStatus
-from dialer.outcomes import lead_state_after
 
 if TYPE_CHECKING:
     from dialer.runtime import Runtime  # which builds the dial's capacity: imported for types only

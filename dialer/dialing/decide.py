@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from compliance import Decision, error_decision, evaluate
 from dialer.audit import append_events
-from dialer.carrier import PlaceCallRequest
+from dialer.calls.carrier import PlaceCallRequest
 from dialer.dialing.attempt import (
     attempt_event,
     attempt_row,

@@ -1,7 +1,7 @@
 """The dial step, set-based: take capacity for a batch, gate and create its attempts at once, place the calls.
 
 Decide after the wait (issue 7): a batch of claimed leads first takes k of N pacing slots and
-live-call leases in one capacity call (:func:`dialer.dialing.capacity.acquire_many`, a bounded
+live-call leases in one capacity call (:func:`dialer.calls.capacity.acquire_many`, a bounded
 wait; leads that got no slot in time go back to the hopper, neither dropped nor dialed), then,
 in ONE transaction with the leads locked (:mod:`dialer.dialing.decide`), reads fresh facts for
 all of them, evaluates the gate per lead (DESIGN rule 2), stores the decisions and creates the
@@ -34,11 +34,11 @@ from typing import TYPE_CHECKING
 import redis
 from sqlalchemy import bindparam, select
 
+from dialer.calls.capacity import UNLIMITED, Capacity, Lease, acquire_many
+from dialer.calls.capacity_stores import LocalCapacity
+from dialer.calls.reconcile import fail_attempt
 from dialer.db import transaction
-from dialer.dialing.capacity import UNLIMITED, Capacity, Lease, acquire_many
-from dialer.dialing.capacity_stores import LocalCapacity
 from dialer.dialing.decide import DialResult, Prepared, decide_batch, release_leads
-from dialer.dialing.failure import fail_attempt
 from dialer.dialing.placing import place_calls
 from dialer.models import Campaign, Lead, LeadStatus
 

@@ -1,6 +1,6 @@
 """The gate's facts for a whole batch of leads, read set-based: one statement per kind of fact.
 
-:func:`dialer.gate.gather_call_facts` reads eight statements per lead; a batch of N leads here
+:func:`dialer.dialing.gate.gather_call_facts` reads eight statements per lead; a batch of N leads here
 reads seven statements in all (consents, revocations, calls, outside contacts, EBRs, internal
 DNC requests, RND answers; each ``IN (:ids)`` over the batch's numbers or lead ids) plus the
 emergency flags and each campaign's abandonment counts, inside the dial transaction with the
@@ -32,7 +32,7 @@ from compliance import (
     same_seller,
 )
 from dialer.consent import effective_revocation
-from dialer.gate import EMERGENCY_FLAGS, cached_abandonment_rate, history_window
+from dialer.dialing.gate import EMERGENCY_FLAGS, cached_abandonment_rate, history_window
 from dialer.models import (
     CallAttempt,
     Campaign,
@@ -113,7 +113,7 @@ def _by(rows: Iterable[Any], key: str) -> dict[Any, list[Any]]:
 
 
 def _consents(lead: LeadRow, records: Sequence[Any], revocations: Sequence[Any]) -> tuple[Consent, ...]:
-    """As :func:`dialer.gate._consents`: the lead's or its number's records, with their revocation."""
+    """As :func:`dialer.dialing.gate._consents`: the lead's or its number's records, with their revocation."""
     return tuple(
         Consent(
             # An "ebr" consent row names no purchase or inquiry date kind: oral consent, not an EBR.
@@ -131,7 +131,7 @@ def _consents(lead: LeadRow, records: Sequence[Any], revocations: Sequence[Any])
 
 
 def _history(calls: Sequence[Any], contacts: Sequence[Any]) -> tuple[HistoryEntry, ...]:
-    """As :func:`dialer.gate._history`: calls in every campaign and outside contacts, oldest first."""
+    """As :func:`dialer.dialing.gate._history`: calls in every campaign and outside contacts, oldest first."""
     entries = [
         HistoryEntry(
             at=call.requested_at or call.created_at,

@@ -25,8 +25,8 @@ from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from dialer.audit import record_event
+from dialer.calls.capacity import UNLIMITED, Capacity
 from dialer.db import lock_for_update
-from dialer.dialing.capacity import UNLIMITED, Capacity
 from dialer.models import (
     ACTIVE_ATTEMPT_STATUSES,
     FINAL_LEAD_STATUSES,

@@ -25,11 +25,11 @@ import redis
 from sqlalchemy import Table, bindparam, case, func, text, update
 
 from dialer.audit import append_events, event_values
-from dialer.carrier import CarrierClient, PlaceCallRequest, PlacedCall
+from dialer.calls.capacity import Capacity, Lease
+from dialer.calls.carrier import CarrierClient, PlaceCallRequest, PlacedCall
+from dialer.calls.reconcile import fail_attempt
 from dialer.db import transaction
-from dialer.dialing.capacity import Capacity, Lease
 from dialer.dialing.decide import DialResult, Prepared
-from dialer.dialing.failure import fail_attempt
 from dialer.errors import CarrierError, CarrierUnavailableError
 from dialer.models import AttemptStatus, CallAttempt
 

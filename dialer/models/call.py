@@ -66,7 +66,7 @@ class CallAttempt(Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("lead_id", "attempt_number"),
         Index("ix_call_attempts_campaign_status", "campaign_id", "status"),
-        # The gate's call history per number (dialer.gate._history) and abandonment rate.
+        # The gate's call history per number (dialer.dialing.gate._history) and abandonment rate.
         Index("ix_call_attempts_to_requested", "to_e164", "requested_at"),
         Index(
             "ix_call_attempts_campaign_answered",
@@ -76,7 +76,7 @@ class CallAttempt(Timestamped, Base):
             postgresql_where=text("answered_at IS NOT NULL"),
             sqlite_where=text("answered_at IS NOT NULL"),
         ),
-        # The reconciler's live calls gone silent, oldest first (dialer.reconcile); migration 0006.
+        # The reconciler's live calls gone silent, oldest first (dialer.calls.reconcile); migration 0006.
         Index(
             "ix_call_attempts_live_updated",
             "updated_at",

@@ -1,9 +1,11 @@
-"""The ASGI app: the Realtime WebSocket at ``/v1/realtime`` and an inspection view.
+"""The ASGI app: the Realtime WebSocket at ``/v1/realtime``, AssemblyAI's at ``/v1/ws``, an inspection view.
 
 This is the only module that touches the WebSocket. It authenticates the handshake like the API
 (``Authorization: Bearer <key>``, else HTTP 401), turns away beta-shaped clients
 (``OpenAI-Beta: realtime=v1``) with ``beta_api_shape_disabled`` and close code 4000, then pumps
 frames into an :class:`~sandbox.agent.session.AgentSession` and its events back out, in order.
+``/v1/ws`` speaks the AssemblyAI Voice Agent API with the same key and the same scripted agent
+(:mod:`sandbox.agent.assemblyai_app`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse
 
+from sandbox.agent.assemblyai_app import ResumableSessions, serve_assemblyai
 from sandbox.agent.config import AgentConfig
 from sandbox.agent.protocol import JsonObject, RealtimeError
 from sandbox.agent.records import SessionRegistry
@@ -44,13 +47,17 @@ def create_agent_app(config: AgentConfig) -> FastAPI:
         config: the key clients must present and the agent's speaking pace.
 
     Returns:
-        An ASGI app serving the Realtime GA WebSocket at ``/v1/realtime?model=...`` and, for the
-        same bearer key, ``GET /sandbox/sessions`` (what each connection did, oldest first). The
-        records are also at ``app.state.registry`` (a :class:`~sandbox.agent.records.SessionRegistry`).
+        An ASGI app serving the Realtime GA WebSocket at ``/v1/realtime?model=...``, the AssemblyAI
+        Voice Agent WebSocket at ``/v1/ws`` and, for the same bearer key, ``GET /sandbox/sessions``
+        (what each connection did, oldest first). The records are also at ``app.state.registry``
+        (a :class:`~sandbox.agent.records.SessionRegistry`); AssemblyAI sessions lost without
+        ``session.end`` at ``app.state.resumable`` (:class:`~sandbox.agent.assemblyai_app.ResumableSessions`).
     """
     app = FastAPI(title="Sandbox voice agent (OpenAI Realtime GA)", docs_url=None, redoc_url=None)
     registry = SessionRegistry()
     app.state.registry = registry
+    resumable = ResumableSessions(config.resume_grace_s)
+    app.state.resumable = resumable
 
     @app.websocket("/v1/realtime")
     async def realtime(websocket: WebSocket) -> None:
@@ -67,6 +74,15 @@ def create_agent_app(config: AgentConfig) -> FastAPI:
         session = AgentSession(config=config, model=model, emit=outbox.put_nowait, registry=registry)
         await _serve(websocket, session, outbox)
 
+    @app.websocket("/v1/ws")
+    async def voice_agent(websocket: WebSocket) -> None:
+        token = websocket.query_params.get("token", "")
+        if not (_authorized(websocket.headers, config.api_key) or _same(token, config.api_key)):
+            await _deny(websocket)
+            return
+        await websocket.accept()
+        await serve_assemblyai(websocket, config, registry, resumable)
+
     @app.get("/sandbox/sessions")
     async def sessions(request: Request) -> JSONResponse:
         if not _authorized(request.headers, config.api_key):
@@ -78,7 +94,11 @@ def create_agent_app(config: AgentConfig) -> FastAPI:
 
 def _authorized(headers: Mapping[str, str], api_key: str) -> bool:
     scheme, _, token = headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), api_key.encode())
+    return scheme.lower() == "bearer" and _same(token.strip(), api_key)
+
+
+def _same(token: str, api_key: str) -> bool:
+    return bool(token) and hmac.compare_digest(token.encode(), api_key.encode())
 
 
 async def _deny(websocket: WebSocket) -> None:

@@ -17,12 +17,15 @@ class AgentConfig:
         generation_speed: audio is generated at this multiple of real time (2.0 streams a 4 s
             utterance over about 2 s), so a response stays in progress for a realistic while.
         chunk_ms: playing time carried by one ``response.output_audio.delta``, in ms.
+        resume_grace_s: how long an AssemblyAI session lost without ``session.end`` stays
+            resumable (``session.resume``), in seconds (30 s documented, PROTOCOLS E1).
     """
 
     api_key: str
     ms_per_char: float = DEFAULT_MS_PER_CHAR
     generation_speed: float = 2.0
     chunk_ms: int = 100
+    resume_grace_s: float = 30.0
 
     def __post_init__(self) -> None:
         if not self.api_key:

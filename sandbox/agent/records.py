@@ -81,6 +81,11 @@ class SessionRecord:
         tool_outputs: function results received.
         truncations: truncations applied.
         errors: errors sent.
+        messages: ``conversation.message`` contents received (AssemblyAI protocol).
+        early_tool_results: call ids whose ``tool.result`` came before their ``reply.done``
+            (AssemblyAI: "send them in the reply.done handler", PROTOCOLS E1).
+        resumes: times the session was reattached with ``session.resume`` (AssemblyAI protocol).
+        system_prompt: the effective ``system_prompt`` (AssemblyAI protocol).
     """
 
     session_id: str
@@ -92,6 +97,10 @@ class SessionRecord:
     tool_outputs: list[ToolOutputRecord] = field(default_factory=list)
     truncations: list[TruncationRecord] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    early_tool_results: list[str] = field(default_factory=list)
+    resumes: int = 0
+    system_prompt: str = ""
 
     @property
     def tool_calls(self) -> list[ToolCallRecord]:

@@ -68,6 +68,9 @@ def test_the_scan_sees_the_house():
             "consent reads RND answers; registries know nothing of consent",
         ),
         ("dialer.models", "dialer.", "the tables import nothing but the core"),
+        ("dialer.calls", "dialer.dialing", "the dial engine builds on the calls room, never the reverse"),
+        ("dialer.calls", "dialer.consent", "a call's progress and outcome need no consent ledger"),
+        ("dialer.leads", "dialer.consent", "the lead import writes consent records through its own writers"),
     ],
 )
 def test_a_room_never_imports_what_it_must_not(source, target, why):

@@ -18,7 +18,7 @@ def test_openai_backend_is_built_from_its_own_settings():
 def test_an_unknown_backend_is_a_configuration_error(monkeypatch):
     settings = load_settings(_env_file=None)
     monkeypatch.setattr(settings, "voice_agent", "nope")  # past validation, e.g. a stale value
-    with pytest.raises(ConfigurationError, match="unknown voice_agent 'nope'; known: openai"):
+    with pytest.raises(ConfigurationError, match="unknown voice_agent 'nope'; known: assemblyai, openai"):
         build_voice_agent(settings)
 
 
@@ -28,3 +28,17 @@ def test_every_setting_value_has_a_backend():
     from dialer.settings import Settings
 
     assert set(get_args(Settings.model_fields["voice_agent"].annotation)) == set(VOICE_AGENTS)
+
+
+def test_assemblyai_backend_is_built_from_its_own_settings():
+    from bridge.assemblyai_agent import AssemblyAIVoiceAgent
+
+    settings = load_settings(
+        _env_file=None,
+        voice_agent="assemblyai",
+        assemblyai={"voice": "anna", "url": "wss://agents.assemblyai.com/v1/ws"},
+    )
+    agent = build_voice_agent(settings)
+    assert isinstance(agent, AssemblyAIVoiceAgent)
+    assert agent.voice == "anna" and agent._url == "wss://agents.assemblyai.com/v1/ws"
+    assert isinstance(build_voice_agent(settings, "openai"), OpenAIRealtimeAgent)  # a campaign's own choice

@@ -15,10 +15,9 @@ from hypothesis import strategies as st
 from bridge.app import create_app
 from bridge.twilio_protocol import MAX_GAP_FILL_MS, AudioTimeline, Media, parse_message
 from dialer.models import CallAttempt
-from tests.bridge.test_routes import _post, _signed_ws_headers, _start
+from tests.bridge.test_routes import _post, bridged_call
 from tests.factories import dial_one_lead
 from tests.fakes.agent import FakeVoiceAgent
-from tests.waiting import wait_until
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "twilio_media_stream_session_darai0512.jsonl"
 FRAME = base64.b64encode(b"\x7f" * 160).decode()  # 20 ms
@@ -62,34 +61,18 @@ def test_a_gap_in_the_timestamps_becomes_silence_of_its_length():
     assert [_ms(m) for m in timeline.fill(_media(10**9))][0] == MAX_GAP_FILL_MS  # a bogus jump is capped
 
 
-def _ws_call(client, attempt, frames):
-    """Admit a stream for ``attempt`` and send ``frames`` after ``start``; the agent connection."""
-    twiml = _post(client, f"/twilio/voice?attempt={attempt.id}", {"CallSid": attempt.call_sid}).text
-    token = twiml.split('name="token" value="')[1].split('"')[0]
-    state = client.app.state.bridge
-    state.amd.publish(attempt.call_sid, "human")
-    with client.websocket_connect("/twilio/media", headers=_signed_ws_headers()) as ws:
-        ws.send_text(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-        ws.send_text(_start(attempt, token))
-        connection = state.agent.connection
-        wait_until(lambda: connection.responses_requested, what="the greeting")
-        for frame in frames:
-            ws.send_text(frame)
-    return connection
-
-
 def test_the_recorded_twilio_session_replays_through_the_bridge(client, attempt, runtime):
     lines = RECORDED.read_text().splitlines()[2:]  # its media, mark and stop, after our own start
     frames = [line.replace('"zzz"', json.dumps(attempt.call_sid)).replace('"yyy"', '"MZ1"') for line in lines]
     junk = ["not json", '{"event": "bogus"}', '{"event": "media", "media": {}}', "[]"]
-    connection = _ws_call(client, attempt, [junk[0], frames[0], *junk[1:], *frames[1:]])
+    connection = bridged_call(client, attempt, [junk[0], frames[0], *junk[1:], *frames[1:]])
     assert len(connection.audio_in) == 1  # the recorded chunk reached the agent; the junk was skipped
     with runtime.sessions() as s:
         assert s.get(CallAttempt, attempt.id).stream_sid == "MZ1"
 
 
 def test_a_replayed_voice_request_after_the_stream_started_gets_no_second_stream(client, attempt):
-    _ws_call(client, attempt, [])
+    bridged_call(client, attempt, [])
     replay = _post(client, f"/twilio/voice?attempt={attempt.id}", {"CallSid": attempt.call_sid})
     assert replay.status_code == 200 and "<Hangup" in replay.text and "token" not in replay.text
 

@@ -2,7 +2,7 @@ import pytest
 
 from bridge.phrases import is_opt_out
 from bridge.prompt import clean_field, opening_line, render_script, session_instructions
-from dialer.calls import CallContext
+from dialer.calls.attempts import CallContext
 
 
 def _context(**fields):

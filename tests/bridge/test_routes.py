@@ -142,26 +142,30 @@ def test_media_websocket_closes_on_a_wrong_token(client, attempt):
         assert closed.value.code == 1008
 
 
-def test_media_websocket_bridges_with_the_one_time_token(client, attempt, runtime):
+def bridged_call(client, attempt, frames):
+    """Admit a stream for ``attempt``, wait for the greeting, send ``frames``; the agent connection."""
     twiml = _post(client, f"/twilio/voice?attempt={attempt.id}", {"CallSid": attempt.call_sid}).text
     token = twiml.split('name="token" value="')[1].split('"')[0]
-    app_state = client.app.state.bridge
-    app_state.amd.publish(attempt.call_sid, "human")
+    state = client.app.state.bridge
+    state.amd.publish(attempt.call_sid, "human")
     with client.websocket_connect("/twilio/media", headers=_signed_ws_headers()) as ws:
         ws.send_text(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
         ws.send_text(_start(attempt, token))
-        connection = app_state.agent.connection
+        connection = state.agent.connection
         wait_until(lambda: connection.responses_requested, what="the disclosure to be requested")
-        ws.send_text(
-            json.dumps(
-                {
-                    "event": "stop",
-                    "sequenceNumber": "2",
-                    "streamSid": "MZ1",
-                    "stop": {"accountSid": "AC1", "callSid": attempt.call_sid},
-                }
-            )
-        )
+        for frame in frames:
+            ws.send_text(frame)
+    return connection
+
+
+def test_media_websocket_bridges_with_the_one_time_token(client, attempt, runtime):
+    stop = {
+        "event": "stop",
+        "sequenceNumber": "2",
+        "streamSid": "MZ1",
+        "stop": {"accountSid": "AC1", "callSid": attempt.call_sid},
+    }
+    connection = bridged_call(client, attempt, [json.dumps(stop)])
     assert connection.responses_requested and "AI assistant" in connection.responses_requested[0]
     with runtime.sessions() as s:
         assert s.get(CallAttempt, attempt.id).stream_sid == "MZ1"

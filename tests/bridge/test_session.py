@@ -25,7 +25,7 @@ from bridge.agent import (
 from bridge.amd import AmdBoard
 from bridge.session import OPT_OUT_GRACE_SECONDS, CallSession
 from bridge.twilio_protocol import Dtmf, DtmfPayload, Mark, MarkPayload, Media, MediaPayload, Stop
-from dialer.calls import issue_stream_token, load_call_context, redeem_stream_token
+from dialer.calls.attempts import issue_stream_token, load_call_context, redeem_stream_token
 from dialer.db import transaction
 from dialer.models import AuditEvent, CallAttempt, Disposition, DncEntry, Lead, LeadStatus, Meeting
 from dialer.settings import BridgeParams
@@ -521,3 +521,14 @@ async def test_a_campaigns_silence_timeout_ends_a_silent_call(runtime, call, car
     await harness.disclose()
     await harness.finished(limit=15)  # one silent second after the disclosure, not ten minutes
     assert carrier.hung_up == [call.call_sid]
+
+
+async def test_a_disclosure_cut_short_is_not_recorded_as_played(harness, runtime, call):
+    """Only a disclosure that completed and fully played is proof (a dropped socket ends it ``failed``)."""
+    await harness.start()
+    await harness.speak("r1", "i1", "Hi Ava, this is Alex, an AI", finish=False)
+    harness.conn.push(ResponseFinished("r1", "failed", reason="connection_lost"))
+    await harness.settle()
+    await harness.echo_marks()
+    with runtime.sessions() as s:
+        assert s.get(CallAttempt, call.attempt_id).disclosure_played_at is None

@@ -265,6 +265,7 @@ def test_compose_services_start_unprivileged_in_a_read_only_app_dir_and_dial(
             "DIALER_TWILIO_API_BASE_URL": f"http://127.0.0.1:{ports['carrier']}",
             "DIALER_OPENAI__API_KEY": SANDBOX_OPENAI_KEY,
             "DIALER_OPENAI__WEBSOCKET_BASE_URL": f"ws://127.0.0.1:{ports['agent']}/v1",
+            "DIALER_ASSEMBLYAI__URL": f"ws://127.0.0.1:{ports['agent']}/v1/ws",
             "DIALER_SANDBOX_CLOCK_START": CLOCK.isoformat(),
             "DIALER_SANDBOX_CLOCK_ANCHOR": datetime.now(UTC).isoformat(),
             "DIALER_TICK_INTERVAL_SECONDS": "0.5",

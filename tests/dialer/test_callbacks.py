@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from compliance import Address
-from dialer.callbacks import schedule_callback
+from dialer.calls.callbacks import schedule_callback
 from dialer.errors import ToolArgumentError
 from dialer.timeparse import parse_time_phrase
 from tests.factories import create_attempt, create_campaign, create_lead

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from dialer.calls import (
+from dialer.calls.attempts import (
     CallStatusUpdate,
     apply_amd,
     apply_call_status,

@@ -33,7 +33,7 @@ def test_the_longest_call_is_the_campaigns_capped_by_the_setting(runtime, carrie
 @pytest.mark.parametrize(
     ("settings", "complaint"),
     [
-        (CallSettings(voice_agent="skype"), "unknown voice agent 'skype'; known: openai"),
+        (CallSettings(voice_agent="skype"), "unknown voice agent 'skype'; known: openai, assemblyai"),
         (CallSettings(max_call_seconds=30), "max call length 30 s is not within 60..14400"),
         (CallSettings(silence_timeout_seconds=0), "silence timeout 0 s is not within 5..600"),
     ],

@@ -11,7 +11,7 @@ import pytest
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
-from dialer.carrier import PlaceCallRequest, TwilioCarrier
+from dialer.calls.carrier import PlaceCallRequest, TwilioCarrier
 from dialer.errors import CarrierError
 from dialer.settings import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN
 from sandbox.carrier import CarrierConfig, create_carrier_app

@@ -28,8 +28,8 @@ from dialer.consent import (
     revoke_consent,
     set_compliance_flag,
 )
+from dialer.dialing.gate import gather_call_facts
 from dialer.errors import DialerError, ImportFileError, InvalidStateError
-from dialer.gate import gather_call_facts
 from dialer.leads import import_leads
 from dialer.models import (
     AuditEvent,

@@ -11,9 +11,10 @@ import redis
 from sqlalchemy import func, select
 
 from dialer.audit import seal_pending, verify_chain
+from dialer.calls import CapacityLimits, RedisCapacity
+from dialer.calls.capacity import SESSION_KEY
 from dialer.db import session_factory, transaction
-from dialer.dialing import CapacityLimits, DialResult, RedisCapacity, claim_dialable_leads, dial_batch
-from dialer.dialing.capacity import SESSION_KEY
+from dialer.dialing import DialResult, claim_dialable_leads, dial_batch
 from dialer.errors import CarrierError, CarrierUnavailableError
 from dialer.models import (
     AttemptStatus,

@@ -12,10 +12,9 @@ from sqlalchemy import select
 
 from compliance import replay
 from compliance.facts import LA_EMERGENCY_FLAG
-from dialer import gate
 from dialer.db import transaction
-from dialer.dialing import DialResult, claim_dialable_leads, dial_lead
-from dialer.gate import abandonment_rate, cached_abandonment_rate
+from dialer.dialing import DialResult, claim_dialable_leads, dial_lead, gate
+from dialer.dialing.gate import abandonment_rate, cached_abandonment_rate
 from dialer.models import (
     AttemptStatus,
     AuditEvent,

@@ -11,18 +11,12 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from dialer.calls import CallStatusUpdate, apply_call_status
+from dialer.calls import UNLIMITED, CapacityLimits, Lease, RedisCapacity
+from dialer.calls.attempts import CallStatusUpdate, apply_call_status
+from dialer.calls.capacity import SESSION_KEY
+from dialer.calls.reconcile import reconcile_requesting_attempts
 from dialer.db import session_factory, transaction
-from dialer.dialing import (
-    UNLIMITED,
-    CapacityLimits,
-    DialResult,
-    Lease,
-    RedisCapacity,
-    claim_dialable_leads,
-    dial_lead,
-)
-from dialer.dialing.capacity import SESSION_KEY
+from dialer.dialing import DialResult, claim_dialable_leads, dial_lead
 from dialer.errors import CarrierError, CarrierUnavailableError
 from dialer.models import (
     AttemptStatus,
@@ -39,7 +33,6 @@ from dialer.models import (
     Lead,
     LeadStatus,
 )
-from dialer.reconcile import reconcile_requesting_attempts
 from tests.factories import create_campaign, create_lead
 
 REQUEUE = timedelta(minutes=2)

@@ -12,10 +12,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from dialer.calls.reconcile import reconcile_overdue_calls
 from dialer.db import transaction
 from dialer.dialing import claim_dialable_leads, dial_lead
 from dialer.models import AttemptStatus, AuditEvent, CallAttempt, Disposition, Lead, LeadStatus
-from dialer.reconcile import reconcile_overdue_calls
 from tests.factories import create_campaign, create_lead
 
 

@@ -115,3 +115,48 @@ def test_backend_settings_come_from_their_nested_variables(monkeypatch):
     settings = _load()
     assert settings.openai.voice == "cedar" and settings.openai.websocket_base_url is None
     assert settings.voice_agent_settings() is settings.openai
+
+
+AAI_PRODUCTION = {
+    **PRODUCTION,
+    "voice_agent": "assemblyai",
+    "assemblyai": {"api_key": "aai-live-abcdefghijklmnop", "url": "wss://agents.assemblyai.com/v1/ws"},
+}
+
+
+def test_assemblyai_settings_come_from_their_nested_variables(monkeypatch):
+    monkeypatch.setenv("DIALER_VOICE_AGENT", "assemblyai")
+    monkeypatch.setenv("DIALER_ASSEMBLYAI__API_KEY", "aai-key")
+    monkeypatch.setenv("DIALER_ASSEMBLYAI__VOICE", "anna")
+    settings = _load()
+    assert settings.assemblyai.api_key.get_secret_value() == "aai-key" and settings.assemblyai.voice == "anna"
+    assert settings.assemblyai.url == "ws://127.0.0.1:8765/v1/ws"  # the sandbox agent's AssemblyAI route
+    assert settings.voice_agent_settings() is settings.assemblyai
+
+
+def test_assemblyai_production_settings_are_accepted_and_only_the_chosen_backend_is_checked():
+    settings = _load(**{**AAI_PRODUCTION, "openai": {"api_key": "sandbox-openai-key"}})
+    assert settings.voice_agent == "assemblyai"
+
+
+@pytest.mark.parametrize(
+    ("override", "complaint"),
+    [
+        ({"api_key": "sandbox-openai-key"}, "DIALER_ASSEMBLYAI__API_KEY"),
+        ({"api_key": ""}, "DIALER_ASSEMBLYAI__API_KEY"),
+        ({"url": "ws://127.0.0.1:8765/v1/ws"}, "DIALER_ASSEMBLYAI__URL"),
+        ({"url": "ws://agents.assemblyai.com/v1/ws"}, "DIALER_ASSEMBLYAI__URL"),
+    ],
+)
+def test_production_refuses_unsafe_assemblyai_values(override, complaint):
+    backend = {**AAI_PRODUCTION["assemblyai"], **override}
+    with pytest.raises(ConfigurationError, match=complaint):
+        _load(**{**AAI_PRODUCTION, "assemblyai": backend})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("url", "https://agents.assemblyai.com/v1/ws"), ("voice", "Ivy")]
+)
+def test_malformed_assemblyai_values_are_refused(field, value):
+    with pytest.raises(ConfigurationError, match=field):
+        _load(assemblyai={field: value})

@@ -3,7 +3,9 @@
 This is `dialer demo` on leads.example.csv, run as a user runs it (the CLI, from another folder,
 with an absolute --leads path), on both stacks: the embedded one (SQLite, the filesystem broker,
 one worker with beat) and the production one (the test run's PostgreSQL database, a Redis
-database, two Celery worker processes and beat). Each is checked lead by lead against what the
+database, two Celery worker processes and beat), and the embedded one again with the campaign on
+the AssemblyAI Voice Agent backend (``--voice-agent assemblyai``; the sandbox agent speaks both
+protocols). Each is checked lead by lead against what the
 example file's prospects do (the sandbox cast) and what the gate must block.
 """
 
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 AT = datetime(2026, 11, 23, 11, 0, tzinfo=ZoneInfo("America/Chicago"))  # a Monday
 
 
-@pytest.fixture(scope="module", params=["embedded", "production"])
+@pytest.fixture(scope="module", params=["embedded", "production", "embedded-assemblyai"])
 def demo(request, tmp_path_factory):
     workdir = tmp_path_factory.mktemp(f"demo-{request.param}")
     elsewhere = workdir / "elsewhere"  # not the repository: the earlier opt-out must travel with the file
@@ -51,6 +53,8 @@ def demo(request, tmp_path_factory):
         "--timeout",
         "300",
     ]
+    if request.param == "embedded-assemblyai":  # the campaign's calls on the second backend
+        args += ["--voice-agent", "assemblyai"]
     if request.param == "production":
         pg_url = request.getfixturevalue("pg_url")
         engine = request.getfixturevalue("pg_engine")

@@ -1,4 +1,4 @@
-"""A recording fake of :class:`dialer.carrier.CarrierClient`."""
+"""A recording fake of :class:`dialer.calls.carrier.CarrierClient`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import itertools
 import threading
 from datetime import UTC, datetime
 
-from dialer.carrier import CarrierClient, PlaceCallRequest, PlacedCall
+from dialer.calls.carrier import CarrierClient, PlaceCallRequest, PlacedCall
 from dialer.errors import CarrierError
 
 

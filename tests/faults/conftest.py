@@ -498,6 +498,7 @@ def fault_stack(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "DIALER_TWILIO_API_BASE_URL": f"http://127.0.0.1:{ports['carrier']}",
         "DIALER_OPENAI__API_KEY": SANDBOX_OPENAI_KEY,
         "DIALER_OPENAI__WEBSOCKET_BASE_URL": f"ws://127.0.0.1:{ports['agent']}/v1",
+        "DIALER_ASSEMBLYAI__URL": f"ws://127.0.0.1:{ports['agent']}/v1/ws",
         "DIALER_SANDBOX_CLOCK_START": MONDAY_11_CHICAGO.isoformat(),
         "DIALER_SANDBOX_CLOCK_ANCHOR": datetime.now(UTC).isoformat(),
         "DIALER_TICK_INTERVAL_SECONDS": "0.5",

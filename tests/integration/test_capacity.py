@@ -9,7 +9,7 @@ import uuid
 import pytest
 import redis
 
-from dialer.dialing import UNLIMITED, CapacityLimits, Denied, Lease, LocalCapacity, RedisCapacity, acquire
+from dialer.calls import UNLIMITED, CapacityLimits, Denied, Lease, LocalCapacity, RedisCapacity, acquire
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration

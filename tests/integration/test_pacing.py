@@ -9,7 +9,7 @@ import uuid
 import pytest
 import redis
 
-from dialer.dialing.pacing import LocalCallPacer, RedisCallPacer
+from dialer.calls.pacing import LocalCallPacer, RedisCallPacer
 
 pytestmark = pytest.mark.integration
 

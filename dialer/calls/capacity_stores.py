@@ -1,4 +1,4 @@
-"""The two :class:`~dialer.dialing.capacity.Capacity` stores: Redis (shared) and in-process.
+"""The two :class:`~dialer.calls.capacity.Capacity` stores: Redis (shared) and in-process.
 
 :class:`RedisCapacity` keeps the account's and caller IDs' pacing windows and the campaign's and the
 dialer's live-call leases in Redis sorted sets (member -> busy-until, ms of Redis' own clock),
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import redis
 
-from dialer.dialing.capacity import UNLIMITED, CapacityLimits, Denied, Lease, attempt_member
+from dialer.calls.capacity import UNLIMITED, CapacityLimits, Denied, Lease, attempt_member
 
 _LUA = """
 local op = ARGV[1]

@@ -12,7 +12,7 @@ One lease is two things at once:
   (``lease_ms``): released when the call's final status is applied, or freed by its expiry when
   that callback never comes.
 
-The stores are in :mod:`dialer.dialing.capacity_stores`: ``RedisCapacity`` keeps all four sets in
+The stores are in :mod:`dialer.calls.capacity_stores`: ``RedisCapacity`` keeps all four sets in
 Redis sorted sets, changed in one Lua script, so any number of workers share exact limits;
 ``LocalCapacity`` is the same algorithm in one process (the SQLite demo's single worker), which
 counts concurrent calls in the database instead (its leases would not be seen by the API process

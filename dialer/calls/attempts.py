@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from compliance import Address
 from compliance.jurisdiction import resolve_jurisdiction
 from dialer.audit import record_attempt_event
+from dialer.calls.capacity import release_after_commit
+from dialer.calls.outcomes import attempt_dispositions, record_disposition, settle_lead, strongest
 from dialer.db import lock_for_update
-from dialer.dialing.capacity import release_after_commit
 from dialer.errors import InvalidStateError, NotFoundError
 from dialer.models import (
     AttemptStatus,
@@ -35,7 +36,6 @@ from dialer.models import (
     Speaker,
     TranscriptTurn,
 )
-from dialer.outcomes import attempt_dispositions, record_disposition, settle_lead, strongest
 
 MACHINE_VERDICTS = frozenset(
     {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"}

@@ -8,7 +8,7 @@ Two cases, both run by the scheduler tick:
 - a live attempt (``queued``, ``ringing``, ``in_progress``) not heard from for
   ``reconcile_silent_after_seconds`` (default 60 s; its ``updated_at``, the database write time,
   moves with every callback applied): the carrier is asked for the call (REST ``GET
-  /Calls/{sid}.json``) and its answer goes through :func:`dialer.calls.apply_call_status`, the
+  /Calls/{sid}.json``) and its answer goes through :func:`dialer.calls.attempts.apply_call_status`, the
   path every status callback takes. So a lost final callback ends the attempt, settles its lead
   and frees its concurrency slot about a minute after the call ended, not after ring time + the
   call time limit. A call the carrier still reports live is marked as heard from and looked up
@@ -19,17 +19,29 @@ Two cases, both run by the scheduler tick:
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
 from dialer.audit import record_attempt_event
-from dialer.calls import CallStatusUpdate, apply_call_status
-from dialer.carrier import PlacedCall
+from dialer.calls.attempts import CallStatusUpdate, apply_call_status
+from dialer.calls.capacity import release_after_commit
+from dialer.calls.carrier import PlacedCall
+from dialer.calls.outcomes import record_disposition, settle_lead
 from dialer.db import lock_for_update, transaction
-from dialer.dialing import fail_attempt
 from dialer.errors import CarrierError
-from dialer.models import ACTIVE_ATTEMPT_STATUSES, AttemptStatus, CallAttempt
-from dialer.runtime import Runtime
+from dialer.models import (
+    ACTIVE_ATTEMPT_STATUSES,
+    AttemptStatus,
+    CallAttempt,
+    Campaign,
+    DispositionName,
+    DispositionSource,
+    Lead,
+)
+
+if TYPE_CHECKING:
+    from dialer.runtime import Runtime  # which builds this room's carrier and capacity: types only
 
 
 def reconcile_requesting_attempts(runtime: Runtime) -> int:
@@ -220,3 +232,39 @@ def _apply_carrier_status(
                 .execution_options(synchronize_session=False)
             )
     return applied and status.is_final
+
+
+def fail_attempt(
+    runtime: Runtime,
+    *,
+    attempt_id: int,
+    error: CarrierError | None,
+    status: AttemptStatus = AttemptStatus.FAILED,
+    note: str | None = None,
+) -> None:
+    """End an attempt that produced no call (or none we can find) with the ``failed`` disposition."""
+    with transaction(runtime.sessions) as session:
+        attempt = session.scalars(
+            lock_for_update(select(CallAttempt).where(CallAttempt.id == attempt_id), session)
+        ).one()
+        if attempt.status.is_final:
+            return
+        now = runtime.clock.now()
+        release_after_commit(session, campaign_id=attempt.campaign_id, attempt_id=attempt.id)
+        attempt.status = status
+        attempt.ended_at = now
+        if error is not None:
+            attempt.error_code = str(error.code or error.http_status or "")
+            attempt.error_message = error.message
+        lead = session.get_one(Lead, attempt.lead_id)
+        campaign = session.get_one(Campaign, attempt.campaign_id)
+        record_disposition(
+            session,
+            lead=lead,
+            attempt=attempt,
+            name=DispositionName.FAILED,
+            source=DispositionSource.SYSTEM,
+            now=now,
+            notes=note or (error.message if error else ""),
+        )
+        settle_lead(session, lead=lead, campaign=campaign, decisive=DispositionName.FAILED, now=now)

@@ -1,0 +1,320 @@
+"""AssemblyAI Voice Agent API adapter for :class:`bridge.agent.VoiceAgent` (PROTOCOLS E1-E4).
+
+One WebSocket per call (the ``websockets`` client), ``Authorization: Bearer <key>`` on the upgrade
+(E1). ``session.update`` is the first message and nothing else is sent before ``session.ready``
+(E1); audio is ``audio/pcmu`` both ways, so Twilio payloads pass through unchanged. Frames are
+parsed by :func:`bridge.assemblyai_events.parse_server_event` and mapped by
+:class:`bridge.assemblyai_replies.ReplyTranslator`.
+
+Where AssemblyAI's semantics differ from the bridge's interface (modelled on OpenAI Realtime), and
+how each is handled:
+
+- **It always answers a caller turn itself.** No setting stops the reply after a user turn (E2;
+  ``reply.create`` is additive). :meth:`start_response` without instructions (the bridge's "answer
+  the caller's turn") is therefore a no-op: the server's own reply is that answer. A turn the bridge
+  would leave unanswered (speech over the disclosure) is answered once the disclosure has finished.
+- **Protected disclosure / goodbye.** ``input.turn_detection.interrupt_response`` is sent ``false``
+  (E4: "disable barge-in entirely"), so the server never cuts a reply; the bridge's
+  :mod:`bridge.turns` decides. Speech over the disclosure is still transcribed
+  (``transcript.user``) and opt-out checked, and nothing is cleared: the disclosure plays in full.
+  The cost: AssemblyAI's semantic barge-in (back-channels do not interrupt) is not used; the bridge
+  clears on every ``input.speech.started`` outside a protected response, as AssemblyAI's Twilio
+  guide does (E4).
+- **No ``reply.cancel``** (E2's client events are session.update/resume/end, input.audio,
+  tool.result, reply.create, conversation.message). :meth:`cancel_response` mutes the reply in
+  progress locally: its further audio is dropped and its ``reply.done`` reads ``cancelled``. The
+  server still generates it to the end and believes it was said.
+- **No truncation.** :meth:`truncate` tells the agent what the caller actually heard with a
+  ``conversation.message`` (system), estimated from ``transcript.agent.delta`` timings (E4).
+- **Tool results** are sent only when the bridge delivers them, which it does after the reply's
+  ``reply.done`` (E1's timing rule). The server always continues with a new reply after a
+  ``tool.result``, so :meth:`deliver_tool_results` with ``respond=False`` (the reply was interrupted,
+  or the call is ending) *discards* the results instead of sending them (E1: "drop pending tool
+  results" on ``interrupted``).
+- **No greeting in ``session.update``.** The bridge holds the disclosure until the AMD verdict, so
+  it is asked for with ``reply.create {instructions}`` instead (``greeting`` is immutable after
+  ``session.ready`` anyway, E4).
+- **VAD tuning.** Only ``vad_threshold`` is mapped; ``min_silence``/``max_silence`` are left to the
+  server, since setting them turns off its adaptive, entity-aware end-of-turn. ``prefix_padding``
+  has no counterpart. No token usage is reported (E2): cost is by session time (``session.ended``).
+- **Resume.** A socket that drops (not closed by us, no ``session.ended``) is reattached once with
+  ``session.resume {session_id}``; if the server refuses (E4: ``session_not_found`` 1-15 s after a
+  drop), a fresh session is configured with the call so far (what the caller heard) in its prompt.
+  Caller audio during the reconnect is dropped (no ``input.audio`` before ``session.ready``). The
+  reply in progress at the drop ends as ``failed``; an :class:`AgentProblem` ``reconnected``
+  (non-fatal) tells the bridge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, WebSocketException
+
+from bridge import assemblyai_events as wire
+from bridge.agent import (
+    AgentConnection,
+    AgentEvent,
+    AgentProblem,
+    AgentSaid,
+    AgentSessionConfig,
+    AgentUnavailableError,
+    CallerSaid,
+    VoiceAgent,
+)
+from bridge.assemblyai_replies import ReplyTranslator
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT_S = 10.0
+"""Longest wait for ``session.ready`` after ``session.update`` / ``session.resume``."""
+CLOSE_WAIT_S = 1.0
+"""Longest wait, after ``session.end``, for the server's ``session.ended`` and close 1000."""
+
+
+def session_payload(config: AgentSessionConfig, *, history: str = "") -> dict[str, Any]:
+    """The ``session`` of ``session.update`` for a phone call: μ-law both ways, no server barge-in.
+
+    Args:
+        config: the call's instructions, tools and voice.
+        history: the call so far, for a fresh session after a failed resume (appended to the prompt).
+    """
+    prompt = config.instructions
+    if history:
+        prompt += (
+            "\n\nThe call was reconnected. Continue it; do not greet again. The call so far "
+            f"(what the caller heard):\n{history}"
+        )
+    return {
+        "system_prompt": prompt,
+        "tools": [
+            {"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters}
+            for t in config.tools
+        ],
+        "input": {
+            "format": {"encoding": "audio/pcmu"},
+            # The bridge owns barge-in (bridge.turns): the server never cuts a reply.
+            "turn_detection": {"vad_threshold": config.vad_threshold, "interrupt_response": False},
+        },
+        "output": {"voice": config.voice, "format": {"encoding": "audio/pcmu"}},
+    }
+
+
+async def open_session(
+    url: str, api_key: str, first: dict[str, Any], *, timeout_s: float = READY_TIMEOUT_S
+) -> tuple[ClientConnection, wire.SessionReady]:
+    """Connect, send ``first`` (``session.update`` or ``session.resume``), wait for ``session.ready``.
+
+    Raises:
+        AgentUnavailableError: the connection failed, timed out, or the server answered
+            ``session.error`` (its code leads the message, e.g. ``session_not_found: ...``).
+    """
+    try:
+        ws = await connect(
+            url, additional_headers={"Authorization": f"Bearer {api_key}"}, open_timeout=timeout_s
+        )
+    except (OSError, WebSocketException, TimeoutError) as exc:
+        raise AgentUnavailableError(f"voice agent unavailable: {exc}") from exc
+    try:
+        await ws.send(json.dumps(first))
+        async with asyncio.timeout(timeout_s):
+            while True:
+                event = wire.parse_server_event(await ws.recv())
+                if isinstance(event, wire.SessionReady):
+                    return ws, event
+                if isinstance(event, wire.ErrorEvent):
+                    raise AgentUnavailableError(f"{event.error_code}: {event.error_message}")
+    except AgentUnavailableError:
+        await ws.close()
+        raise
+    except (ConnectionClosed, TimeoutError) as exc:
+        await ws.close()
+        raise AgentUnavailableError(f"voice agent unavailable: no session.ready ({exc!r})") from exc
+
+
+class AssemblyAIConnection(AgentConnection):
+    """A live Voice Agent session (see the module docstring for how each command maps).
+
+    Attributes:
+        session_id: the server's id (from ``session.ready``); the same after a resume.
+        reconnects: how many times the socket was reattached or replaced.
+    """
+
+    def __init__(
+        self,
+        ws: ClientConnection,
+        ready: wire.SessionReady,
+        *,
+        url: str,
+        api_key: str,
+        config: AgentSessionConfig,
+    ) -> None:
+        self._ws = ws
+        self.session_id = ready.session_id
+        self._url = url
+        self._api_key = api_key
+        self._config = config
+        self._replies = ReplyTranslator()
+        self._send_lock = asyncio.Lock()
+        self._ready = True
+        self._closed = False
+        self._ended = False
+        self._reconnects_left = 1
+        self.reconnects = 0
+        self._said: list[tuple[str, str]] = []  # ("caller" or the agent's item id, text), in order
+        self._heard: dict[str, str] = {}  # agent item id -> the part the caller heard (after a barge-in)
+
+    async def _send(self, event: dict[str, Any]) -> bool:
+        """Send one client event; False when the socket is down (the reader handles the drop)."""
+        if not self._ready or self._closed:
+            return False
+        async with self._send_lock:
+            try:
+                await self._ws.send(json.dumps(event))
+            except ConnectionClosed:
+                return False
+        return True
+
+    async def send_audio(self, payload_b64: str) -> None:
+        """``input.audio`` with the Twilio payload; dropped while reconnecting."""
+        await self._send(wire.input_audio(payload_b64))
+
+    async def start_response(self, instructions: str | None = None) -> None:
+        """``reply.create {instructions}``; without instructions a no-op (the server answers turns itself)."""
+        if instructions is not None:
+            await self._send(wire.reply_create(instructions))
+
+    async def deliver_tool_results(self, results: list[tuple[str, str]], *, respond: bool) -> None:
+        """``tool.result`` per output if ``respond`` (the server then replies); else discard them."""
+        if not respond:
+            if results:
+                log.info("assemblyai session %s: %d tool result(s) discarded", self.session_id, len(results))
+            return
+        for call_id, output in results:
+            await self._send(wire.tool_result(call_id, output))
+        if not results:
+            await self._send(wire.reply_create())
+
+    async def cancel_response(self) -> None:
+        """Mute the reply in progress (there is no ``reply.cancel``)."""
+        self._replies.mute_current()
+
+    async def truncate(self, item_id: str, audio_end_ms: int) -> None:
+        """Tell the agent, as a system message, what the caller heard of ``item_id``."""
+        item = self._replies.items.get(item_id)
+        if item is None:
+            return
+        heard = item.heard(audio_end_ms)
+        self._heard[item_id] = heard
+        note = (
+            f'The caller interrupted you. They heard only: "{heard}"'
+            if heard
+            else "The caller interrupted you before hearing any of your last reply."
+        )
+        await self._send(wire.conversation_message(note))
+
+    async def events(self) -> AsyncIterator[AgentEvent]:
+        """Translated events until the session ends; a dropped socket is recovered once."""
+        while not self._closed:
+            try:
+                raw = await self._ws.recv()
+            except ConnectionClosed:
+                if self._closed or self._ended:
+                    return
+                recovered = await self._recover()
+                for problem in recovered:
+                    yield problem
+                if not self._ready:
+                    return
+                continue
+            frame = wire.parse_server_event(raw)
+            if isinstance(frame, wire.SessionEnded):
+                self._ended = True
+            for translated in self._replies.translate(frame):
+                self._remember(translated)
+                yield translated
+            if self._ended:
+                return
+
+    def _remember(self, event: AgentEvent) -> None:
+        if isinstance(event, CallerSaid):
+            self._said.append(("caller", event.text))
+        elif isinstance(event, AgentSaid):
+            self._said.append((event.item_id, event.text))
+
+    def history(self) -> str:
+        """The call so far, one line per turn, as the caller heard it."""
+        return "\n".join(
+            f"Caller: {text}" if who == "caller" else f"Agent: {self._heard.get(who, text)}"
+            for who, text in self._said
+            if self._heard.get(who, text)
+        )
+
+    async def _recover(self) -> list[AgentEvent]:
+        """Reattach with ``session.resume``; failing that, a fresh session seeded with the history."""
+        self._ready = False
+        events: list[AgentEvent] = self._replies.abandon_current("connection_lost")
+        if self._reconnects_left <= 0:
+            return [*events, AgentProblem("connection_lost", "the voice agent socket dropped", fatal=True)]
+        self._reconnects_left -= 1
+        try:
+            self._ws, _ = await open_session(self._url, self._api_key, wire.session_resume(self.session_id))
+            how = "resumed"
+        except AgentUnavailableError as refused:
+            log.warning("assemblyai session %s: resume refused (%s); a fresh one", self.session_id, refused)
+            try:
+                payload = session_payload(self._config, history=self.history())
+                self._ws, ready = await open_session(self._url, self._api_key, wire.session_update(payload))
+            except AgentUnavailableError as exc:
+                return [*events, AgentProblem("reconnect_failed", str(exc), fatal=True)]
+            self.session_id = ready.session_id
+            how = "replaced by a fresh session"
+        self._ready = True
+        self.reconnects += 1
+        return [*events, AgentProblem("reconnected", f"socket dropped; session {how}", fatal=False)]
+
+    async def close(self) -> None:
+        """``session.end`` (so the 30 s grace window is not billed), then close the socket."""
+        if self._closed:
+            return
+        ended = await self._send(wire.session_end())
+        self._closed = True
+        try:
+            if ended:
+                async with asyncio.timeout(CLOSE_WAIT_S):
+                    await self._ws.wait_closed()
+        except TimeoutError:
+            pass
+        try:
+            await self._ws.close()
+        except Exception:  # noqa: BLE001 - closing a dead socket must not mask the call's outcome
+            pass
+
+
+class AssemblyAIVoiceAgent(VoiceAgent):
+    """Opens Voice Agent sessions.
+
+    Args:
+        api_key: the AssemblyAI API key (sent as ``Bearer``).
+        url: ``wss://agents.assemblyai.com/v1/ws``, or a sandbox agent's ``ws://host:port/v1/ws``.
+        voice: a catalog voice id, e.g. ``ivy`` (lowercase; an unknown one gives ``session.error``).
+    """
+
+    def __init__(self, *, api_key: str, url: str, voice: str) -> None:
+        self.voice = voice
+        self._api_key = api_key
+        self._url = url
+
+    async def connect(self, config: AgentSessionConfig) -> AgentConnection:
+        """Open a session, send ``session.update`` for ``config`` and wait for ``session.ready``.
+
+        Raises:
+            AgentUnavailableError: no connection, no ``session.ready`` in time, or ``session.error``.
+        """
+        ws, ready = await open_session(self._url, self._api_key, wire.session_update(session_payload(config)))
+        return AssemblyAIConnection(ws, ready, url=self._url, api_key=self._api_key, config=config)
