@@ -171,6 +171,14 @@ class AgentConnection(ABC):
     async def close(self) -> None:
         """End the session (idempotent)."""
 
+    def billed_usage(self) -> dict[str, int]:
+        """What the backend bills that no response reports, read after :meth:`close`.
+
+        E.g. AssemblyAI's session time as ``{"session_ms": 93000}``; ``{}`` for a backend billed
+        by the token counts of :class:`ResponseFinished`.
+        """
+        return {}
+
 
 class VoiceAgent(ABC):
     """Opens agent sessions (one adapter per backend; built by :func:`bridge.agents.build_voice_agent`).

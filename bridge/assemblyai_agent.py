@@ -50,6 +50,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -166,6 +167,8 @@ class AssemblyAIConnection(AgentConnection):
         self._ended = False
         self._reconnects_left = 1
         self.reconnects = 0
+        self._opened_at = time.monotonic()
+        self._session_ms: int | None = None  # the session's time: server's session.ended, else measured
         self._said: list[tuple[str, str]] = []  # ("caller" or the agent's item id, text), in order
         self._heard: dict[str, str] = {}  # agent item id -> the part the caller heard (after a barge-in)
 
@@ -235,6 +238,7 @@ class AssemblyAIConnection(AgentConnection):
             frame = wire.parse_server_event(raw)
             if isinstance(frame, wire.SessionEnded):
                 self._ended = True
+                self._note_session_time(frame.session_duration_seconds)
             for translated in self._replies.translate(frame):
                 self._remember(translated)
                 yield translated
@@ -278,6 +282,21 @@ class AssemblyAIConnection(AgentConnection):
         self.reconnects += 1
         return [*events, AgentProblem("reconnected", f"socket dropped; session {how}", fatal=False)]
 
+    def _note_session_time(self, server_seconds: float | None = None) -> None:
+        measured = round((time.monotonic() - self._opened_at) * 1000)
+        server = round(server_seconds * 1000) if server_seconds is not None else 0
+        self._session_ms = max(self._session_ms or 0, measured, server)
+
+    def billed_usage(self) -> dict[str, int]:
+        """``{"session_ms": ...}``: the session's time, what AssemblyAI bills (E4).
+
+        The larger of the server's ``session.ended`` duration and the time this connection was
+        open (a resumed or replaced session, or an end that never arrived, still counts).
+        """
+        if not self._closed:
+            self._note_session_time()
+        return {"session_ms": self._session_ms or 0}
+
     async def close(self) -> None:
         """``session.end`` (so the 30 s grace window is not billed), then close the socket."""
         if self._closed:
@@ -294,6 +313,7 @@ class AssemblyAIConnection(AgentConnection):
             await self._ws.close()
         except Exception:  # noqa: BLE001 - closing a dead socket must not mask the call's outcome
             pass
+        self._note_session_time()
 
 
 class AssemblyAIVoiceAgent(VoiceAgent):

@@ -9,12 +9,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
+from bridge.metrics import count_cost
 from dialer.calls import attempts as call_records
+from dialer.calls.costs import usage_cost
 from dialer.models import Speaker
 from dialer.runtime import Runtime
+
+_T = TypeVar("_T")
 
 
 class CallRecorder:
@@ -30,8 +36,8 @@ class CallRecorder:
         self._attempt_id = attempt_id
         self._usage: dict[str, int] = {}
 
-    async def _write(self, work: Callable[[Session, datetime], None]) -> None:
-        await asyncio.to_thread(self._runtime.run_in_transaction, work)
+    async def _write(self, work: Callable[[Session, datetime], _T]) -> _T:
+        return await asyncio.to_thread(self._runtime.run_in_transaction, work)
 
     async def turn(self, speaker: Speaker, text: str, *, interrupted: bool = False) -> None:
         """One transcript turn; ``interrupted``: the caller cut the agent's words short."""
@@ -54,11 +60,21 @@ class CallRecorder:
         for key, value in usage.items():
             self._usage[key] = self._usage.get(key, 0) + value
 
-    async def flush_usage(self) -> None:
-        """Add the voice agent's token counts so far to the attempt's totals (once, at the end)."""
+    async def flush_usage(self, billed: dict[str, int] | None = None) -> None:
+        """Add the voice agent's usage to the attempt's totals (once, at the end).
+
+        Args:
+            billed: the session's own billed usage (:meth:`AgentConnection.billed_usage`), added
+                to the responses' token counts.
+        """
+        self.add_usage(billed or {})
         usage, self._usage = self._usage, {}
         if usage:
             attempt_id = self._attempt_id
-            await self._write(
-                lambda s, _: call_records.record_agent_usage(s, attempt_id=attempt_id, usage=usage)
-            )
+            settings = self._runtime.settings
+
+            def record(session: Session, _: datetime) -> Decimal:
+                call_records.record_agent_usage(session, attempt_id=attempt_id, usage=usage)
+                return usage_cost(session, attempt_id=attempt_id, usage=usage, settings=settings)
+
+            count_cost({"agent": await self._write(record)})

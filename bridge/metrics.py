@@ -9,12 +9,15 @@ Process-wide collectors (``prometheus-client``; one registry per process, scrape
   of its answer;
 - ``dialer_bridge_barge_ins_total``: speech over the agent's (unprotected) audio;
 - ``dialer_bridge_tool_calls_total{tool, outcome}``: ``ok`` or ``refused``;
-- ``dialer_bridge_agent_errors_total``: calls ended as ``agent_error``.
+- ``dialer_bridge_agent_errors_total``: calls ended as ``agent_error``;
+- ``dialer_call_cost_usd_total{component}``: estimated spend (:mod:`dialer.calls.costs`): the
+  carrier's parts when a call's final status arrives, the agent's when the bridge records its usage.
 """
 
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -32,6 +35,14 @@ TURN_LATENCY = Histogram(
 BARGE_INS = Counter("dialer_bridge_barge_ins_total", "Caller speech over unprotected agent audio")
 TOOL_CALLS = Counter("dialer_bridge_tool_calls_total", "Agent tool calls", ["tool", "outcome"])
 AGENT_ERRORS = Counter("dialer_bridge_agent_errors_total", "Calls ended as agent_error")
+CALL_COST = Counter("dialer_call_cost_usd_total", "Estimated spend on calls, US dollars", ["component"])
+
+
+def count_cost(parts: dict[str, Decimal]) -> None:
+    """Add a call's cost parts (``{component: dollars}``) to ``dialer_call_cost_usd_total``."""
+    for component, amount in parts.items():
+        if amount:
+            CALL_COST.labels(component=component).inc(float(amount))
 
 
 class CallClock:

@@ -77,6 +77,10 @@ def _usage(usage: dict[str, Any] | None) -> dict[str, int]:
         for key in ("text_tokens", "audio_tokens", "cached_tokens"):
             if isinstance(details.get(key), int):
                 flat[f"{side.split('_')[0]}_{key}"] = details[key]
+    cached = (usage.get("input_token_details") or {}).get("cached_tokens_details") or {}
+    for key in ("text_tokens", "audio_tokens"):  # the cached subset of each input kind (D8)
+        if isinstance(cached.get(key), int):
+            flat[f"input_cached_{key}"] = cached[key]
     return flat
 
 

@@ -160,7 +160,7 @@ class CallSession:
                 await asyncio.gather(*pending, return_exceptions=True)
             await self._agent.close()
             self._verdicts.forget()
-            await self._record.flush_usage()
+            await self._record.flush_usage(self._agent.billed_usage())
 
     def _hearing(self) -> bool:
         """Caller audio goes to the agent from the first second, until an opt-out or the ending."""

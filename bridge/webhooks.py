@@ -16,9 +16,11 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from bridge.metrics import count_cost
 from bridge.state import BridgeState
 from bridge.twiml import connect_stream, hang_up
 from dialer.calls.attempts import CallStatusUpdate, apply_amd, apply_call_status, issue_stream_token
+from dialer.calls.costs import CallCost, ended_call_cost
 from dialer.errors import AccessDeniedError, InvalidRequestError, InvalidStateError, NotFoundError
 from dialer.models import AttemptStatus
 
@@ -130,10 +132,16 @@ async def call_status(
         duration_seconds=_int(form, "CallDuration"),
         error_code=form.get("ErrorCode") or None,
     )
-    await _in_transaction(
-        state,
-        lambda session, now: apply_call_status(session, attempt_id=attempt, update_=update, now=now),
-    )
+    settings = state.runtime.settings
+
+    def apply(session: Session, now: datetime) -> CallCost | None:
+        if not apply_call_status(session, attempt_id=attempt, update_=update, now=now):
+            return None
+        return ended_call_cost(session, attempt_id=attempt, settings=settings)
+
+    cost = await _in_transaction(state, apply)
+    if cost is not None:  # the callback that ended the call (a replay applies nothing)
+        count_cost(cost.parts())
     return Response(status_code=204)
 
 

@@ -35,6 +35,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialer.errors import ConfigurationError
+from dialer.prices import PriceTable
 
 SANDBOX_ACCOUNT_SID = "AC" + "5a" * 16
 """Account SID the sandbox carrier accepts by default (a placeholder: refused in production)."""
@@ -242,6 +243,8 @@ class Settings(BaseSettings):
     assemblyai: AssemblyAISettings = AssemblyAISettings()
 
     bridge: BridgeParams = BridgeParams()
+    # What calls cost (dialer.calls.costs estimates each call from these rates), DIALER_PRICES__*.
+    prices: PriceTable = PriceTable()
     stream_token_ttl_seconds: int = Field(default=120, ge=10)
 
     # Reps' calendar feed (GET /crm/calendar.ics?token=...); disabled while unset.

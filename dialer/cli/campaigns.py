@@ -10,6 +10,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from dialer import campaigns as service
+from dialer.calls.costs import campaign_costs, dollars
 from dialer.cli._common import actor, console, runtime
 from dialer.db import transaction
 from dialer.errors import InvalidInputError
@@ -127,11 +128,12 @@ def list_campaigns() -> None:
 
 @app.command("show")
 def show(name: str) -> None:
-    """Show one campaign's settings and lead counts by status."""
+    """Show one campaign's settings, lead counts by status and its estimated spend (US dollars)."""
     rt = runtime()
     with rt.sessions() as session:
         campaign = service.get_campaign(session, name=name)
         progress = service.progress(session, campaign_id=campaign.id)
+        spend = campaign_costs(session, campaign_id=campaign.id, settings=rt.settings)
     table = Table("field", "value")
     for field in (
         "name",
@@ -158,4 +160,13 @@ def show(name: str) -> None:
         table.add_row(field, str(value))
     for status, count in sorted(progress.by_status.items()):
         table.add_row(f"leads {status}", str(count))
+    table.add_row("calls placed", str(spend.calls))
+    table.add_row("meetings booked", str(spend.meetings))
+    for part, amount in spend.parts.items():
+        table.add_row(f"cost {part}", dollars(amount))
+    table.add_row("cost total (estimate, DIALER_PRICES__*)", dollars(spend.total))
+    table.add_row("cost per call", dollars(spend.per_call))
+    table.add_row("cost per meeting booked", dollars(spend.per_meeting))
+    for note in spend.unpriced:
+        table.add_row("cost not priced", note)
     console.print(table)

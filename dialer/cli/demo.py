@@ -39,6 +39,13 @@ def print_report(report: dict[str, Any]) -> None:
     summary.add_row(
         "audit events (chain intact)", f"{report['audit']['events']} ({report['audit']['chain_intact']})"
     )
+    costs = report["costs"]
+    summary.add_row(
+        "estimated cost: total / per call / per meeting (USD)",
+        " / ".join(
+            "-" if costs[k] is None else f"${costs[k]:.4f}" for k in ("total", "per_call", "per_meeting")
+        ),
+    )
     summary.add_row("elapsed", f"{report['elapsed_seconds']} s")
     console.print(summary)
     outcomes = Table("disposition", "count", title="dispositions")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dialer.audit import verify_chain
+from dialer.calls.costs import campaign_costs
 from dialer.models import (
     FINAL_LEAD_STATUSES,
     AuditEvent,
@@ -24,6 +26,7 @@ from dialer.models import (
     LeadStatus,
     Meeting,
 )
+from dialer.settings import Settings
 
 SETTLE_HORIZON = timedelta(seconds=60)
 """A waiting lead due further out than this is scheduled for later: settled for this run."""
@@ -174,9 +177,28 @@ def _audit(session: Session) -> dict[str, Any]:
     }
 
 
+def _costs(session: Session, campaign_id: int, settings: Settings) -> dict[str, Any]:
+    """The campaign's estimated spend in US dollars (:func:`dialer.calls.costs.campaign_costs`)."""
+    spend = campaign_costs(session, campaign_id=campaign_id, settings=settings)
+
+    def usd(value: Decimal | None) -> float | None:
+        return None if value is None else round(float(value), 6)
+
+    return {
+        "currency": "USD",
+        "note": "estimates from the price table (DIALER_PRICES__*), not an invoice",
+        "by_component": {name: usd(amount) for name, amount in spend.parts.items()},
+        "total": usd(spend.total),
+        "per_call": usd(spend.per_call),
+        "per_meeting": usd(spend.per_meeting),
+        "unpriced": list(spend.unpriced),
+    }
+
+
 def build_report(
     session: Session,
     *,
+    settings: Settings,
     campaign_id: int,
     clock_instant: datetime,
     clock_zone: str,
@@ -189,6 +211,7 @@ def build_report(
     Args:
         session: reads the campaign's leads, attempts, dispositions, gate decisions, meetings,
             callbacks, DNC entries and the audit log; writes nothing.
+        settings: the run's settings (the price table the costs are estimated with).
         campaign_id: the demo's campaign.
         clock_instant: the sandbox clock's instant the gate decided on (aware).
         clock_zone: the IANA zone the sandbox clock is shown in.
@@ -226,6 +249,7 @@ def build_report(
         "duplicate_calls": carrier_stats.get("duplicate_calls"),
         "carrier": {key: carrier_stats.get(key) for key in _CARRIER_KEYS},
         "audit": _audit(session),
+        "costs": _costs(session, campaign_id, settings),
         "pending_callbacks": sum(1 for c in callbacks if c["status"] == CallbackStatus.PENDING),
         "elapsed_seconds": round(elapsed_seconds, 1),
     }

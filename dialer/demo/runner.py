@@ -190,6 +190,7 @@ def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
     with runtime.sessions() as session:
         report = build_report(
             session,
+            settings=settings,
             campaign_id=campaign_id,
             clock_instant=clock_start,
             clock_zone=CLOCK_ZONE,

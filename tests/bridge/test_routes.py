@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from starlette.websockets import WebSocketDisconnect
 from twilio.request_validator import RequestValidator
 
@@ -169,3 +170,26 @@ def test_media_websocket_bridges_with_the_one_time_token(client, attempt, runtim
     assert connection.responses_requested and "AI assistant" in connection.responses_requested[0]
     with runtime.sessions() as s:
         assert s.get(CallAttempt, attempt.id).stream_sid == "MZ1"
+
+
+def _cost_metric(component: str) -> float:
+    return REGISTRY.get_sample_value("dialer_call_cost_usd_total", {"component": component}) or 0.0
+
+
+def test_the_final_status_callback_counts_the_calls_cost_once(client, attempt):
+    before = {part: _cost_metric(part) for part in ("carrier", "amd", "media_stream")}
+    answered = {"CallSid": attempt.call_sid, "CallStatus": "in-progress", "SequenceNumber": "2"}
+    assert _post(client, f"/twilio/status?attempt={attempt.id}", answered).status_code == 204
+    assert _cost_metric("carrier") == before["carrier"]  # nothing is counted while the call is live
+    ended = {
+        "CallSid": attempt.call_sid,
+        "CallStatus": "completed",
+        "CallDuration": "61",
+        "SequenceNumber": "3",
+    }
+    for _ in range(2):  # the replay applies nothing and counts nothing
+        assert _post(client, f"/twilio/status?attempt={attempt.id}", ended).status_code == 204
+    assert _cost_metric("carrier") == pytest.approx(before["carrier"] + 0.028)  # two started minutes
+    assert _cost_metric("amd") == pytest.approx(before["amd"] + 0.0075)
+    metrics = client.get("/metrics").text
+    assert 'dialer_call_cost_usd_total{component="carrier"}' in metrics

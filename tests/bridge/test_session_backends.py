@@ -158,3 +158,13 @@ async def test_stop_calling_over_the_disclosure_cuts_nothing_and_is_honoured(
     disclosure_marks = [m for m in port.sent[:first_clear] if m["event"] == "mark"]
     assert disclosure_marks  # nothing was cleared while the disclosure played
     assert carrier.hung_up == [call.call_sid]
+
+
+async def test_the_agents_billed_usage_is_recorded_on_the_attempt(backend, runtime, call, carrier):
+    await _run_call(backend, runtime, call, "No thanks, I'm not interested.")
+    usage = _attempt(runtime, call.attempt_id).agent_usage
+    if backend.name == "assemblyai":  # billed by session time (PROTOCOLS E4): no token meter
+        assert usage["session_ms"] > 0 and not any(key.endswith("_tokens") for key in usage)
+    else:  # billed by the responses' token counts (D8), cached input split by kind
+        assert usage["output_audio_tokens"] > 0 and usage["input_text_tokens"] > 0
+        assert "session_ms" not in usage

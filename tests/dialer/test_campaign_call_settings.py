@@ -52,6 +52,8 @@ def test_the_cli_creates_and_shows_a_campaigns_call_settings(run):
     shown = run("campaigns", "show", "spring").stdout
     assert "voice_agent" in shown and "openai" in shown
     assert "max_call_seconds" in shown and "300" in shown and "silence_timeout_seconds" in shown
+    assert "cost total (estimate, DIALER_PRICES__*)" in shown and "$0.0000" in shown
+    assert "cost per meeting booked" in shown  # "-" before the first meeting
     refused = run(
         "campaigns", "create", "autumn", "--seller", "Northwind", "--caller-id", "+13125550199",
         "--max-call-seconds", "5",

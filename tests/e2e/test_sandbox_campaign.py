@@ -149,6 +149,16 @@ def test_report_counts(demo):
     assert {s["lead"] for s in report["scheduled"]} == {"Ethan Brooks", "Lily Evans"}
 
 
+def test_the_report_estimates_what_the_campaign_cost(demo):
+    costs = demo[0]["costs"]
+    parts = costs["by_component"]
+    assert costs["currency"] == "USD" and costs["unpriced"] == []
+    assert parts["carrier"] > 0 and parts["amd"] > 0 and parts["agent"] > 0  # every answered call pays
+    assert costs["total"] == pytest.approx(sum(parts.values()), abs=1e-5)
+    assert costs["per_call"] == pytest.approx(costs["total"] / 17, abs=1e-5)
+    assert costs["per_meeting"] == pytest.approx(costs["total"] / 4, abs=1e-5)
+
+
 def test_every_human_heard_the_disclosure_first_and_it_is_proven(demo):
     _, session = demo
     answered = session.scalars(select(CallAttempt).where(CallAttempt.answered_by == "human")).all()
