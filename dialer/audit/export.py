@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from dialer.audit.events import HASHED_FIELDS, content_hash, event_as_dict, iter_events
 from dialer.audit.merkle import inclusion_path, tree_levels, verify_inclusion
 from dialer.audit.sealing import event_leaf, seal_fields, seal_hash, sealed_ids
+from dialer.csv_cells import safe_cell
 from dialer.errors import AuditExportError, InvalidInputError
 from dialer.models import AuditSeal
 
@@ -73,7 +74,8 @@ def export_events(
     """Write audit events to ``destination`` in id order; return how many were written.
 
     ``jsonl`` writes one event object a line (``id``, the hashed fields, ``hash``); ``csv`` the
-    same fields with ``payload`` as a JSON string.
+    same fields with ``payload`` as a JSON string, each cell spreadsheet-safe (a cell that would run
+    as a formula gets a leading ``'``; see :mod:`dialer.csv_cells`).
 
     Args:
         session: an open session (read only).
@@ -104,7 +106,8 @@ def export_events(
                 if writer is None:
                     writer = csv.DictWriter(out, fieldnames=list(row))
                     writer.writeheader()
-                writer.writerow({**row, "payload": json.dumps(row["payload"], sort_keys=True)})
+                cells = {**row, "payload": json.dumps(row["payload"], sort_keys=True)}
+                writer.writerow({name: safe_cell(value) for name, value in cells.items()})
             count += 1
     return count
 

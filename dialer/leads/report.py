@@ -5,7 +5,8 @@ file, so a user can open the file at that line. The report is UTF-8 with a BOM s
 shows non-ASCII names correctly (the importer itself reads the BOM fine), and it is written to a
 temporary file then renamed, so a reader never sees half a report. An import builds it as a
 :class:`PendingReport`, put in place only after the import commits: a run that is killed or rolled
-back leaves no report of rows it never committed.
+back leaves no report of rows it never committed. Cells that a spreadsheet would run as a formula
+are written with a leading ``'`` (:mod:`dialer.csv_cells`); E.164 numbers are written as they are.
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ from typing import IO, Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from dialer.csv_cells import safe_row
 from dialer.leads.schemas import RejectedRow
 from dialer.registry import ScrubCounts
 
 REPORT_COLUMNS: tuple[str, ...] = ("row", "column", "value", "reason")
+
+
+def _cells(item: RejectedRow) -> list[object]:
+    """One report row, spreadsheet-safe: a rejected cell is the user's raw input (``=HYPERLINK(...)``)."""
+    return safe_row((item.row, item.column or "", item.value, item.reason))
 
 
 def rejected_report_path(source: Path) -> Path:
@@ -45,7 +52,7 @@ def write_rejected_report(rejected: Iterable[RejectedRow], destination: Path) ->
             writer = csv.writer(out)
             writer.writerow(REPORT_COLUMNS)
             for item in rejected:
-                writer.writerow((item.row, item.column or "", item.value, item.reason))
+                writer.writerow(_cells(item))
         os.chmod(tmp_name, 0o644)  # mkstemp makes it owner-only; a report is an ordinary file
         os.replace(tmp_name, destination)
     except BaseException:
@@ -109,7 +116,7 @@ class PendingReport:
             self._writer = csv.writer(self._text)
             self._writer.writerow(REPORT_COLUMNS)
         for item in rows:
-            self._writer.writerow((item.row, item.column or "", item.value, item.reason))
+            self._writer.writerow(_cells(item))
         self.count += len(rows)
 
     @property
