@@ -1,6 +1,8 @@
 """The API process: carrier webhooks, the media WebSocket, the reps' calendar feed, a health check.
 
-Run with ``dialer serve`` or ``uvicorn bridge.app:create_app --factory``.
+Run with ``dialer serve`` or ``uvicorn bridge.app:create_app --factory``. The factory puts a
+filter on uvicorn's loggers that keeps secret query parameters out of the access log
+(:mod:`bridge.access_log`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bridge import media, webhooks
+from bridge.access_log import install_redaction
 from bridge.agent import VoiceAgent
 from bridge.agents import build_voice_agent
 from bridge.amd import AmdBoard
@@ -26,6 +29,7 @@ def create_app(runtime: Runtime | None = None, agent: VoiceAgent | None = None) 
         runtime: defaults to the process runtime from settings.
         agent: defaults to the ``voice_agent`` backend of the settings (:mod:`bridge.agents`).
     """
+    install_redaction()  # the calendar feed's ?token= never reaches the access log
     runtime = runtime or get_runtime()
     settings = runtime.settings
     if agent is None:
