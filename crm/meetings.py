@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from dialer.audit import record_event
 from dialer.errors import ToolArgumentError
 from dialer.models import Campaign, Lead, Meeting, MeetingStatus, TranscriptTurn
+from dialer.outbox import publish_meeting_booked
 from dialer.timeparse import parse_time_phrase
 
 MIN_LEAD_TIME = timedelta(minutes=15)
@@ -100,6 +101,7 @@ def book_meeting(
             "requested_text": preferred_time,
         },
     )
+    publish_meeting_booked(session, meeting=meeting, now=now)  # CRM sync and webhooks, after commit
     return meeting, True
 
 

@@ -59,19 +59,28 @@ def celery_config(settings: Settings) -> dict[str, object]:
         beat_schedule={
             "dialer-tick": {"task": "dialer.tick", "schedule": settings.tick_interval_seconds},
             "dialer-audit-seal": {"task": "dialer.audit_seal", "schedule": AUDIT_SEAL_INTERVAL_SECONDS},
+            "crm-outbox-drain": {
+                "task": "crm.outbox_drain",
+                "schedule": settings.crm.outbox.drain_interval_seconds,
+            },
         },
         beat_schedule_filename=str(settings.beat_schedule_path),
     )
 
 
+TASK_MODULES = ["dialer.tasks", "crm.tasks"]
+"""The modules whose tasks the app registers, by name: ``crm.tasks`` (the outbox drain) is loaded
+by the worker, never imported by the engine (the house's rule: ``dialer`` never imports ``crm``)."""
+
+
 def create_celery_app(settings: Settings) -> Celery:
     """A Celery app configured from ``settings`` (tasks are registered by :mod:`dialer.tasks`)."""
-    app = Celery("dialer", include=["dialer.tasks"], set_as_current=False)
+    app = Celery("dialer", include=TASK_MODULES, set_as_current=False)
     app.conf.update(celery_config(settings))
     return app
 
 
-app = Celery("dialer", include=["dialer.tasks"])
+app = Celery("dialer", include=TASK_MODULES)
 """The process's app; configured from the process settings on first use (see the module docstring)."""
 app.add_defaults(lambda: celery_config(get_settings()))  # a promise: called when the config is first read
 

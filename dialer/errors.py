@@ -20,8 +20,9 @@ worker needs (``retryable``)::
     ├── AuditExportError            an audit export that cannot be made as asked (nothing written)
     ├── ToolArgumentError           a voice-agent tool called with a bad argument (returned to the model)
     ├── AgentUnavailableError       the voice agent backend could not be reached or refused the session
-    └── CarrierError                the carrier refused or failed a REST request
-        └── CarrierUnavailableError a transport failure or 5xx/429: safe to retry
+    ├── CarrierError                the carrier refused or failed a REST request
+    │   └── CarrierUnavailableError a transport failure or 5xx/429: safe to retry
+    └── DeliveryError               a CRM or webhook destination failed an outbox delivery
 
 The compliance package stays free of ``dialer`` and has its own root,
 :class:`compliance.errors.ComplianceError` (bad numbers, rule data, DNC files); :data:`PRODUCT_ERRORS`
@@ -209,6 +210,23 @@ class CarrierUnavailableError(CarrierError):
     """A transport failure, 5xx or 429 (Twilio 20429): the request was not processed; retry."""
 
     retryable = True
+
+
+class DeliveryError(DialerError):
+    """A CRM or webhook destination did not accept an outbox delivery.
+
+    Attributes:
+        retryable: True for a timeout, a connection failure, a 5xx, 408 or 429 (try again later);
+            False for any other refusal (the message goes to the dead letters at once).
+        http_status: the destination's HTTP status, if it answered.
+    """
+
+    status_code = 502
+
+    def __init__(self, message: str, *, retryable: bool, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.http_status = http_status
 
 
 PRODUCT_ERRORS: tuple[type[Exception], ...] = (DialerError, ComplianceError)

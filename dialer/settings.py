@@ -34,6 +34,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dialer.crm_settings import CrmSettings
 from dialer.errors import ConfigurationError
 from dialer.prices import PriceTable
 
@@ -246,6 +247,9 @@ class Settings(BaseSettings):
     # What calls cost (dialer.calls.costs estimates each call from these rates), DIALER_PRICES__*.
     prices: PriceTable = PriceTable()
     stream_token_ttl_seconds: int = Field(default=120, ge=10)
+
+    # CRM sync and webhooks through the outbox (dialer.crm_settings), DIALER_CRM__*.
+    crm: CrmSettings = CrmSettings()
 
     # Reps' calendar feed (GET /crm/calendar.ics?token=...); disabled while unset.
     calendar_feed_token: SecretStr | None = None

@@ -93,6 +93,7 @@ def db(pg_engine: Engine) -> Iterator[Session]:
 
 
 TABLES = (
+    "outbox_deliveries, outbox_messages, outbox_events, "
     "transcript_turns, dispositions, meetings, callbacks, call_attempts, gate_decisions, "
     "consent_records, leads, dnc_entries, campaigns, audit_events, audit_seals, consent_revocations, "
     "ebr_records, contact_attempts, compliance_flags, dnc_sources, rnd_results"

@@ -36,6 +36,7 @@ from dialer.models import (
     Speaker,
     TranscriptTurn,
 )
+from dialer.outbox import publish_call_completed
 
 MACHINE_VERDICTS = frozenset(
     {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"}
@@ -137,7 +138,7 @@ def apply_call_status(session: Session, *, attempt_id: int, update_: CallStatusU
 
 
 def _finish(session: Session, *, attempt: CallAttempt, now: datetime) -> None:
-    """Record the system's disposition if the call produced none, then settle the lead."""
+    """Record the system's disposition if the call produced none, settle the lead, publish the event."""
     lead = session.get_one(Lead, attempt.lead_id)
     campaign = session.get_one(Campaign, attempt.campaign_id)
     names = attempt_dispositions(session, attempt_id=attempt.id)
@@ -156,6 +157,7 @@ def _finish(session: Session, *, attempt: CallAttempt, now: datetime) -> None:
     decisive = strongest(names)
     assert decisive is not None
     settle_lead(session, lead=lead, campaign=campaign, decisive=decisive, now=now)
+    publish_call_completed(session, attempt=attempt, disposition=decisive, now=now)
 
 
 def _system_outcome(attempt: CallAttempt) -> tuple[DispositionName, str]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from dialer.audit import record_event
 from dialer.consent.ledger import record_revocation
 from dialer.models import Callback, CallbackStatus, DncEntry, Lead, LeadStatus
+from dialer.outbox import publish_dnc_added
 from dialer.registry import read_number_file
 
 REVOCATION_CHANNEL_BY_SOURCE: dict[str, str] = {
@@ -58,7 +59,7 @@ def add_internal_dnc(
 
     Returns:
         The new entry (flushed). Repeated requests add repeated entries: each request is evidence.
-        Audit: ``dnc.added`` and ``consent.revoked``.
+        Audit: ``dnc.added`` and ``consent.revoked``; outbox: ``dnc.added`` (webhooks).
 
     Raises:
         ValueError: ``source`` is not one of :data:`REVOCATION_CHANNEL_BY_SOURCE` (nothing written).
@@ -121,6 +122,7 @@ def add_internal_dnc(
         now=now,
         reason=reason,
     )
+    publish_dnc_added(session, entry=entry, now=now)
     return entry
 
 

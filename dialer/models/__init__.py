@@ -28,6 +28,7 @@ from dialer.models.enums import (
     Speaker,
 )
 from dialer.models.lead import ConsentRecord, Lead
+from dialer.models.outbox import OutboxDelivery, OutboxEvent, OutboxEventType, OutboxMessage, OutboxStatus
 from dialer.models.outcome import Callback, Disposition, Meeting
 from dialer.models.registry import DncSource, RndResult
 
@@ -62,6 +63,11 @@ __all__ = [
     "LeadStatus",
     "Meeting",
     "MeetingStatus",
+    "OutboxDelivery",
+    "OutboxEvent",
+    "OutboxEventType",
+    "OutboxMessage",
+    "OutboxStatus",
     "RndResult",
     "Speaker",
     "TranscriptTurn",

@@ -1,0 +1,122 @@
+"""Reading the outbox's state: per destination, message by message, and each message's delivery log.
+
+What ``dialer crm outbox`` prints (and the console will show): how many messages each destination
+has pending, due, delivered and dead, the oldest one still waiting and the last error; the
+messages themselves; the tries of one message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import Session
+
+from dialer.errors import NotFoundError
+from dialer.models import OutboxDelivery, OutboxEvent, OutboxMessage, OutboxStatus
+
+
+@dataclass(frozen=True)
+class DestinationState:
+    """One destination's messages by state.
+
+    Attributes:
+        due: pending messages whose time has come (``next_attempt_at <= now``).
+        oldest_pending_at: when the oldest pending message's event happened (UTC), or None.
+    """
+
+    destination: str
+    pending: int
+    due: int
+    delivered: int
+    dead: int
+    oldest_pending_at: datetime | None
+
+
+@dataclass(frozen=True)
+class MessageState:
+    """One message as operators see it (``next_attempt_at`` UTC; ``last_error`` the latest failure)."""
+
+    id: int
+    event_type: str
+    event_key: str
+    destination: str
+    status: OutboxStatus
+    attempts: int
+    occurred_at: datetime
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    last_error: str | None
+
+
+def destination_states(session: Session, *, now: datetime) -> list[DestinationState]:
+    """Every destination with messages, by name."""
+    pending = OutboxMessage.status == OutboxStatus.PENDING
+
+    def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.count(case((condition, 1)))
+
+    rows = session.execute(
+        select(
+            OutboxMessage.destination,
+            count(pending),
+            count(pending & (OutboxMessage.next_attempt_at <= now)),
+            count(OutboxMessage.status == OutboxStatus.DELIVERED),
+            count(OutboxMessage.status == OutboxStatus.DEAD),
+            func.min(case((pending, OutboxEvent.occurred_at))),
+        )
+        .join(OutboxEvent, OutboxEvent.id == OutboxMessage.event_id)
+        .group_by(OutboxMessage.destination)
+        .order_by(OutboxMessage.destination)
+    ).all()
+    return [DestinationState(*row) for row in rows]
+
+
+def unrouted_events(session: Session) -> int:
+    """Events not yet turned into messages (the next drain routes them)."""
+    return int(session.scalar(select(func.count()).where(OutboxEvent.fanned_out_at.is_(None))) or 0)
+
+
+def list_messages(
+    session: Session, *, status: OutboxStatus | None = None, limit: int = 20
+) -> list[MessageState]:
+    """The newest ``limit`` messages (of ``status``, if given), newest first."""
+    statement = (
+        select(OutboxMessage, OutboxEvent)
+        .join(OutboxEvent, OutboxEvent.id == OutboxMessage.event_id)
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    if status is not None:
+        statement = statement.where(OutboxMessage.status == status)
+    return [
+        MessageState(
+            id=m.id,
+            event_type=e.event_type,
+            event_key=e.event_key,
+            destination=m.destination,
+            status=m.status,
+            attempts=m.attempts,
+            occurred_at=e.occurred_at,
+            next_attempt_at=m.next_attempt_at,
+            delivered_at=m.delivered_at,
+            last_error=m.last_error,
+        )
+        for m, e in session.execute(statement)
+    ]
+
+
+def delivery_log(session: Session, *, message_id: int) -> list[OutboxDelivery]:
+    """Every try of one message, first first.
+
+    Raises:
+        NotFoundError: there is no such message.
+    """
+    if session.get(OutboxMessage, message_id) is None:
+        raise NotFoundError(f"there is no outbox message {message_id}")
+    return list(
+        session.scalars(
+            select(OutboxDelivery).where(OutboxDelivery.message_id == message_id).order_by(OutboxDelivery.id)
+        )
+    )
