@@ -135,6 +135,17 @@ class CrmSettings(BaseModel):
             raise ValueError(f"webhook names must be unique: {names}")
         return self
 
+    def production_problems(self) -> list[str]:
+        """What production refuses here: plain-HTTP webhooks, a HubSpot host that is not HubSpot's."""
+        problems = [
+            f"DIALER_CRM__WEBHOOKS: {w.name!r} must be https:// in production"
+            for w in self.webhooks
+            if not w.url.startswith("https://")
+        ]
+        if self.backend == "hubspot" and self.hubspot.base_url != HUBSPOT_API_URL:
+            problems.append(f"DIALER_CRM__HUBSPOT__BASE_URL points at a sandbox; use {HUBSPOT_API_URL}")
+        return problems
+
     def destinations_for(self, event_type: str) -> list[str]:
         """The outbox destinations an event of ``event_type`` goes to, in a stable order."""
         found = [f"webhook:{w.name}" for w in self.webhooks if event_type in w.events]

@@ -291,6 +291,7 @@ class Settings(BaseSettings):
         if self.twilio_api_base_url is not None:
             problems.append("DIALER_TWILIO_API_BASE_URL points at a sandbox; unset it in production")
         problems.extend(self.voice_agent_settings().production_problems())
+        problems.extend(self.crm.production_problems())
         if self.sandbox_clock_start is not None:
             problems.append("a sandbox clock is set; production uses the system clock")
         feed = self.calendar_feed_token

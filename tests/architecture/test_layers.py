@@ -71,6 +71,13 @@ def test_the_scan_sees_the_house():
         ("dialer.calls", "dialer.dialing", "the dial engine builds on the calls room, never the reverse"),
         ("dialer.calls", "dialer.consent", "a call's progress and outcome need no consent ledger"),
         ("dialer.leads", "dialer.consent", "the lead import writes consent records through its own writers"),
+        (
+            "dialer.outbox",
+            "dialer.calls",
+            "the rooms that publish events build on the outbox, not the reverse",
+        ),
+        ("dialer.outbox", "dialer.consent", "the outbox knows its tables, not the rooms that publish to it"),
+        ("dialer.outbox", "dialer.dialing", "the outbox knows its tables, not the dial engine"),
     ],
 )
 def test_a_room_never_imports_what_it_must_not(source, target, why):

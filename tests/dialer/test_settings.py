@@ -51,6 +51,19 @@ def test_complete_production_settings_are_accepted():
         ({"database_url": "sqlite:///x.db"}, "SQLite"),
         ({"broker_url": "localfs://"}, "embedded"),
         ({"calendar_feed_token": "short"}, "DIALER_CALENDAR_FEED_TOKEN"),
+        (
+            {"crm": {"webhooks": [{"name": "ops", "url": "http://h.example", "secret": "s" * 24}]}},
+            "'ops' must be https",
+        ),
+        (
+            {
+                "crm": {
+                    "backend": "hubspot",
+                    "hubspot": {"access_token": "pat", "base_url": "http://127.0.0.1:9"},
+                }
+            },
+            "DIALER_CRM__HUBSPOT__BASE_URL",
+        ),
     ],
 )
 def test_production_refuses_unsafe_values(override, complaint):
