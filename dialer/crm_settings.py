@@ -27,6 +27,13 @@ EVENT_TYPES = ("call.completed", "meeting.booked", "dnc.added")
 CrmBackend = Literal["builtin", "hubspot"]
 
 
+def _http_url(value: str) -> str:
+    """``value`` if it is an absolute http(s) URL, else ValueError (pydantic names the field)."""
+    if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", value):
+        raise ValueError(f"{value!r} is not an http(s):// URL")
+    return value
+
+
 class HubSpotSettings(BaseModel):
     """The HubSpot backend (``DIALER_CRM__HUBSPOT__<FIELD>``).
 
@@ -44,10 +51,8 @@ class HubSpotSettings(BaseModel):
 
     @field_validator("base_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", value):
-            raise ValueError(f"{value!r} is not an http(s):// URL")
-        return value.rstrip("/")
+    def _host(cls, value: str) -> str:
+        return _http_url(value).rstrip("/")
 
 
 class WebhookEndpoint(BaseModel):
@@ -67,10 +72,8 @@ class WebhookEndpoint(BaseModel):
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", value):
-            raise ValueError(f"{value!r} is not an http(s):// URL")
-        return value
+    def _url(cls, value: str) -> str:
+        return _http_url(value)
 
     @field_validator("secret")
     @classmethod

@@ -8,7 +8,9 @@ which bound them and so knows their ports.)
 Point the dialer at it with ``DIALER_TWILIO_API_BASE_URL=http://127.0.0.1:8766`` and
 ``DIALER_OPENAI__WEBSOCKET_BASE_URL=ws://127.0.0.1:8765/v1`` or, with ``DIALER_VOICE_AGENT=assemblyai``,
 ``DIALER_ASSEMBLYAI__URL=ws://127.0.0.1:8765/v1/ws`` (the defaults). The sandbox speaks only
-the wire protocols; it shares no code with the product.
+the wire protocols; it shares no code with the product. ``--hubspot-port 8767`` also serves a
+HubSpot stand-in (``sandbox.hubspot``) for rehearsing CRM sync: point
+``DIALER_CRM__HUBSPOT__BASE_URL`` at it with ``DIALER_CRM__HUBSPOT__ACCESS_TOKEN=sandbox-hubspot-token``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import uvicorn
 
 from sandbox.agent import AgentConfig, create_agent_app
 from sandbox.carrier import CarrierConfig, CarrierFaults, create_carrier_app
+from sandbox.hubspot import DEFAULT_TOKEN as DEFAULT_HUBSPOT_TOKEN
+from sandbox.hubspot import create_hubspot_app
 
 DEFAULT_ACCOUNT_SID = "AC" + "5a" * 16
 DEFAULT_AUTH_TOKEN = "sandbox-auth-token"
@@ -45,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--ring-seconds", type=float, default=1.0, help="ring time before answer/no-answer")
     parser.add_argument("--ms-per-char", type=float, default=12.0, help="speaking time per character, ms")
     parser.add_argument("--generation-speed", type=float, default=2.0, help="agent audio speed vs real time")
+    parser.add_argument(
+        "--hubspot-port",
+        type=int,
+        help="also serve a HubSpot stand-in (CRM v3: contacts, calls, meetings) here",
+    )
+    parser.add_argument("--hubspot-token", default=DEFAULT_HUBSPOT_TOKEN, help="the Bearer token it accepts")
     parser.add_argument("--log-level", default="warning")
     faults = parser.add_argument_group("faults (also settable at run time: POST /sandbox/faults)")
     faults.add_argument("--duplicate-callbacks", action="store_true", help="deliver every webhook twice")
@@ -96,6 +106,10 @@ async def _serve(args: argparse.Namespace) -> None:
             )
         ),
     ]
+    if args.hubspot_port is not None:
+        hubspot = create_hubspot_app(args.hubspot_token)
+        config = uvicorn.Config(hubspot, host=args.host, port=args.hubspot_port, log_level=args.log_level)
+        servers.append(uvicorn.Server(config))
     await asyncio.gather(*(server.serve() for server in servers))
 
 
