@@ -1,5 +1,6 @@
 """SQLAlchemy models of every table (the database belongs to ``dialer``)."""
 
+from dialer.models.account import ApiToken, LoginFailure, MeetingAssignment, Role, User, WebSession
 from dialer.models.audit import AuditEvent, AuditSeal
 from dialer.models.call import CallAttempt, GateDecisionRecord, TranscriptTurn
 from dialer.models.campaign import Campaign
@@ -37,6 +38,7 @@ __all__ = [
     "FINAL_ATTEMPT_STATUSES",
     "FINAL_LEAD_STATUSES",
     "REVOCATION_CHANNELS",
+    "ApiToken",
     "AttemptStatus",
     "AuditEvent",
     "AuditSeal",
@@ -60,9 +62,14 @@ __all__ = [
     "GateDecisionRecord",
     "Lead",
     "LeadStatus",
+    "LoginFailure",
     "Meeting",
+    "MeetingAssignment",
     "MeetingStatus",
     "RndResult",
+    "Role",
     "Speaker",
     "TranscriptTurn",
+    "User",
+    "WebSession",
 ]

@@ -1,0 +1,39 @@
+"""Fixtures of the account and REST API tests: users of each role on the run's PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+
+from dialer import accounts
+from dialer.db import transaction
+from dialer.runtime import Runtime
+
+PASSWORD = "correct horse battery staple"
+ROLES = ("admin", "ops", "rep", "compliance")
+
+
+def _empty_accounts(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE users, login_failures RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def accounts_db(committed_pg: Engine) -> Iterator[Engine]:
+    """The run's PostgreSQL, emptied of product rows and accounts before and after the test."""
+    _empty_accounts(committed_pg)
+    yield committed_pg
+    _empty_accounts(committed_pg)
+
+
+@pytest.fixture
+def users(runtime: Runtime, accounts_db: Engine) -> dict[str, str]:
+    """One active user per role, named after it (``admin``, ``ops``, ``rep``, ``compliance``) -> role."""
+    with transaction(runtime.sessions) as session:
+        for role in ROLES:
+            accounts.create_user(
+                session, username=role, role=role, password=PASSWORD, now=runtime.clock.now(), actor="test"
+            )
+    return {role: role for role in ROLES}
