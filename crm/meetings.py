@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from dialer.audit import record_event
 from dialer.errors import ToolArgumentError
-from dialer.models import Campaign, Lead, Meeting, MeetingStatus, TranscriptTurn
+from dialer.models import Campaign, Lead, Meeting, MeetingAssignment, MeetingStatus, TranscriptTurn
 from dialer.timeparse import parse_time_phrase
 
 MIN_LEAD_TIME = timedelta(minutes=15)
@@ -128,9 +128,18 @@ class MeetingForRep:
 
 
 def meetings_for_reps(
-    session: Session, *, since: datetime, campaign_id: int | None = None, excerpt_turns: int = 6
+    session: Session,
+    *,
+    since: datetime,
+    campaign_id: int | None = None,
+    excerpt_turns: int = 6,
+    rep_user_id: int | None = None,
 ) -> list[MeetingForRep]:
-    """Booked meetings starting at or after ``since`` (UTC), soonest first."""
+    """Booked meetings starting at or after ``since`` (UTC), soonest first.
+
+    Args:
+        rep_user_id: only the meetings assigned to this rep (:mod:`crm.assignments`).
+    """
     statement = (
         select(Meeting, Lead, Campaign)
         .join(Lead, Lead.id == Meeting.lead_id)
@@ -140,6 +149,10 @@ def meetings_for_reps(
     )
     if campaign_id is not None:
         statement = statement.where(Meeting.campaign_id == campaign_id)
+    if rep_user_id is not None:
+        statement = statement.join(MeetingAssignment, MeetingAssignment.meeting_id == Meeting.id).where(
+            MeetingAssignment.user_id == rep_user_id
+        )
     result = []
     for meeting, lead, campaign in session.execute(statement):
         turns = session.scalars(

@@ -37,3 +37,34 @@ def users(runtime: Runtime, accounts_db: Engine) -> dict[str, str]:
                 session, username=role, role=role, password=PASSWORD, now=runtime.clock.now(), actor="test"
             )
     return {role: role for role in ROLES}
+
+
+@pytest.fixture
+def api(runtime: Runtime, users: dict[str, str]):
+    """A test client of the one app (``bridge.app:create_app``) on the run's PostgreSQL."""
+    from fastapi.testclient import TestClient
+
+    from bridge.app import create_app
+    from tests.fakes.agent import FakeVoiceAgent
+
+    # https, as the public URL is: the session cookie is Secure.
+    app = create_app(runtime=runtime, agent=FakeVoiceAgent())
+    with TestClient(app, base_url="https://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def tokens(runtime: Runtime, users: dict[str, str]) -> dict[str, str]:
+    """An API token per role: ``{"admin": "dlr_...", ...}``."""
+    made = {}
+    with transaction(runtime.sessions) as session:
+        for role in ROLES:
+            _, made[role] = accounts.create_token(
+                session, username=role, name="tests", now=runtime.clock.now(), actor="test"
+            )
+    return made
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The ``Authorization`` header of an API token."""
+    return {"Authorization": f"Bearer {token}"}
