@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 
 from bridge.app import create_app
 from dialer.runtime import build_runtime
