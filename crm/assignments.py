@@ -6,10 +6,8 @@ rep's login, or None).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialer.accounts import get_user
@@ -50,16 +48,3 @@ def assign_meeting(session: Session, *, meeting_id: int, username: str, now: dat
         payload={"meeting_id": meeting_id, "username": rep.username, "previous": previous},
     )
     return rep
-
-
-def reps_of(session: Session, meeting_ids: Iterable[int]) -> dict[int, str]:
-    """``{meeting id: rep's login}`` for those of ``meeting_ids`` that are assigned."""
-    ids = list(meeting_ids)
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(MeetingAssignment.meeting_id, User.username)
-        .join(User, User.id == MeetingAssignment.user_id)
-        .where(MeetingAssignment.meeting_id.in_(ids))
-    )
-    return {meeting_id: username for meeting_id, username in rows}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from dialer.audit import record_event
 from dialer.errors import ToolArgumentError
-from dialer.models import Campaign, Lead, Meeting, MeetingAssignment, MeetingStatus, TranscriptTurn
+from dialer.models import Campaign, Lead, Meeting, MeetingAssignment, MeetingStatus, TranscriptTurn, User
 from dialer.timeparse import parse_time_phrase
 
 MIN_LEAD_TIME = timedelta(minutes=15)
@@ -110,6 +110,7 @@ class MeetingForRep:
     Attributes:
         starts_at: start instant, UTC; ``lead_timezone`` says where the prospect is.
         excerpt: the last transcript turns of the call that booked it, ``"agent: ..."`` / ``"caller: ..."``.
+        rep: the login of the rep it is assigned to (:mod:`crm.assignments`), None while unassigned.
     """
 
     meeting_id: int
@@ -125,6 +126,7 @@ class MeetingForRep:
     requested_text: str
     notes: str
     excerpt: tuple[str, ...]
+    rep: str | None = None
 
 
 def meetings_for_reps(
@@ -141,20 +143,20 @@ def meetings_for_reps(
         rep_user_id: only the meetings assigned to this rep (:mod:`crm.assignments`).
     """
     statement = (
-        select(Meeting, Lead, Campaign)
+        select(Meeting, Lead, Campaign, User.username)
         .join(Lead, Lead.id == Meeting.lead_id)
         .join(Campaign, Campaign.id == Meeting.campaign_id)
+        .outerjoin(MeetingAssignment, MeetingAssignment.meeting_id == Meeting.id)
+        .outerjoin(User, User.id == MeetingAssignment.user_id)
         .where(Meeting.status == MeetingStatus.BOOKED, Meeting.starts_at >= since)
         .order_by(Meeting.starts_at)
     )
     if campaign_id is not None:
         statement = statement.where(Meeting.campaign_id == campaign_id)
     if rep_user_id is not None:
-        statement = statement.join(MeetingAssignment, MeetingAssignment.meeting_id == Meeting.id).where(
-            MeetingAssignment.user_id == rep_user_id
-        )
+        statement = statement.where(MeetingAssignment.user_id == rep_user_id)
     result = []
-    for meeting, lead, campaign in session.execute(statement):
+    for meeting, lead, campaign, rep in session.execute(statement):
         turns = session.scalars(
             select(TranscriptTurn)
             .where(TranscriptTurn.attempt_id == meeting.attempt_id)
@@ -176,6 +178,7 @@ def meetings_for_reps(
                 requested_text=meeting.requested_text,
                 notes=meeting.notes,
                 excerpt=tuple(f"{t.speaker}: {t.text}" for t in reversed(turns)),
+                rep=rep,
             )
         )
     return result

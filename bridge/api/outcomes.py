@@ -6,7 +6,6 @@ the other roles that may read meetings see every one.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -21,11 +20,10 @@ from bridge.api.schemas import (
     DispositionPublic,
     Limit,
     MeetingAssign,
-    MeetingPublic,
     RowId,
 )
-from crm.assignments import assign_meeting, reps_of
-from crm.meetings import meetings_for_reps
+from crm.assignments import assign_meeting
+from crm.meetings import MeetingForRep, meetings_for_reps
 from dialer import listings
 from dialer.errors import InvalidInputError
 from dialer.models import AttemptStatus, Role
@@ -72,26 +70,21 @@ async def list_dispositions(
     return await in_transaction(request, work)
 
 
-@router.get("/meetings", response_model=list[MeetingPublic], responses=ERRORS)
+@router.get("/meetings", response_model=list[MeetingForRep], responses=ERRORS)
 async def list_meetings(
     request: Request,
     principal: Annotated[Principal, Depends(allow(Permission.MEETINGS_READ))],
     campaign_id: CampaignFilter = None,
     since: Annotated[datetime | None, Query(description="ISO-8601; default: a week ago.")] = None,
-) -> list[MeetingPublic]:
-    """Booked meetings from ``since`` on, soonest first; a rep gets only their own."""
+) -> list[MeetingForRep]:
+    """Booked meetings from ``since`` on, soonest first, with their rep; a rep gets only their own."""
     own = principal.user_id if principal.role == Role.REP else None
     if since is not None and since.tzinfo is None:
         raise InvalidInputError(f"since={since.isoformat()} needs a UTC offset (e.g. ...Z or +00:00)")
 
-    def work(session: Session, now: datetime) -> list[MeetingPublic]:
+    def work(session: Session, now: datetime) -> list[MeetingForRep]:
         start = since if since is not None else now - timedelta(days=7)
-        meetings = meetings_for_reps(session, since=start, campaign_id=campaign_id, rep_user_id=own)
-        reps = reps_of(session, (m.meeting_id for m in meetings))
-        return [
-            MeetingPublic(**{**dataclasses.asdict(m), "excerpt": list(m.excerpt)}, rep=reps.get(m.meeting_id))
-            for m in meetings
-        ]
+        return meetings_for_reps(session, since=start, campaign_id=campaign_id, rep_user_id=own)
 
     return await in_transaction(request, work)
 

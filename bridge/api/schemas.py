@@ -163,25 +163,6 @@ class AttemptPublic(_Output):
     disclosure_played_at: datetime | None
 
 
-class MeetingPublic(BaseModel):
-    """A booked meeting as a rep needs it (``starts_at`` UTC; ``lead_timezone`` the prospect's zone)."""
-
-    meeting_id: int
-    campaign: str
-    lead_name: str
-    company: str | None
-    title: str | None
-    phone_e164: str
-    email: str
-    starts_at: datetime
-    duration_minutes: int
-    lead_timezone: str
-    requested_text: str
-    notes: str
-    excerpt: list[str]
-    rep: str | None
-
-
 class MeetingAssign(_Input):
     """``PUT /api/meetings/{id}/rep``: the rep's login."""
 
