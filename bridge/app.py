@@ -1,4 +1,8 @@
-"""The API process: carrier webhooks, the media WebSocket, the reps' calendar feed, a health check.
+"""The API process: the REST API, carrier webhooks, the media WebSocket, the calendar feed, health.
+
+This is the one ASGI app. ``/openapi.json`` documents the REST API (``/api/...``), the calendar
+feed and the health check; the carrier's webhooks and media stream are left out of it (they are
+Twilio's contract, authenticated by its signature, not the API's).
 
 Run with ``dialer serve`` or ``uvicorn bridge.app:create_app --factory``. The factory puts a
 filter on uvicorn's loggers that keeps secret query parameters out of the access log
@@ -10,7 +14,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from bridge import media, webhooks
+from bridge import api, media, webhooks
 from bridge.access_log import install_redaction
 from bridge.agent import VoiceAgent
 from bridge.agents import build_voice_agent
@@ -34,7 +38,14 @@ def create_app(runtime: Runtime | None = None, agent: VoiceAgent | None = None) 
     settings = runtime.settings
     if agent is None:
         agent = build_voice_agent(settings)
-    app = FastAPI(title="AI campaign dialer: carrier bridge", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="AI campaign dialer",
+        version="1",
+        summary="Campaigns, lead imports, attempts, meetings, dispositions, DNC and the audit log.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
     install_error_handlers(app)
     app.state.bridge = BridgeState(
         runtime=runtime,
@@ -43,16 +54,17 @@ def create_app(runtime: Runtime | None = None, agent: VoiceAgent | None = None) 
         amd=AmdBoard(),
     )
     app.state.runtime = runtime
-    app.include_router(webhooks.router)
-    app.include_router(media.router)
-    app.include_router(crm_routes.router)
+    app.include_router(api.router)
+    app.include_router(webhooks.router, include_in_schema=False)
+    app.include_router(media.router, include_in_schema=False)
+    app.include_router(crm_routes.router, tags=["calendar"])
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         """Prometheus metrics of this process (:mod:`bridge.metrics`), text exposition format."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/healthz")
+    @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         """Liveness for load balancers and compose health checks."""
         return {"status": "ok"}

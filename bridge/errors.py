@@ -5,6 +5,11 @@ package's) answers with its own ``status_code`` and the body::
 
     {"error": {"code": "not_found", "message": "attempt 7 does not exist"}}
 
+``details`` is added when there is more to say in a machine-readable form: for a request that
+fails validation, the list of problems (``[{"loc": [...], "msg": ..., "type": ...}]``); for a file
+that cannot be imported, where (``{"file", "row", "column"}``). A 401 carries
+``WWW-Authenticate: Bearer`` and a 429 ``Retry-After`` (seconds).
+
 FastAPI's own errors (an unknown route, a request that fails validation) use the same shape, so a
 client reads one format. Routes raise the product error and map nothing by hand. Anything else is
 a bug: it is logged with its traceback and answered 500 with a message that says nothing more.
@@ -13,33 +18,58 @@ a bug: it is logged with its traceback and answered 500 with a message that says
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dialer.errors import PRODUCT_ERRORS, code_of, message_of, status_of
+from dialer.errors import PRODUCT_ERRORS, ImportFileError, RegistryFileError, code_of, message_of, status_of
 
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    """``{"error": {"code", "message"}}`` with ``status``."""
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+def error_response(
+    status: int, code: str, message: str, *, details: Any = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """``{"error": {"code", "message"[, "details"]}}`` with ``status`` (``details`` when not None)."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = jsonable_encoder(details)
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _details(exc: Exception) -> dict[str, Any] | None:
+    if isinstance(exc, ImportFileError):
+        return {"file": exc.path, "row": exc.row, "column": exc.column}
+    if isinstance(exc, RegistryFileError):
+        return {"file": exc.path, "line": exc.line, "column": exc.column}
+    return None
+
+
+def _headers(exc: Exception, status: int) -> dict[str, str] | None:
+    if status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    retry_after = getattr(exc, "retry_after_seconds", None)
+    return {"Retry-After": str(retry_after)} if retry_after is not None else None
 
 
 async def _product_error(_request: Request, exc: Exception) -> JSONResponse:
     status = status_of(exc)
     if status >= 500:
         log.warning("%s answered %d: %s", _request.url.path, status, message_of(exc))
-    return error_response(status, code_of(exc), message_of(exc))
+    return error_response(
+        status, code_of(exc), message_of(exc), details=_details(exc), headers=_headers(exc, status)
+    )
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = "not_found" if exc.status_code == 404 else "http_error"
-    return error_response(exc.status_code, code, str(exc.detail))
+    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -48,11 +78,27 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
         f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}"
         for error in exc.errors()
     )
-    return error_response(422, "invalid_request", problems or "the request is not valid")
+    problems_list = [
+        {"loc": list(error.get("loc", ())), "msg": error.get("msg", "invalid"), "type": error.get("type")}
+        for error in exc.errors()
+    ]
+    return error_response(
+        422, "invalid_request", problems or "the request is not valid", details=problems_list or None
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "the server failed to answer this request")
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers on ``app`` (the app factory calls this once)."""
+    """Register the handlers on ``app`` (the app factory calls this once).
+
+    A bug (any other exception) answers 500 in the same shape; Starlette's outermost middleware
+    runs that handler and re-raises, so the traceback still reaches the server's log.
+    """
+    app.add_exception_handler(Exception, _unexpected)
     for root in PRODUCT_ERRORS:
         app.add_exception_handler(root, _product_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

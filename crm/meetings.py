@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from dialer.audit import record_event
 from dialer.errors import ToolArgumentError
-from dialer.models import Campaign, Lead, Meeting, MeetingStatus, TranscriptTurn
+from dialer.models import Campaign, Lead, Meeting, MeetingAssignment, MeetingStatus, TranscriptTurn, User
 from dialer.outbox import publish_meeting_booked
 from dialer.timeparse import parse_time_phrase
 
@@ -112,6 +112,7 @@ class MeetingForRep:
     Attributes:
         starts_at: start instant, UTC; ``lead_timezone`` says where the prospect is.
         excerpt: the last transcript turns of the call that booked it, ``"agent: ..."`` / ``"caller: ..."``.
+        rep: the login of the rep it is assigned to (:mod:`crm.assignments`), None while unassigned.
     """
 
     meeting_id: int
@@ -127,23 +128,37 @@ class MeetingForRep:
     requested_text: str
     notes: str
     excerpt: tuple[str, ...]
+    rep: str | None = None
 
 
 def meetings_for_reps(
-    session: Session, *, since: datetime, campaign_id: int | None = None, excerpt_turns: int = 6
+    session: Session,
+    *,
+    since: datetime,
+    campaign_id: int | None = None,
+    excerpt_turns: int = 6,
+    rep_user_id: int | None = None,
 ) -> list[MeetingForRep]:
-    """Booked meetings starting at or after ``since`` (UTC), soonest first."""
+    """Booked meetings starting at or after ``since`` (UTC), soonest first.
+
+    Args:
+        rep_user_id: only the meetings assigned to this rep (:mod:`crm.assignments`).
+    """
     statement = (
-        select(Meeting, Lead, Campaign)
+        select(Meeting, Lead, Campaign, User.username)
         .join(Lead, Lead.id == Meeting.lead_id)
         .join(Campaign, Campaign.id == Meeting.campaign_id)
+        .outerjoin(MeetingAssignment, MeetingAssignment.meeting_id == Meeting.id)
+        .outerjoin(User, User.id == MeetingAssignment.user_id)
         .where(Meeting.status == MeetingStatus.BOOKED, Meeting.starts_at >= since)
         .order_by(Meeting.starts_at)
     )
     if campaign_id is not None:
         statement = statement.where(Meeting.campaign_id == campaign_id)
+    if rep_user_id is not None:
+        statement = statement.where(MeetingAssignment.user_id == rep_user_id)
     result = []
-    for meeting, lead, campaign in session.execute(statement):
+    for meeting, lead, campaign, rep in session.execute(statement):
         turns = session.scalars(
             select(TranscriptTurn)
             .where(TranscriptTurn.attempt_id == meeting.attempt_id)
@@ -165,6 +180,7 @@ def meetings_for_reps(
                 requested_text=meeting.requested_text,
                 notes=meeting.notes,
                 excerpt=tuple(f"{t.speaker}: {t.text}" for t in reversed(turns)),
+                rep=rep,
             )
         )
     return result

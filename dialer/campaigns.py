@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import string
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from compliance import PhoneNumberError, normalize_phone
 from dialer.audit import record_event
-from dialer.errors import InvalidStateError, NotFoundError
+from dialer.errors import InvalidInputError, InvalidStateError, NotFoundError
 from dialer.models import Campaign, CampaignStatus, Lead, LeadStatus
 from dialer.settings import VOICE_AGENT_NAMES
 
@@ -168,6 +169,31 @@ def create_campaign(
             **dataclasses.asdict(calls),
         },
     )
+    return campaign
+
+
+def check_script(text: str, *, where: str) -> str:
+    """``text`` if its ``{placeholders}`` are well formed (they are filled in per call).
+
+    Raises:
+        InvalidInputError: a malformed placeholder; the message names ``where`` (a file, a field).
+    """
+    try:
+        list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise InvalidInputError(f"{where}: malformed placeholder in script ({exc})") from None
+    return text
+
+
+def campaign_by_id(session: Session, *, campaign_id: int) -> Campaign:
+    """The campaign with that id.
+
+    Raises:
+        NotFoundError: no such campaign.
+    """
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFoundError(f"campaign {campaign_id} does not exist")
     return campaign
 
 

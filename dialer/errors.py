@@ -12,6 +12,11 @@ worker needs (``retryable``)::
     ├── InvalidStateError           an action not allowed in the row's current state
     ├── InvalidRequestError         an HTTP request missing a parameter or carrying an unusable one
     ├── AccessDeniedError           a request without valid credentials (bad signature or token)
+    │   ├── RoleRefusedError        a logged-in user whose role may not do this (dialer.accounts)
+    │   └── CsrfError               a cookie-authenticated unsafe request without its CSRF token
+    ├── NotAuthenticatedError       no API token or session, or one unknown, ended or revoked (401)
+    ├── LoginFailedError            a wrong username or password, or a disabled account (401)
+    ├── LoginThrottledError         too many failed logins for the account or client IP (429)
     ├── InvalidInputError           an input document or value that cannot be used; says where
     │   └── ProtocolError           a carrier media-stream message that is not one (bridge)
     ├── ImportFileError             a lead file that cannot be imported at all (nothing written)

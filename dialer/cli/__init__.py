@@ -13,7 +13,7 @@ import sys
 import typer
 from rich.console import Console
 
-from dialer.cli import audit, campaigns, compliance, consent, crm, db, demo, dnc, leads, services
+from dialer.cli import audit, campaigns, compliance, consent, crm, db, demo, dnc, leads, services, users
 from dialer.errors import PRODUCT_ERRORS, message_of
 
 __all__ = ["app", "main"]
@@ -27,6 +27,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(compliance.app, name="compliance")
 app.add_typer(consent.app, name="consent")
 app.add_typer(crm.app, name="crm")
+app.add_typer(users.app, name="users")
 services.register(app)
 demo.register(app)
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import string
 from pathlib import Path
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from dialer import campaigns as service
+from dialer import listings
 from dialer.calls.costs import campaign_costs, dollars
 from dialer.cli._common import actor, console, runtime
 from dialer.db import transaction
-from dialer.errors import InvalidInputError
-from dialer.models import Campaign, CampaignStatus
+from dialer.models import CampaignStatus
 
 app = typer.Typer(no_args_is_help=True, help="Campaigns.")
 
@@ -54,10 +52,7 @@ def create(
 ) -> None:
     """Create a campaign (in draft; start it with `dialer campaigns start`)."""
     text = service.DEFAULT_SCRIPT if script is None else script.read_text(encoding="utf-8")
-    try:
-        list(string.Formatter().parse(text))
-    except ValueError as exc:
-        raise InvalidInputError(f"{script}: malformed placeholder in script ({exc})") from None
+    service.check_script(text, where=str(script))
     rt = runtime()
     with transaction(rt.sessions) as session:
         campaign = service.create_campaign(
@@ -113,7 +108,7 @@ def list_campaigns() -> None:
     rt = runtime()
     table = Table("id", "name", "status", "seller", "leads", "open")
     with rt.sessions() as session:
-        for campaign in session.scalars(select(Campaign).order_by(Campaign.id)):
+        for campaign in listings.list_campaigns(session):
             progress = service.progress(session, campaign_id=campaign.id)
             table.add_row(
                 str(campaign.id),

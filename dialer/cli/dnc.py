@@ -7,14 +7,13 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from compliance import PhoneNumberError, normalize_phone
 from dialer.cli._common import actor, console, runtime
 from dialer.consent import add_internal_dnc, import_internal_list
 from dialer.db import transaction
 from dialer.errors import InvalidInputError
-from dialer.models import DncEntry
+from dialer.listings import list_internal_dnc
 from dialer.registry import (
     INTERNAL,
     NATIONAL,
@@ -54,7 +53,7 @@ def list_entries() -> None:
     rt = runtime()
     table = Table("id", "phone", "source", "requested at (UTC)", "reason")
     with rt.sessions() as session:
-        for e in session.scalars(select(DncEntry).order_by(DncEntry.id)):
+        for e in list_internal_dnc(session, limit=None):
             table.add_row(
                 str(e.id), e.phone_e164, e.source, e.requested_at.isoformat(timespec="seconds"), e.reason
             )

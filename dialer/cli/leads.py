@@ -20,22 +20,12 @@ from rich.table import Table
 
 from dialer.cli._common import actor, console, runtime
 from dialer.db import transaction
-from dialer.errors import InvalidStateError
+from dialer.leads.mappings import parse_mappings
 from dialer.leads.report import format_registry_scrub
 from dialer.leads.service import ImportProgress, import_leads
 from dialer.registry import registry_store
 
 app = typer.Typer(no_args_is_help=True, help="Leads.")
-
-
-def _mappings(values: list[str]) -> dict[str, str]:
-    mappings: dict[str, str] = {}
-    for value in values:
-        column, sep, field = value.partition("=")
-        if not sep or not column or not field:
-            raise InvalidStateError(f"--map {value!r}: expected COLUMN=FIELD, e.g. --map 'Cell'=mobile")
-        mappings[column] = field
-    return mappings
 
 
 @app.command("import")
@@ -68,7 +58,7 @@ def import_command(
             session,
             campaign_name=campaign,
             path=file,
-            mappings=_mappings(map_),
+            mappings=parse_mappings(map_),
             attestation=consent_attestation,
             attested_by=actor().removeprefix("user:"),
             default_region=region,

@@ -1,5 +1,6 @@
 """SQLAlchemy models of every table (the database belongs to ``dialer``)."""
 
+from dialer.models.account import ApiToken, LoginFailure, MeetingAssignment, Role, User, WebSession
 from dialer.models.audit import AuditEvent, AuditSeal
 from dialer.models.call import CallAttempt, GateDecisionRecord, TranscriptTurn
 from dialer.models.campaign import Campaign
@@ -38,6 +39,7 @@ __all__ = [
     "FINAL_ATTEMPT_STATUSES",
     "FINAL_LEAD_STATUSES",
     "REVOCATION_CHANNELS",
+    "ApiToken",
     "AttemptStatus",
     "AuditEvent",
     "AuditSeal",
@@ -61,7 +63,9 @@ __all__ = [
     "GateDecisionRecord",
     "Lead",
     "LeadStatus",
+    "LoginFailure",
     "Meeting",
+    "MeetingAssignment",
     "MeetingStatus",
     "OutboxDelivery",
     "OutboxEvent",
@@ -69,6 +73,9 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "RndResult",
+    "Role",
     "Speaker",
     "TranscriptTurn",
+    "User",
+    "WebSession",
 ]

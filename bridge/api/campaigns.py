@@ -1,0 +1,114 @@
+"""``/api/campaigns``: list, show, create, start, pause, stop (the services ``dialer campaigns`` uses)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+
+from bridge.api._run import in_transaction
+from bridge.api.access import Permission, Principal, allow
+from bridge.api.schemas import CampaignCreate, CampaignPublic, LeadCounts, RowId
+from dialer import campaigns as service
+from dialer import listings
+from dialer.models import Campaign, CampaignStatus
+
+router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
+ERRORS: dict[int | str, dict[str, object]] = {401: {}, 403: {}}
+Reader = Annotated[Principal, Depends(allow(Permission.CAMPAIGNS_READ))]
+Writer = Annotated[Principal, Depends(allow(Permission.CAMPAIGNS_WRITE))]
+
+
+def _public(session: Session, campaign: Campaign) -> CampaignPublic:
+    progress = service.progress(session, campaign_id=campaign.id)
+    counts = LeadCounts(by_status=progress.by_status, total=progress.total, open=progress.open)
+    return CampaignPublic.model_validate(campaign).model_copy(update={"leads": counts})
+
+
+@router.get("", response_model=list[CampaignPublic], responses=ERRORS)
+async def list_campaigns(request: Request, _: Reader) -> list[CampaignPublic]:
+    """Every campaign with its lead counts, by id."""
+
+    def work(session: Session, now: datetime) -> list[CampaignPublic]:
+        return [_public(session, campaign) for campaign in listings.list_campaigns(session)]
+
+    return await in_transaction(request, work)
+
+
+@router.get("/{campaign_id}", response_model=CampaignPublic, responses={**ERRORS, 404: {}})
+async def show_campaign(campaign_id: RowId, request: Request, _: Reader) -> CampaignPublic:
+    """One campaign's settings and lead counts."""
+
+    def work(session: Session, now: datetime) -> CampaignPublic:
+        return _public(session, service.campaign_by_id(session, campaign_id=campaign_id))
+
+    return await in_transaction(request, work)
+
+
+@router.post("", response_model=CampaignPublic, status_code=201, responses={**ERRORS, 409: {}, 422: {}})
+async def create_campaign(body: CampaignCreate, request: Request, principal: Writer) -> CampaignPublic:
+    """Create a campaign in ``draft`` (audited as ``campaign.created``)."""
+    script = service.check_script(body.script, where="script") if body.script else service.DEFAULT_SCRIPT
+
+    def work(session: Session, now: datetime) -> CampaignPublic:
+        campaign = service.create_campaign(
+            session,
+            name=body.name,
+            seller_name=body.seller_name,
+            caller_id=body.caller_id,
+            now=now,
+            actor=principal.actor,
+            product=body.product,
+            agent_name=body.agent_name,
+            callback_number=body.callback_number,
+            script=script,
+            max_concurrent_calls=body.max_concurrent_calls,
+            max_attempts=body.max_attempts,
+            retry_delay_seconds=body.retry_delay_seconds,
+            record_calls=body.record_calls,
+            subject=body.subject,
+            call_settings=service.CallSettings(
+                body.voice_agent, body.max_call_seconds, body.silence_timeout_seconds
+            ),
+        )
+        return _public(session, campaign)
+
+    return await in_transaction(request, work)
+
+
+async def _set_status(
+    request: Request, principal: Principal, campaign_id: int, status: CampaignStatus
+) -> CampaignPublic:
+    def work(session: Session, now: datetime) -> CampaignPublic:
+        campaign = service.campaign_by_id(session, campaign_id=campaign_id)
+        service.set_status(session, campaign=campaign, status=status, now=now, actor=principal.actor)
+        return _public(session, campaign)
+
+    return await in_transaction(request, work)
+
+
+STATUS_ERRORS: dict[int | str, dict[str, object]] = {
+    **ERRORS,
+    404: {},
+    409: {"description": "not allowed from the campaign's current status"},
+}
+
+
+@router.post("/{campaign_id}/start", response_model=CampaignPublic, responses=STATUS_ERRORS)
+async def start_campaign(campaign_id: RowId, request: Request, principal: Writer) -> CampaignPublic:
+    """Start (or resume) dialing a campaign."""
+    return await _set_status(request, principal, campaign_id, CampaignStatus.RUNNING)
+
+
+@router.post("/{campaign_id}/pause", response_model=CampaignPublic, responses=STATUS_ERRORS)
+async def pause_campaign(campaign_id: RowId, request: Request, principal: Writer) -> CampaignPublic:
+    """Pause a campaign: calls in progress finish, no new calls are placed."""
+    return await _set_status(request, principal, campaign_id, CampaignStatus.PAUSED)
+
+
+@router.post("/{campaign_id}/stop", response_model=CampaignPublic, responses=STATUS_ERRORS)
+async def stop_campaign(campaign_id: RowId, request: Request, principal: Writer) -> CampaignPublic:
+    """Stop a campaign for good."""
+    return await _set_status(request, principal, campaign_id, CampaignStatus.STOPPED)

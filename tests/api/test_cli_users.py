@@ -1,0 +1,90 @@
+"""`dialer users create | list | set-role | disable | token-create | token-revoke` as an admin runs them."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from dialer.cli import _common
+from dialer.db import engine_for
+from tests.api.conftest import PASSWORD
+from tests.cli import invoke
+
+
+@pytest.fixture
+def dialer(tmp_path, monkeypatch):
+    """``dialer(*args, stdin=None)`` on a migrated SQLite database in ``tmp_path``."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(_common.console, "_width", 200)
+    env = {"DIALER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "COLUMNS": "200"}
+
+    def run(*args: str, stdin: str | None = None):
+        return invoke(args, env=env, stdin=stdin)
+
+    assert run("db", "upgrade").returncode == 0
+    yield run
+    engine_for(env["DIALER_DATABASE_URL"]).dispose()
+
+
+def _audit_kinds(tmp_path) -> list[str]:
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        return [k for (k,) in db.execute("select kind from audit_events order by id")]
+
+
+@pytest.mark.filterwarnings("ignore::getpass.GetPassWarning")  # CliRunner has no terminal
+def test_users_lifecycle_through_the_cli(dialer, tmp_path):
+    created = dialer("users", "create", "dana", "--role", "ops", "--password-stdin", stdin=PASSWORD + "\n")
+    assert created.returncode == 0, created.stderr
+    assert "created user 'dana' (ops, id 1)" in created.stdout
+    prompted = dialer("users", "create", "rhea", "--role", "rep", stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    assert prompted.returncode == 0, prompted.stderr
+
+    listing = dialer("users", "list")
+    assert "dana" in listing.stdout and "rhea" in listing.stdout and "never" in listing.stdout
+
+    assert dialer("users", "set-role", "dana", "admin").returncode == 0
+    token = dialer("users", "token-create", "dana", "--name", "ci")
+    assert token.returncode == 0, token.stderr
+    secret = token.stdout.strip().splitlines()[-1]
+    assert secret.startswith("dlr_")
+    assert (
+        "ci" in dialer("users", "tokens", "dana").stdout
+        and secret not in dialer("users", "tokens", "dana").stdout
+    )
+    assert dialer("users", "token-revoke", "1").returncode == 0
+    assert dialer("users", "disable", "dana").returncode == 0
+    assert "disabled" in dialer("users", "list").stdout
+
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        (stored,) = db.execute("select password_hash from users where username = 'dana'").fetchone()
+        (token_hash,) = db.execute("select token_hash from api_tokens").fetchone()
+    assert stored.startswith("$argon2id$") and secret not in token_hash
+    assert _audit_kinds(tmp_path) == [
+        "user.created",
+        "user.created",
+        "user.role_changed",
+        "token.created",
+        "token.revoked",
+        "user.disabled",
+    ]
+    assert dialer("audit", "verify").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (
+            ("users", "create", "dana", "--role", "boss", "--password-stdin"),
+            PASSWORD,
+            "role 'boss' does not exist",
+        ),
+        (("users", "create", "dana", "--role", "ops", "--password-stdin"), "short", "at least 12 are needed"),
+        (("users", "disable", "nobody"), None, "user 'nobody' does not exist"),
+        (("users", "set-role", "nobody", "ops"), None, "user 'nobody' does not exist"),
+    ],
+)
+def test_bad_user_commands_exit_2_with_the_reason_and_change_nothing(dialer, tmp_path, args, stdin, message):
+    result = dialer(*args, stdin=stdin)
+    assert result.returncode == 2 and message in result.stderr
+    assert _audit_kinds(tmp_path) == []
