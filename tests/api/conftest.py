@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 import pytest
 from sqlalchemy import Engine, text
 
 from dialer import accounts
+from dialer.accounts import passwords
+from dialer.accounts import users as account_users
 from dialer.db import transaction
 from dialer.runtime import Runtime
 
@@ -28,9 +31,20 @@ def accounts_db(committed_pg: Engine) -> Iterator[Engine]:
     _empty_accounts(committed_pg)
 
 
+@lru_cache(maxsize=4)
+def _hash_once(password: str) -> str:
+    return passwords.hash_password(password)
+
+
 @pytest.fixture
-def users(runtime: Runtime, accounts_db: Engine) -> dict[str, str]:
-    """One active user per role, named after it (``admin``, ``ops``, ``rep``, ``compliance``) -> role."""
+def users(runtime: Runtime, accounts_db: Engine, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """One active user per role, named after it (``admin``, ``ops``, ``rep``, ``compliance``) -> role.
+
+    Their password is hashed once per run (argon2 costs about 0.1-0.7 s a hash on this machine),
+    so they share one salt; logging in still verifies it with argon2 (tests/api/test_accounts.py
+    checks the hashing itself).
+    """
+    monkeypatch.setattr(account_users, "hash_password", _hash_once)
     with transaction(runtime.sessions) as session:
         for role in ROLES:
             accounts.create_user(

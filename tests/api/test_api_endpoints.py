@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import schemathesis
 from sqlalchemy import select
 
 from dialer import accounts
@@ -222,6 +223,9 @@ def test_audit_export_streams_the_log_with_the_api_users_events(api, tokens):
 def test_the_openapi_document_lists_the_api_and_leaves_the_carrier_out(api):
     doc = api.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.")
+    loaded = schemathesis.openapi.from_dict(doc)
+    loaded.validate()  # against the OpenAPI meta-schema; raises on an invalid document
+    assert all(result.ok() for result in loaded.get_all_operations())
     paths = set(doc["paths"])
     assert {
         "/api/auth/login",

@@ -12,6 +12,8 @@ an app built only for its document.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -23,7 +25,8 @@ from tests.api.conftest import bearer
 from tests.conftest import make_settings
 from tests.fakes.agent import FakeVoiceAgent
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = int(os.environ.get("DIALER_TEST_FUZZ_EXAMPLES", "25"))
+"""Examples per operation and kind; ``DIALER_TEST_FUZZ_EXAMPLES=500`` for a longer hunt."""
 
 _DOCUMENT = create_app(
     build_runtime(make_settings(database_url="sqlite://")), agent=FakeVoiceAgent()

@@ -97,3 +97,25 @@ def test_a_role_change_applies_to_the_next_request(api, tokens, runtime):
     with transaction(runtime.sessions) as session:
         accounts.disable_user(session, username="ops", now=runtime.clock.now(), actor="t")
     assert api.get("/api/dnc", headers=bearer(tokens["ops"])).status_code == 401
+
+
+def test_every_api_operation_but_login_requires_credentials(api):
+    from bridge.api import access
+
+    doc = api.get("/openapi.json").json()
+    operations = [
+        (f"{method.upper()} {path}", operation)
+        for path, item in doc["paths"].items()
+        if path.startswith("/api/")
+        for method, operation in item.items()
+    ]
+    assert len(operations) >= 15
+    # The security requirements come from the one authentication dependency (bearer or cookie).
+    unchecked = [
+        label
+        for label, operation in operations
+        if {next(iter(s)) for s in operation.get("security", [])} != {"HTTPBearer", "APIKeyCookie"}
+    ]
+    assert unchecked == ["POST /api/auth/login"]
+    assert all(access.Role.ADMIN in roles for roles in access.GRANTS.values())
+    assert set(access.GRANTS) == set(access.Permission)
