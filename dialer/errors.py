@@ -12,6 +12,7 @@ worker needs (``retryable``)::
     ├── InvalidStateError           an action not allowed in the row's current state
     ├── InvalidRequestError         an HTTP request missing a parameter or carrying an unusable one
     ├── AccessDeniedError           a request without valid credentials (bad signature or token)
+    │   └── WebhookSignatureError   (crm.webhooks) a webhook signature missing, wrong or too old
     ├── InvalidInputError           an input document or value that cannot be used; says where
     │   └── ProtocolError           a carrier media-stream message that is not one (bridge)
     ├── ImportFileError             a lead file that cannot be imported at all (nothing written)
