@@ -44,7 +44,12 @@ PARALLEL_DELIVERIES = 8
 
 def build_destinations(settings: Settings, http: httpx.Client) -> dict[str, Destination]:
     """Every configured destination by name: ``crm:hubspot`` (backend ``hubspot``), ``webhook:<name>``."""
-    links = Links(public_url=settings.public_url, transcript_template=settings.crm.transcript_url)
+    secret = settings.crm.link_secret
+    links = Links(
+        public_url=settings.public_url,
+        transcript_template=settings.crm.transcript_url,
+        link_secret=secret.get_secret_value() if secret is not None else None,
+    )
     found: dict[str, Destination] = {}
     if settings.crm.backend == "hubspot":
         found["crm:hubspot"] = CrmSync("crm:hubspot", HubSpotCrm(settings.crm.hubspot), links=links)
