@@ -15,36 +15,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import socket
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import psycopg
 import uvicorn
 from sqlalchemy import text
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+
+from _dialing_setup import fresh_database  # noqa: E402
 
 from crm.outbox import build_destinations, drain  # noqa: E402
 from crm.webhooks import verify_signature  # noqa: E402
 from dialer.crm_settings import CrmSettings, OutboxParams, WebhookEndpoint  # noqa: E402
 from dialer.db import make_engine, session_factory, transaction  # noqa: E402
-from dialer.migrate import upgrade  # noqa: E402
 from dialer.models import OutboxEventType  # noqa: E402
 from dialer.outbox import publish  # noqa: E402
 from dialer.runtime import Runtime  # noqa: E402
 from dialer.settings import Settings  # noqa: E402
 
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRET = "bench-secret-0123456789abcdef"
 NOW = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)
 
@@ -94,12 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=2000)
     events = parser.parse_args().events
-    name = f"bench_outbox_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    try:
-        upgrade(url)
+    with fresh_database() as url:
         engine = make_engine(url)
         sessions = session_factory(engine)
         with engine.begin() as conn:
@@ -128,7 +120,6 @@ def main() -> None:
             crm = CrmSettings(webhooks=[endpoint], outbox=OutboxParams(batch_size=200))
             settings = Settings(_env_file=None, database_url=url, crm=crm)  # type: ignore[call-arg]
             runtime = Runtime(settings=settings, sessions=sessions, clock=_Clock(), carrier=None, pacer=None)  # type: ignore[arg-type]
-            runtime = dataclasses.replace(runtime)
             started = time.perf_counter()
             with httpx.Client(timeout=10) as http:
                 report = drain(runtime, build_destinations(settings, http), max_batches=10**6)
@@ -137,9 +128,6 @@ def main() -> None:
         print(f"drain: {events / drained:,.0f} deliveries/s to a local signed-webhook receiver "
               f"({events} delivered, every signature verified, {drained:.1f} s)")  # fmt: skip
         engine.dispose()
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
