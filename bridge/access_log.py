@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 import re
 
-SECRET_QUERY_PARAMETERS = ("token",)
-"""Query parameters whose values never reach a log (``token``: the calendar feed's secret)."""
+SECRET_QUERY_PARAMETERS = ("token", "sig")
+"""Query parameters whose values never reach a log (``token``: the calendar feed's secret;
+``sig``: a transcript link's signature)."""
 REDACTED = "[redacted]"
 
 _SECRET = re.compile(

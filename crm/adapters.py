@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crm.destinations import Destination
+from crm.transcripts import transcript_signature
 from dialer.errors import DeliveryError
 from dialer.outbox import ClaimedMessage
 
@@ -158,15 +159,18 @@ class Links:
 
     Attributes:
         public_url: ``DIALER_PUBLIC_URL``.
-        transcript_template: ``DIALER_CRM__TRANSCRIPT_URL`` (``{public_url}``, ``{attempt_id}``).
+        transcript_template: ``DIALER_CRM__TRANSCRIPT_URL`` (``{public_url}``, ``{attempt_id}``, ``{sig}``).
+        link_secret: ``DIALER_CRM__LINK_SECRET`` (None: ``sig`` is empty and the link is not served).
     """
 
     public_url: str
     transcript_template: str
+    link_secret: str | None = None
 
     def transcript(self, attempt_id: int) -> str:
-        """The link to a call's transcript."""
-        return self.transcript_template.format(public_url=self.public_url, attempt_id=attempt_id)
+        """The link to a call's transcript, signed (:func:`crm.transcripts.transcript_signature`)."""
+        sig = transcript_signature(self.link_secret, attempt_id) if self.link_secret else ""
+        return self.transcript_template.format(public_url=self.public_url, attempt_id=attempt_id, sig=sig)
 
     def meeting(self, meeting_id: int) -> str:
         """The meeting's URL in the dialer (its identity in HubSpot: ``hs_meeting_external_url``)."""

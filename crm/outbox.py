@@ -7,7 +7,9 @@ the network part outside them. One :func:`drain` run:
    type goes) into messages;
 2. claims due messages in batches and delivers them, a few at a time in threads (one slow
    receiver does not hold the others back), each with its destination's own timeout;
-3. settles every try in its own short transaction: delivered, retried after backoff, or dead.
+3. settles the batch's tries in one short transaction: delivered, retried after backoff, or
+   dead (a drain killed before that commit leaves its messages leased: they are tried again
+   when the lease ends, which the destinations make safe).
 
 A CRM outage therefore loses nothing: the messages wait, retried with backoff, and are delivered
 once it answers again; after ``max_attempts`` failures they are dead letters, shown by
@@ -42,7 +44,12 @@ PARALLEL_DELIVERIES = 8
 
 def build_destinations(settings: Settings, http: httpx.Client) -> dict[str, Destination]:
     """Every configured destination by name: ``crm:hubspot`` (backend ``hubspot``), ``webhook:<name>``."""
-    links = Links(public_url=settings.public_url, transcript_template=settings.crm.transcript_url)
+    secret = settings.crm.link_secret
+    links = Links(
+        public_url=settings.public_url,
+        transcript_template=settings.crm.transcript_url,
+        link_secret=secret.get_secret_value() if secret is not None else None,
+    )
     found: dict[str, Destination] = {}
     if settings.crm.backend == "hubspot":
         found["crm:hubspot"] = CrmSync("crm:hubspot", HubSpotCrm(settings.crm.hubspot), links=links)
@@ -106,17 +113,11 @@ def drain(runtime: Runtime, destinations: Mapping[str, Destination], *, max_batc
             if not claimed:
                 break
             started = runtime.clock.now()
-            tries = pool.map(lambda m: _try(destinations.get(m.destination), m), claimed)
-            for message, (result, error) in zip(claimed, tries, strict=True):
-                with transaction(runtime.sessions) as session:
-                    status = settle(
-                        session,
-                        claimed=message,
-                        started_at=started,
-                        finished_at=runtime.clock.now(),
-                        params=params,
-                        result=result,
-                        error=error,
-                    )
-                report.outcomes[status.value] += 1
+            tries = list(pool.map(lambda m: _try(destinations.get(m.destination), m), claimed))
+            finished = runtime.clock.now()
+            with transaction(runtime.sessions) as session:  # one commit for the batch's outcomes
+                for message, (result, error) in zip(claimed, tries, strict=True):
+                    status = settle(session, claimed=message, started_at=started, finished_at=finished,
+                                    params=params, result=result, error=error)  # fmt: skip
+                    report.outcomes[status.value] += 1
     return report

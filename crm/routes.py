@@ -1,4 +1,4 @@
-"""HTTP routes for reps: the calendar feed of booked meetings.
+"""HTTP routes for reps: the calendar feed of booked meetings, and calls' transcripts by signed link.
 
 Calendar applications cannot log in, so the feed is protected the way calendar feeds usually are:
 by a long secret in its URL (``DIALER_CALENDAR_FEED_TOKEN``), compared in constant time. Without
@@ -17,11 +17,27 @@ from sqlalchemy.orm import Session
 
 from crm.calendar import calendar_feed
 from crm.meetings import meetings_for_reps
+from crm.transcripts import render_transcript, signature_matches
 from dialer.errors import AccessDeniedError, NotFoundError
 from dialer.runtime import Runtime
 
 router = APIRouter(prefix="/crm")
 LOOKBACK_DAYS = 7
+
+
+@router.get("/calls/{attempt_id}/transcript")
+async def transcript(request: Request, attempt_id: int, sig: Annotated[str, Query()] = "") -> Response:
+    """One call's transcript as ``text/plain``, for the holder of its signed link (:mod:`crm.transcripts`)."""
+    runtime: Runtime = request.app.state.runtime
+    secret = runtime.settings.crm.link_secret
+    if secret is None:
+        raise NotFoundError("transcript links are not enabled (DIALER_CRM__LINK_SECRET)")
+    if not signature_matches(secret.get_secret_value(), attempt_id, sig):
+        raise AccessDeniedError("invalid transcript link")
+    body = await asyncio.to_thread(
+        runtime.run_in_transaction, lambda session, _now: render_transcript(session, attempt_id=attempt_id)
+    )
+    return Response(body, media_type="text/plain; charset=utf-8")
 
 
 @router.get("/calendar.ics")

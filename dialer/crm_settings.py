@@ -119,15 +119,18 @@ class CrmSettings(BaseModel):
 
     Attributes:
         backend: ``builtin`` (the dialer's tables are the CRM) or ``hubspot`` (also synced there).
+        link_secret: the key of the signed transcript links (``crm.transcripts``); unset, the
+            links are not served (404).
         transcript_url: the link to a call's transcript put in the CRM and the webhooks;
-            ``{public_url}`` and ``{attempt_id}`` are filled in.
+            ``{public_url}``, ``{attempt_id}`` and ``{sig}`` (the link's signature) are filled in.
     """
 
     backend: CrmBackend = "builtin"
     hubspot: HubSpotSettings = HubSpotSettings()
     webhooks: list[WebhookEndpoint] = Field(default_factory=list)
     outbox: OutboxParams = OutboxParams()
-    transcript_url: str = "{public_url}/console/calls/{attempt_id}/transcript"
+    link_secret: SecretStr | None = None
+    transcript_url: str = "{public_url}/crm/calls/{attempt_id}/transcript?sig={sig}"
 
     @model_validator(mode="after")
     def _consistent(self) -> CrmSettings:
@@ -145,6 +148,8 @@ class CrmSettings(BaseModel):
             for w in self.webhooks
             if not w.url.startswith("https://")
         ]
+        if self.link_secret is not None and len(self.link_secret.get_secret_value()) < 24:
+            problems.append("DIALER_CRM__LINK_SECRET must be a random secret of 24+ characters")
         if self.backend == "hubspot" and self.hubspot.base_url != HUBSPOT_API_URL:
             problems.append(f"DIALER_CRM__HUBSPOT__BASE_URL points at a sandbox; use {HUBSPOT_API_URL}")
         return problems

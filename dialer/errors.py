@@ -13,7 +13,8 @@ worker needs (``retryable``)::
     ├── InvalidRequestError         an HTTP request missing a parameter or carrying an unusable one
     ├── AccessDeniedError           a request without valid credentials (bad signature or token)
     │   ├── RoleRefusedError        a logged-in user whose role may not do this (dialer.accounts)
-    │   └── CsrfError               a cookie-authenticated unsafe request without its CSRF token
+    │   ├── CsrfError               a cookie-authenticated unsafe request without its CSRF token
+    │   └── WebhookSignatureError   (crm.webhooks) a webhook signature missing, wrong or too old
     ├── NotAuthenticatedError       no API token or session, or one unknown, ended or revoked (401)
     ├── LoginFailedError            a wrong username or password, or a disabled account (401)
     ├── LoginThrottledError         too many failed logins for the account or client IP (429)

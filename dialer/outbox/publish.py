@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.orm import Session
 
 from dialer.models import (
@@ -54,16 +53,24 @@ def publish(
         "occurred_at": occurred_at,
         "created_at": occurred_at,
     }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        statement: Any = postgresql.insert(OutboxEvent).values(row).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(OutboxEvent).values(row).on_conflict_do_nothing()
-    else:  # pragma: no cover - the product runs on these two
-        if session.scalar(select(OutboxEvent.id).where(OutboxEvent.event_key == key)) is not None:
-            return False
-        statement = insert(OutboxEvent).values(row)
-    return bool(cast(CursorResult[Any], session.execute(statement)).rowcount)
+    return session.connection().execute(_INSERT_IF_NEW, row).first() is not None
+
+
+_COLUMNS = ("event_type", "event_key", "payload", "occurred_at", "created_at")
+_INSERT_IF_NEW = (
+    insert(OutboxEvent)
+    .from_select(
+        _COLUMNS,
+        select(*(bindparam(c, type_=OutboxEvent.__table__.c[c].type) for c in _COLUMNS)).where(
+            ~exists().where(OutboxEvent.event_key == bindparam("event_key"))
+        ),
+    )
+    .returning(OutboxEvent.id)
+)
+"""``INSERT ... SELECT <the row> WHERE NOT EXISTS (<an event with its key>) RETURNING id``: built
+and compiled once, on every dialect; a row back means it was written. The unique ``event_key``
+guards what it cannot see: a concurrent insert of the same key fails that transaction instead of
+doubling the event."""
 
 
 def _instant(value: object) -> str:

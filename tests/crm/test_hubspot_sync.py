@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from crm.meetings import book_meeting
 from crm.outbox import build_destinations, drain
+from crm.transcripts import transcript_signature
 from dialer.calls.attempts import CallStatusUpdate, apply_call_status
 from dialer.calls.outcomes import record_attempt_disposition
 from dialer.crm_settings import CrmSettings, HubSpotSettings, OutboxParams
@@ -35,6 +36,7 @@ from tests.factories import create_attempt, create_campaign, create_lead
 from tests.servers import serve_in_thread
 
 OWNER = "5550001"
+LINK_SECRET = "links-0123456789abcdefghijkl"
 
 
 @pytest.fixture
@@ -49,6 +51,7 @@ def hubspot() -> Iterator[tuple[str, httpx.Client]]:
 
 def _synced(runtime, url: str, **outbox: object):
     crm = CrmSettings(
+        link_secret=LINK_SECRET,
         backend="hubspot",
         hubspot=HubSpotSettings(
             access_token=DEFAULT_TOKEN, base_url=url, owner_id=OWNER, timeout_seconds=1.0
@@ -214,7 +217,8 @@ def test_a_completed_call_is_logged_on_the_contact_found_by_phone(runtime, hubsp
     assert props["hs_call_external_id"] == f"ai-dialer-attempt-{attempt_id}"
     assert props["hs_call_status"] == "COMPLETED" and props["hs_call_duration"] == "95000"
     assert props["hs_call_direction"] == "OUTBOUND" and props["hubspot_owner_id"] == OWNER
-    assert f"https://dialer.example.com/console/calls/{attempt_id}/transcript" in props["hs_call_body"]
+    sig = transcript_signature(LINK_SECRET, attempt_id)
+    assert f"https://dialer.example.com/crm/calls/{attempt_id}/transcript?sig={sig}" in props["hs_call_body"]
     assert "Disposition: not_interested\n- not_interested: has a vendor" in props["hs_call_body"]
     assert objects["associations"][0]["typeId"] == 194
 

@@ -21,7 +21,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.testclient import TestClient
 
+from bridge.app import create_app
 from crm.outbox import build_destinations, drain
 from crm.webhooks import WebhookSignatureError, sign, verify_signature
 from dialer.calls.attempts import CallStatusUpdate, apply_call_status
@@ -33,6 +35,7 @@ from dialer.models import AttemptStatus, OutboxMessage, OutboxStatus
 from dialer.outbox import backoff_seconds
 from dialer.settings import load_settings
 from tests.factories import create_attempt, create_campaign, create_lead
+from tests.fakes.agent import FakeVoiceAgent
 from tests.servers import serve_in_thread
 
 SECRET = "whsec-0123456789abcdefghijklmnop"
@@ -77,7 +80,8 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
 
 def _hooked(runtime, url: str, events: list[str] | None = None):
     endpoint = WebhookEndpoint(name="ops", url=url, secret=SECRET, **({"events": events} if events else {}))
-    crm = CrmSettings(webhooks=[endpoint], outbox=OutboxParams(max_attempts=3, base_delay_seconds=10))
+    outbox = OutboxParams(max_attempts=3, base_delay_seconds=10)
+    crm = CrmSettings(webhooks=[endpoint], outbox=outbox, link_secret="links-0123456789abcdefghijkl")
     return dataclasses.replace(runtime, settings=runtime.settings.model_copy(update={"crm": crm}))
 
 
@@ -220,5 +224,13 @@ def test_a_finished_call_is_sent_with_its_disposition_and_transcript_link(runtim
     assert event["id"] == f"call.completed:attempt-{attempt_id}"
     data = event["data"]
     assert (data["status"], data["disposition"], data["call_sid"]) == ("busy", "busy", "CA" + "2" * 32)
-    assert data["transcript_url"] == f"https://dialer.example.com/console/calls/{attempt_id}/transcript"
+    link = httpx.URL(data["transcript_url"])
+    assert (link.host, link.path) == ("dialer.example.com", f"/crm/calls/{attempt_id}/transcript")
+    client = TestClient(create_app(runtime=rt, agent=FakeVoiceAgent()))
+    opened = client.get(link.path, params={"sig": link.params["sig"]})
+    assert opened.status_code == 200 and opened.headers["content-type"].startswith("text/plain")
+    assert "to Ava Thompson, +13125550101" in opened.text and "Dispositions: busy" in opened.text
+    other = client.get(f"/crm/calls/{attempt_id + 1}/transcript", params={"sig": link.params["sig"]})
+    assert other.status_code == 403  # a link opens its own call only
+    assert client.get(link.path).status_code == 403
     assert data["lead"]["phone_e164"] == "+13125550101" and data["campaign"] == campaign.name

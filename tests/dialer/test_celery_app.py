@@ -41,3 +41,33 @@ def test_settings_are_not_read_at_import(tmp_path):
     done = _probe(tmp_path, DIALER_DIAL_CPS="not-a-number")
     assert "imported False" in done.stdout  # the bad setting did not stop the import
     assert done.returncode != 0 and "dial_cps" in done.stderr.lower()  # first use refused it
+
+
+WORKER_PROBE = """
+from dialer.celery_app import app
+app.loader.import_default_modules()  # what `celery -A dialer.celery_app worker` does at start
+print(" ".join(sorted(t for t in app.tasks if t.startswith(("dialer.", "crm.")))))
+entry = app.conf.beat_schedule["crm-outbox-drain"]
+print(entry["task"], entry["schedule"])
+"""
+
+
+def test_a_worker_loads_the_outbox_drain_and_beat_runs_it(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}
+    env = {
+        **clean,
+        "DIALER_BROKER_DIR": str(tmp_path / "broker"),
+        "DIALER_CRM__OUTBOX__DRAIN_INTERVAL_SECONDS": "7",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER_PROBE],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    tasks, schedule = done.stdout.splitlines()
+    assert "crm.outbox_drain" in tasks.split() and "dialer.tick" in tasks.split()
+    assert schedule == "crm.outbox_drain 7.0"
