@@ -25,6 +25,7 @@ class FakeAgentConnection(AgentConnection):
     cancels: int = 0
     truncations: list[tuple[str, int]] = field(default_factory=list)
     closed: bool = False
+    aborted: bool = False
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     waiting: bool = False
 
@@ -65,6 +66,10 @@ class FakeAgentConnection(AgentConnection):
 
     async def close(self) -> None:
         self.closed = True
+        self.queue.put_nowait(_CLOSE)
+
+    def abort(self) -> None:
+        self.aborted = True
         self.queue.put_nowait(_CLOSE)
 
 
