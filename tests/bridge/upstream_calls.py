@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 
 from bridge.amd import AmdBoard
 from bridge.session import CallSession
+from bridge.twilio_protocol import Media, MediaPayload
 from dialer.calls.attempts import issue_stream_token, load_call_context, redeem_stream_token
 from dialer.db import transaction
 from dialer.dialing import claim_dialable_leads, dial_lead
 from dialer.models import AuditEvent, CallAttempt, Disposition, DncEntry, Speaker, TranscriptTurn
 from dialer.settings import BridgeParams
-from bridge.twilio_protocol import Media, MediaPayload
 from sandbox.speech_codec import FRAME_BYTES, silence
 from tests.bridge.test_session import SID
 from tests.bridge.test_session_backends import PlayingPort
@@ -80,9 +80,10 @@ class BridgedCall:
         amd.publish(self.context.call_sid, "human")
         self.task = asyncio.create_task(session.run())
 
-    async def ended(self, timeout: float = WAIT_S) -> None:
+    async def ended(self) -> None:
+        """Wait (within :data:`WAIT_S`) for the session to end."""
         assert self.task is not None
-        await asyncio.wait_for(self.task, timeout)
+        await asyncio.wait_for(self.task, WAIT_S)
 
     def flood(self, frames: int, frame_bytes: int = 8000) -> None:
         """Queue ``frames`` caller frames of ``frame_bytes`` bytes of μ-law silence each (1 s at 8000)."""
