@@ -91,6 +91,7 @@ class ResilientConnection(AgentConnection):
         self._open_responses: list[str] = []
         self._stale_items: set[str] = set()  # agent items of a replaced session
         self._items: set[str] = set()
+        self._stalled = ""  # why the socket was aborted, if a send timed out
 
     # --- commands ---
 
@@ -101,7 +102,8 @@ class ResilientConnection(AgentConnection):
                 await send
         except TimeoutError:
             self.stalls += 1
-            log.warning("voice agent send took over %.1f s; dropping the socket", self._send_timeout_s)
+            self._stalled = f"a send took over {self._send_timeout_s:g} s"
+            log.warning("voice agent: %s; dropping the socket", self._stalled)
             self._inner.abort()
 
     async def _ready(self) -> bool:
@@ -161,6 +163,7 @@ class ResilientConnection(AgentConnection):
                     await aclose()
             if self._closing:
                 return
+            cause, self._stalled = self._stalled or cause, ""
             self._up.clear()
             how = await self._replace(cause)
             for response_id in self._open_responses:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -21,7 +22,6 @@ from dialer.db import transaction
 from dialer.dialing import claim_dialable_leads, dial_lead
 from dialer.models import AuditEvent, CallAttempt, Disposition, DncEntry, Speaker, TranscriptTurn
 from dialer.settings import BridgeParams
-from sandbox.speech_codec import FRAME_BYTES, silence
 from tests.bridge.test_session import SID
 from tests.bridge.test_session_backends import PlayingPort
 from tests.factories import create_campaign, create_lead
@@ -86,8 +86,12 @@ class BridgedCall:
         await asyncio.wait_for(self.task, WAIT_S)
 
     def flood(self, frames: int, frame_bytes: int = 8000) -> None:
-        """Queue ``frames`` caller frames of ``frame_bytes`` bytes of μ-law silence each (1 s at 8000)."""
-        payload = base64.b64encode(silence(1000)[:FRAME_BYTES] * (frame_bytes // FRAME_BYTES)).decode()
+        """Queue ``frames`` caller frames of ``frame_bytes`` bytes of line noise each (1 s at 8000).
+
+        Noise, not silence: the AssemblyAI client compresses frames (permessage-deflate), and
+        silence shrinks so well that no buffer ever fills.
+        """
+        payload = base64.b64encode(os.urandom(frame_bytes)).decode()
         for number in range(frames):
             media = MediaPayload(chunk=number, timestamp=number * 1000, payload=payload)
             self.port.inbound.put_nowait(
