@@ -81,7 +81,7 @@ async def _heartbeat(gaps: list[float], stop: asyncio.Event) -> None:
 
 
 async def _flood_until(call: BridgedCall, done: asyncio.Event) -> None:
-    """Keep the caller's audio coming (1 s frames) until ``done``, so sends fill the stalled socket."""
+    """Keep the caller's audio coming (2 s frames) until ``done``, so sends fill the stalled socket."""
     while not done.is_set():
         if call.port.inbound.qsize() < 20:
             call.flood(20)

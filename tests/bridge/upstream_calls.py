@@ -85,13 +85,14 @@ class BridgedCall:
         assert self.task is not None
         await asyncio.wait_for(self.task, WAIT_S)
 
-    def flood(self, frames: int, frame_bytes: int = 8000) -> None:
-        """Queue ``frames`` caller frames of ``frame_bytes`` bytes of line noise each (1 s at 8000).
+    def flood(self, frames: int, frame_bytes: int = 16000) -> None:
+        """Queue ``frames`` caller frames of ``frame_bytes`` bytes of line noise each (2 s at 16000).
 
         Noise, not silence: the AssemblyAI client compresses frames (permessage-deflate), and
-        silence shrinks so well that no buffer ever fills.
+        silence shrinks so well that no buffer ever fills. The noise stays in 0x80-0xFE, bytes the
+        sandbox's speech code reads as no speech at all.
         """
-        payload = base64.b64encode(os.urandom(frame_bytes)).decode()
+        payload = base64.b64encode(bytes(0x80 + byte % 0x7F for byte in os.urandom(frame_bytes))).decode()
         for number in range(frames):
             media = MediaPayload(chunk=number, timestamp=number * 1000, payload=payload)
             self.port.inbound.put_nowait(
