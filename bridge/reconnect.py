@@ -93,6 +93,11 @@ class ResilientConnection(AgentConnection):
         self._items: set[str] = set()
         self._stalled = ""  # why the socket was aborted, if a send timed out
 
+    @property
+    def reconnecting(self) -> bool:
+        """True while a dropped session is being replaced."""
+        return not self._up.is_set()
+
     # --- commands ---
 
     async def _command(self, send: Awaitable[None]) -> None:

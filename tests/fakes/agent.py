@@ -69,8 +69,9 @@ class FakeAgentConnection(AgentConnection):
         self.queue.put_nowait(_CLOSE)
 
     def abort(self) -> None:
-        self.aborted = True
-        self.queue.put_nowait(_CLOSE)
+        if not self.aborted:  # a dead socket stays dead: one end of its events
+            self.aborted = True
+            self.queue.put_nowait(_CLOSE)
 
 
 class FakeVoiceAgent(VoiceAgent):
