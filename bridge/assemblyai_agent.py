@@ -159,6 +159,7 @@ class AssemblyAIConnection(AgentConnection):
         self._ended = False
         self._opened_at = time.monotonic()
         self._session_ms: int | None = None  # the session's time: server's session.ended, else measured
+        self._foreign_calls: dict[str, str] = {}  # call id -> tool, of calls a replaced session made
 
     async def _send(self, event: dict[str, Any]) -> bool:
         """Send one client event; False when the socket is down (the reader handles the drop)."""
@@ -181,14 +182,22 @@ class AssemblyAIConnection(AgentConnection):
             await self._send(wire.reply_create(instructions))
 
     async def deliver_tool_results(self, results: list[tuple[str, str]], *, respond: bool) -> None:
-        """``tool.result`` per output if ``respond`` (the server then replies); else discard them."""
+        """``tool.result`` per output if ``respond`` (the server then replies); else discard them.
+
+        A call made by a dropped session that this (fresh) session never saw gets its result as a
+        system message instead (:func:`bridge.assemblyai_events.late_tool_result`), then ``reply.create``.
+        """
         if not respond:
             if results:
                 log.info("assemblyai session %s: %d tool result(s) discarded", self.session_id, len(results))
             return
+        known = [call_id for call_id, _ in results if call_id not in self._foreign_calls]
         for call_id, output in results:
-            await self._send(wire.tool_result(call_id, output))
-        if not results:
+            if call_id in self._foreign_calls:
+                await self._send(wire.late_tool_result(self._foreign_calls[call_id], output))
+            else:
+                await self._send(wire.tool_result(call_id, output))
+        if not known:
             await self._send(wire.reply_create())
 
     async def cancel_response(self) -> None:
@@ -242,6 +251,9 @@ class AssemblyAIConnection(AgentConnection):
             self._ws, ready = await open_session(self._url, self._api_key, wire.session_update(payload))
             self.session_id = ready.session_id
             how = "fresh"
+        self._foreign_calls = (
+            {} if how == "resumed" else {t.call_id: t.name for t in history.turns() if t.kind == "tool_call"}
+        )
         self._ended = False
         self._ready = True
         return how

@@ -16,7 +16,7 @@ from bridge.history import RECONNECTED_NOTE
 from bridge.prompt import opening_line
 from dialer.models import Speaker
 from sandbox.agent.faults import Fault
-from sandbox.agent.script import PITCH
+from sandbox.agent.script import DNC_GOODBYE, PITCH
 from tests.bridge.upstream_calls import (
     DONE,
     TOOL_CALLED,
@@ -116,5 +116,14 @@ async def test_a_drop_during_a_tool_call_runs_the_tool_once_and_the_goodbye_foll
     calls = [c.name for record in backend.served.app.state.registry for c in record.tool_calls]
     assert calls.count("honor_dnc") <= 1, calls  # the new session was told it was called; not again
     assert [name for name, _ in dispositions(runtime, attempt_id)] == ["dnc"]
+    assert turns(runtime, attempt_id)[-1] == (Speaker.AGENT, DNC_GOODBYE)  # the new session said it
+    fresh = list(backend.served.app.state.registry)[-1]
+    if backend.name == "openai":  # the call seeded, its result delivered as a function_call_output
+        assert [item["type"] for item in fresh.items_created][-2:] == [
+            "function_call",
+            "function_call_output",
+        ]
+    else:  # the fresh session never saw the call: its result came as a message
+        assert [m for m in fresh.messages if m.startswith("Result of your honor_dnc call")]
     assert carrier.hung_up == [call.context.call_sid]
     assert attempt(runtime, attempt_id).agent_reconnects == 1
