@@ -127,3 +127,25 @@ async def test_a_drop_during_a_tool_call_runs_the_tool_once_and_the_goodbye_foll
         assert [m for m in fresh.messages if m.startswith("Result of your honor_dnc call")]
     assert carrier.hung_up == [call.context.call_sid]
     assert attempt(runtime, attempt_id).agent_reconnects == 1
+
+
+AUDIO_SENT = {"openai": "response.output_audio.delta", "assemblyai": "reply.audio"}
+
+
+async def test_a_drop_during_the_disclosure_speaks_it_again_in_full_before_anything_else(
+    backend, runtime, carrier
+):
+    call = BridgedCall(dial(runtime, 4))
+    faults = backend.served.app.state.faults
+    cut = faults.plan(Fault("drop", after=AUDIO_SENT[backend.name], nth=2))  # two chunks in
+    call.start(backend, runtime)
+    attempt_id = call.context.attempt_id
+    await until_attempt(runtime, attempt_id, lambda a: a.disclosure_played_at is not None, "the disclosure")
+    assert cut.fired and attempt(runtime, attempt_id).agent_reconnects == 1
+    call.port.say("No thanks, I'm not interested.")
+    await call.ended()
+    said = turns(runtime, attempt_id)
+    assert said[0] == (Speaker.AGENT, opening_line(call.context))  # the first words heard in full
+    assert said.count((Speaker.AGENT, opening_line(call.context))) == 1
+    assert [name for name, _ in dispositions(runtime, attempt_id)] == ["not_interested"]
+    assert carrier.hung_up == [call.context.call_sid]
