@@ -50,6 +50,8 @@ from bridge.metrics import AGENT_RECONNECTS
 
 log = logging.getLogger(__name__)
 
+REOPEN_TIMEOUT_S = 15.0
+"""Longest wait for a replacement session to be opened and seeded (a stalled one fails the call)."""
 RECONNECT_BUFFER_FRAMES = 250
 """Caller audio frames kept while the session is replaced: 5 s of Twilio's 20 ms frames."""
 
@@ -209,9 +211,12 @@ class ResilientConnection(AgentConnection):
             if self._reconnects_left <= 0:
                 raise AgentUnavailableError("the call's one reconnect is used up")
             self._reconnects_left -= 1
-            how = await self._inner.reopen(self.history)
-        except AgentUnavailableError as exc:
-            log.warning("voice agent not reconnected: %s", exc)
+            async with asyncio.timeout(REOPEN_TIMEOUT_S):
+                how = await self._inner.reopen(self.history)
+        except (AgentUnavailableError, TimeoutError) as exc:
+            log.warning(
+                "voice agent not reconnected: %s", str(exc) or f"no session within {REOPEN_TIMEOUT_S:g} s"
+            )
             AGENT_RECONNECTS.labels(outcome="failed").inc()
             self._gone = True
             self._up.set()
