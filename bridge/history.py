@@ -13,8 +13,6 @@ bytes per ms), as the Realtime server itself trims the transcript of a truncated
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -66,10 +64,8 @@ class _AgentItem:
 
 
 def _decoded_size(payload_b64: str) -> int:
-    try:
-        return len(base64.b64decode(payload_b64, validate=True))
-    except (binascii.Error, ValueError):
-        return 0
+    """Bytes a base64 payload carries, without decoding it (this runs on every agent chunk)."""
+    return len(payload_b64) * 3 // 4 - payload_b64[-2:].count("=")
 
 
 class CallHistory:

@@ -246,7 +246,7 @@ class CallSession:
     async def _on_reconnected(self, event: AgentReconnected) -> None:
         """A new agent session took over: record it; speak the disclosure again only if the drop cut it."""
         await self._record.agent_reconnected(f"{event.how} after {event.cause}")
-        if not self._disclosure_played and self._responses.cut_disclosure():
+        if not (self._disclosure_played or self._end.ending) and self._responses.cut_disclosure():
             assert self._agent is not None
             await self._agent.start_response(greeting_instructions(opening_line(self._ctx)))
 
