@@ -53,6 +53,16 @@ async def _collect(upstream: ResilientConnection, into: list) -> None:
         into.append(event)
 
 
+def _reading(
+    inner: Reopenable, send_timeout_s: float = 1.0
+) -> tuple[ResilientConnection, list, asyncio.Task]:
+    """``inner`` wrapped (replacements allowed at once), its events collected in the background."""
+    inner.allow.set()
+    upstream = ResilientConnection(inner, send_timeout_s=send_timeout_s)
+    seen: list = []
+    return upstream, seen, asyncio.create_task(_collect(upstream, seen))
+
+
 async def _until(predicate, what: str) -> None:
     await wait_until_async(predicate, timeout=5, what=what)
 
@@ -104,10 +114,7 @@ async def test_a_drop_ends_open_responses_keeps_audio_and_seeds_what_was_heard()
 
 async def test_a_second_fault_is_fatal_and_commands_stop():
     inner = Reopenable()
-    inner.allow.set()
-    upstream = ResilientConnection(inner, send_timeout_s=1.0)
-    seen: list = []
-    reader = asyncio.create_task(_collect(upstream, seen))
+    upstream, seen, reader = _reading(inner)
     inner.push(AgentProblem("session_expired", "gone", fatal=True))
     await _until(lambda: any(isinstance(e, AgentReconnected) for e in seen), "the reconnect")
     assert seen[-1].cause == "session_expired: gone"
@@ -124,10 +131,7 @@ async def test_a_second_fault_is_fatal_and_commands_stop():
 @pytest.mark.parametrize("refuse", [True], ids=["reopen-refused"])
 async def test_a_refused_reopen_is_fatal(refuse):
     inner = Reopenable(refuse=refuse)
-    inner.allow.set()
-    upstream = ResilientConnection(inner, send_timeout_s=1.0)
-    seen: list = []
-    reader = asyncio.create_task(_collect(upstream, seen))
+    upstream, seen, reader = _reading(inner)
     inner.abort()
     await asyncio.wait_for(reader, 5)
     assert seen == [
@@ -155,10 +159,7 @@ class Stalling(Reopenable):
 
 async def test_a_send_that_outlasts_its_timeout_aborts_the_socket_and_the_session_is_replaced():
     inner = Stalling()
-    inner.allow.set()
-    upstream = ResilientConnection(inner, send_timeout_s=0.05)
-    seen: list = []
-    reader = asyncio.create_task(_collect(upstream, seen))
+    upstream, seen, reader = _reading(inner, send_timeout_s=0.05)
     await asyncio.wait_for(upstream.send_audio(AUDIO), 5)  # returns: the timeout, not the socket
     assert upstream.stalls == 1
     await _until(lambda: any(isinstance(e, AgentReconnected) for e in seen), "the reconnect")
