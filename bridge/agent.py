@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.history import CallHistory
 from dialer.errors import AgentUnavailableError as AgentUnavailableError
 
 
@@ -127,6 +128,18 @@ class AgentProblem:
     fatal: bool
 
 
+@dataclass(frozen=True)
+class AgentReconnected:
+    """The agent session dropped and was replaced (:mod:`bridge.reconnect`).
+
+    ``how`` is ``resumed`` (the same server session, AssemblyAI ``session.resume``) or ``fresh`` (a
+    new session seeded with what the caller heard); ``cause`` says what went wrong.
+    """
+
+    how: str
+    cause: str
+
+
 AgentEvent = (
     AgentAudio
     | AgentSaid
@@ -137,6 +150,7 @@ AgentEvent = (
     | ToolCall
     | ResponseFinished
     | AgentProblem
+    | AgentReconnected
 )
 
 
@@ -170,6 +184,28 @@ class AgentConnection(ABC):
     @abstractmethod
     async def close(self) -> None:
         """End the session (idempotent)."""
+
+    async def reopen(self, history: CallHistory) -> str:
+        """Replace a dropped session in place with one that knows the call so far.
+
+        Called by :class:`bridge.reconnect.ResilientConnection` after :meth:`events` ended without
+        :meth:`close` (or with a fatal :class:`AgentProblem`); :meth:`events` then reads the new
+        session. The new session must not greet again.
+
+        Returns:
+            ``resumed`` (the server kept the session) or ``fresh`` (a new one, seeded from ``history``).
+
+        Raises:
+            AgentUnavailableError: no session could be opened (the default: a backend that cannot).
+        """
+        raise AgentUnavailableError("this voice agent cannot reconnect")
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Drop the socket at once, without a closing handshake (a stalled peer never answers one).
+
+        :meth:`events` then ends as after any drop.
+        """
 
     def billed_usage(self) -> dict[str, int]:
         """What the backend bills that no response reports, read after :meth:`close`.

@@ -37,12 +37,10 @@ how each is handled:
 - **VAD tuning.** Only ``vad_threshold`` is mapped; ``min_silence``/``max_silence`` are left to the
   server, since setting them turns off its adaptive, entity-aware end-of-turn. ``prefix_padding``
   has no counterpart. No token usage is reported (E2): cost is by session time (``session.ended``).
-- **Resume.** A socket that drops (not closed by us, no ``session.ended``) is reattached once with
-  ``session.resume {session_id}``; if the server refuses (E4: ``session_not_found`` 1-15 s after a
-  drop), a fresh session is configured with the call so far (what the caller heard) in its prompt.
-  Caller audio during the reconnect is dropped (no ``input.audio`` before ``session.ready``). The
-  reply in progress at the drop ends as ``failed``; an :class:`AgentProblem` ``reconnected``
-  (non-fatal) tells the bridge.
+- **Resume.** After a drop, :meth:`AssemblyAIConnection.reopen` (called by
+  :mod:`bridge.reconnect`) reattaches with ``session.resume {session_id}``; if the server refuses
+  (E4: ``session_not_found`` 1-15 s after a drop), a fresh session is configured with the call so
+  far (what the caller heard) in its prompt, and no greeting.
 """
 
 from __future__ import annotations
@@ -61,14 +59,12 @@ from bridge import assemblyai_events as wire
 from bridge.agent import (
     AgentConnection,
     AgentEvent,
-    AgentProblem,
-    AgentSaid,
     AgentSessionConfig,
     AgentUnavailableError,
-    CallerSaid,
     VoiceAgent,
 )
 from bridge.assemblyai_replies import ReplyTranslator
+from bridge.history import RECONNECTED_NOTE, CallHistory
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +83,7 @@ def session_payload(config: AgentSessionConfig, *, history: str = "") -> dict[st
     """
     prompt = config.instructions
     if history:
-        prompt += (
-            "\n\nThe call was reconnected. Continue it; do not greet again. The call so far "
-            f"(what the caller heard):\n{history}"
-        )
+        prompt += f"{RECONNECTED_NOTE} The call so far (what the caller heard):\n{history}"
     return {
         "system_prompt": prompt,
         "tools": [
@@ -143,7 +136,6 @@ class AssemblyAIConnection(AgentConnection):
 
     Attributes:
         session_id: the server's id (from ``session.ready``); the same after a resume.
-        reconnects: how many times the socket was reattached or replaced.
     """
 
     def __init__(
@@ -165,12 +157,9 @@ class AssemblyAIConnection(AgentConnection):
         self._ready = True
         self._closed = False
         self._ended = False
-        self._reconnects_left = 1
-        self.reconnects = 0
         self._opened_at = time.monotonic()
         self._session_ms: int | None = None  # the session's time: server's session.ended, else measured
-        self._said: list[tuple[str, str]] = []  # ("caller" or the agent's item id, text), in order
-        self._heard: dict[str, str] = {}  # agent item id -> the part the caller heard (after a barge-in)
+        self._foreign_calls: dict[str, str] = {}  # call id -> tool, of calls a replaced session made
 
     async def _send(self, event: dict[str, Any]) -> bool:
         """Send one client event; False when the socket is down (the reader handles the drop)."""
@@ -193,14 +182,22 @@ class AssemblyAIConnection(AgentConnection):
             await self._send(wire.reply_create(instructions))
 
     async def deliver_tool_results(self, results: list[tuple[str, str]], *, respond: bool) -> None:
-        """``tool.result`` per output if ``respond`` (the server then replies); else discard them."""
+        """``tool.result`` per output if ``respond`` (the server then replies); else discard them.
+
+        A call made by a dropped session that this (fresh) session never saw gets its result as a
+        system message instead (:func:`bridge.assemblyai_events.late_tool_result`), then ``reply.create``.
+        """
         if not respond:
             if results:
                 log.info("assemblyai session %s: %d tool result(s) discarded", self.session_id, len(results))
             return
+        known = [call_id for call_id, _ in results if call_id not in self._foreign_calls]
         for call_id, output in results:
-            await self._send(wire.tool_result(call_id, output))
-        if not results:
+            if call_id in self._foreign_calls:
+                await self._send(wire.late_tool_result(self._foreign_calls[call_id], output))
+            else:
+                await self._send(wire.tool_result(call_id, output))
+        if not known:
             await self._send(wire.reply_create())
 
     async def cancel_response(self) -> None:
@@ -213,7 +210,6 @@ class AssemblyAIConnection(AgentConnection):
         if item is None:
             return
         heard = item.heard(audio_end_ms)
-        self._heard[item_id] = heard
         note = (
             f'The caller interrupted you. They heard only: "{heard}"'
             if heard
@@ -222,65 +218,52 @@ class AssemblyAIConnection(AgentConnection):
         await self._send(wire.conversation_message(note))
 
     async def events(self) -> AsyncIterator[AgentEvent]:
-        """Translated events until the session ends; a dropped socket is recovered once."""
+        """Translated events until the session ends or the socket drops."""
         while not self._closed:
             try:
                 raw = await self._ws.recv()
             except ConnectionClosed:
-                if self._closed or self._ended:
-                    return
-                recovered = await self._recover()
-                for problem in recovered:
-                    yield problem
-                if not self._ready:
-                    return
-                continue
+                return
             frame = wire.parse_server_event(raw)
             if isinstance(frame, wire.SessionEnded):
                 self._ended = True
                 self._note_session_time(frame.session_duration_seconds)
             for translated in self._replies.translate(frame):
-                self._remember(translated)
                 yield translated
             if self._ended:
                 return
 
-    def _remember(self, event: AgentEvent) -> None:
-        if isinstance(event, CallerSaid):
-            self._said.append(("caller", event.text))
-        elif isinstance(event, AgentSaid):
-            self._said.append((event.item_id, event.text))
+    async def reopen(self, history: CallHistory) -> str:
+        """``session.resume``; if refused, a fresh session with ``history`` in its prompt.
 
-    def history(self) -> str:
-        """The call so far, one line per turn, as the caller heard it."""
-        return "\n".join(
-            f"Caller: {text}" if who == "caller" else f"Agent: {self._heard.get(who, text)}"
-            for who, text in self._said
-            if self._heard.get(who, text)
-        )
-
-    async def _recover(self) -> list[AgentEvent]:
-        """Reattach with ``session.resume``; failing that, a fresh session seeded with the history."""
+        Raises:
+            AgentUnavailableError: neither could be opened.
+        """
         self._ready = False
-        events: list[AgentEvent] = self._replies.abandon_current("connection_lost")
-        if self._reconnects_left <= 0:
-            return [*events, AgentProblem("connection_lost", "the voice agent socket dropped", fatal=True)]
-        self._reconnects_left -= 1
+        self._replies.abandon_current("connection_lost")  # the wrapper ends it for the bridge
+        self._note_session_time()
         try:
             self._ws, _ = await open_session(self._url, self._api_key, wire.session_resume(self.session_id))
             how = "resumed"
         except AgentUnavailableError as refused:
             log.warning("assemblyai session %s: resume refused (%s); a fresh one", self.session_id, refused)
-            try:
-                payload = session_payload(self._config, history=self.history())
-                self._ws, ready = await open_session(self._url, self._api_key, wire.session_update(payload))
-            except AgentUnavailableError as exc:
-                return [*events, AgentProblem("reconnect_failed", str(exc), fatal=True)]
+            payload = session_payload(self._config, history=history.transcript())
+            self._ws, ready = await open_session(self._url, self._api_key, wire.session_update(payload))
             self.session_id = ready.session_id
-            how = "replaced by a fresh session"
+            how = "fresh"
+        self._foreign_calls = (
+            {} if how == "resumed" else {t.call_id: t.name for t in history.turns() if t.kind == "tool_call"}
+        )
+        self._ended = False
         self._ready = True
-        self.reconnects += 1
-        return [*events, AgentProblem("reconnected", f"socket dropped; session {how}", fatal=False)]
+        return how
+
+    def abort(self) -> None:
+        """Drop the socket at once (no ``session.end``: the session stays resumable)."""
+        self._ready = False
+        transport = self._ws.transport
+        if transport is not None:
+            transport.abort()
 
     def _note_session_time(self, server_seconds: float | None = None) -> None:
         measured = round((time.monotonic() - self._opened_at) * 1000)

@@ -245,6 +245,15 @@ def tool_result(call_id: str, result: str) -> dict[str, Any]:
     return {"type": "tool.result", "call_id": call_id, "result": result}
 
 
+def late_tool_result(name: str, result: str) -> dict[str, Any]:
+    """A tool result for a fresh session that never saw the call (its dropped predecessor made it).
+
+    ``tool.result`` needs a call the session knows, so the result goes in as a system
+    ``conversation.message`` (E2) naming the tool; a ``reply.create`` should follow it.
+    """
+    return conversation_message(f"Result of your {name} call, made before the reconnect: {result}")
+
+
 def conversation_message(content: str, role: Literal["user", "system"] = "system") -> dict[str, Any]:
     """``conversation.message``: context for the agent that nobody says aloud (E2)."""
     return {"type": "conversation.message", "role": role, "content": content}

@@ -15,9 +15,10 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from bridge.metrics import count_cost
+from dialer.audit import record_attempt_event
 from dialer.calls import attempts as call_records
 from dialer.calls.costs import usage_cost
-from dialer.models import Speaker
+from dialer.models import CallAttempt, Speaker
 from dialer.runtime import Runtime
 
 _T = TypeVar("_T")
@@ -54,6 +55,25 @@ class CallRecorder:
         await self._write(
             lambda s, now: call_records.record_disclosure_played(s, attempt_id=attempt_id, text=text, now=now)
         )
+
+    async def agent_reconnected(self, how: str) -> None:
+        """The voice agent's session was replaced after a fault (issue 9, item 6): counted, audited.
+
+        Args:
+            how: how and why, e.g. ``fresh after connection lost``; the audit event
+                ``call.agent_reconnected`` carries it.
+        """
+        attempt_id = self._attempt_id
+
+        def record(session: Session, now: datetime) -> None:
+            attempt = session.get_one(CallAttempt, attempt_id)
+            attempt.agent_reconnects = (attempt.agent_reconnects or 0) + 1
+            payload = {"how": how}
+            record_attempt_event(
+                session, attempt=attempt, kind="call.agent_reconnected", occurred_at=now, payload=payload
+            )
+
+        await self._write(record)
 
     def add_usage(self, usage: dict[str, int]) -> None:
         """Count one response's token counts (written by :meth:`flush_usage`)."""

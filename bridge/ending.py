@@ -102,6 +102,17 @@ class CallEnding:
             await self._port.close()
         self._finished.set()
 
+    async def agent_problem(self, code: str, message: str, *, fatal: bool) -> bool:
+        """An error the voice agent reported: logged; a ``fatal`` one ends the call (:meth:`agent_failed`).
+
+        Returns:
+            ``fatal``: True when the call is over for the agent.
+        """
+        log.warning("agent error on attempt %s: %s %s", self._ctx.attempt_id, code, message)
+        if fatal:
+            await self.agent_failed(f"{code}: {message}")
+        return fatal
+
     async def agent_failed(self, reason: str) -> None:
         """No agent (or no AMD verdict): record ``agent_error`` and end the call without speaking."""
         if self.ending:

@@ -10,6 +10,8 @@ Process-wide collectors (``prometheus-client``; one registry per process, scrape
 - ``dialer_bridge_barge_ins_total``: speech over the agent's (unprotected) audio;
 - ``dialer_bridge_tool_calls_total{tool, outcome}``: ``ok`` or ``refused``;
 - ``dialer_bridge_agent_errors_total``: calls ended as ``agent_error``;
+- ``dialer_bridge_agent_reconnects_total{outcome}``: agent sessions replaced after a drop, an
+  error or a stalled send (:mod:`bridge.reconnect`): ``resumed``, ``fresh``, or ``failed``;
 - ``dialer_call_cost_usd_total{component}``: estimated spend (:mod:`dialer.calls.costs`): the
   carrier's parts when a call's final status arrives, the agent's when the bridge records its usage.
 """
@@ -35,6 +37,9 @@ TURN_LATENCY = Histogram(
 BARGE_INS = Counter("dialer_bridge_barge_ins_total", "Caller speech over unprotected agent audio")
 TOOL_CALLS = Counter("dialer_bridge_tool_calls_total", "Agent tool calls", ["tool", "outcome"])
 AGENT_ERRORS = Counter("dialer_bridge_agent_errors_total", "Calls ended as agent_error")
+AGENT_RECONNECTS = Counter(
+    "dialer_bridge_agent_reconnects_total", "Agent sessions replaced after a fault", ["outcome"]
+)
 CALL_COST = Counter("dialer_call_cost_usd_total", "Estimated spend on calls, US dollars", ["component"])
 
 

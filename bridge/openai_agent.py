@@ -2,13 +2,20 @@
 
 Audio is ``audio/pcmu`` in both directions, so Twilio payloads pass through unchanged (PROTOCOLS
 D3, D7). Frames are read raw and parsed by :func:`bridge.openai_events.parse_server_event`.
+
+Realtime has no resume: server state is lost with the socket (D7). After a drop,
+:meth:`OpenAIRealtimeConnection.reopen` (called by :mod:`bridge.reconnect`) opens a fresh session
+with the call's configuration, a note not to greet again, and the call so far as conversation
+items: what the caller heard (barged-in items cut to the heard part), the tool calls and their
+results. The SDK's own reconnect (``on_reconnecting``) only redials the socket, so it is not used.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from openai import AsyncOpenAI, OpenAIError
@@ -30,6 +37,7 @@ from bridge.agent import (
     ToolCall,
     VoiceAgent,
 )
+from bridge.history import RECONNECTED_NOTE, CallHistory
 
 _FATAL_ERROR_CODES = {"session_expired", "beta_api_shape_disabled", "invalid_api_key", "insufficient_quota"}
 TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
@@ -123,11 +131,23 @@ def translate(event: wire.ServerEvent) -> AgentEvent | None:
     return None
 
 
-class OpenAIRealtimeConnection(AgentConnection):
-    """A live Realtime session over the SDK's WebSocket connection."""
+Opener = Callable[[AgentSessionConfig], Awaitable[Any]]
+"""Opens and configures a fresh SDK connection (raises :class:`AgentUnavailableError`)."""
 
-    def __init__(self, connection: Any) -> None:
+
+class OpenAIRealtimeConnection(AgentConnection):
+    """A live Realtime session over the SDK's WebSocket connection.
+
+    Args:
+        connection: the SDK connection, configured for ``config``.
+        config: the call's session configuration (reused by :meth:`reopen`).
+        opener: opens a replacement (``None``: this connection cannot :meth:`reopen`).
+    """
+
+    def __init__(self, connection: Any, config: AgentSessionConfig, opener: Opener | None = None) -> None:
         self._conn = connection
+        self._config = config
+        self._opener = opener
         self._closed = False
         self._send_lock = asyncio.Lock()
 
@@ -135,8 +155,13 @@ class OpenAIRealtimeConnection(AgentConnection):
         # send_raw skips the SDK's per-event typed transform, which costs ~60x the JSON encoding
         # on the 50-frames-a-second audio path (bench/realtime_send.py); our events are built
         # GA-shaped by bridge.openai_events and checked by the tests.
+        from websockets.exceptions import ConnectionClosed
+
         async with self._send_lock:
-            await self._conn.send_raw(json.dumps(event))
+            try:
+                await self._conn.send_raw(json.dumps(event))
+            except ConnectionClosed:
+                pass  # the socket is down: the reader sees the drop and bridge.reconnect acts
 
     async def send_audio(self, payload_b64: str) -> None:
         """See :meth:`AgentConnection.send_audio`."""
@@ -173,6 +198,31 @@ class OpenAIRealtimeConnection(AgentConnection):
             translated = translate(wire.parse_server_event(raw))
             if translated is not None:
                 yield translated
+
+    async def reopen(self, history: CallHistory) -> str:
+        """A fresh session: the call's configuration, no greeting, the call so far as items.
+
+        Raises:
+            AgentUnavailableError: the new session could not be opened or seeded.
+        """
+        if self._opener is None:
+            raise AgentUnavailableError("this connection cannot reopen")
+        reopened = replace(self._config, instructions=self._config.instructions + RECONNECTED_NOTE)
+        connection = await self._opener(reopened)
+        try:
+            for event in wire.seed_items(history.turns()):
+                await connection.send_raw(json.dumps(event))
+        except Exception as exc:  # noqa: BLE001 - a session we cannot seed is no session
+            raise AgentUnavailableError(f"voice agent reopened but not seeded: {exc}") from exc
+        self._conn = connection
+        return "fresh"
+
+    def abort(self) -> None:
+        """Drop the socket without a closing handshake (the SDK exposes no abort: its websocket's)."""
+        websocket = getattr(self._conn, "_connection", None)
+        transport = getattr(websocket, "transport", None)
+        if transport is not None:
+            transport.abort()
 
     async def close(self) -> None:
         """See :meth:`AgentConnection.close`."""
@@ -211,9 +261,12 @@ class OpenAIRealtimeAgent(VoiceAgent):
         Raises:
             AgentUnavailableError: the connection or its first event failed.
         """
+        return OpenAIRealtimeConnection(await self._open(config), config, self._open)
+
+    async def _open(self, config: AgentSessionConfig) -> Any:
         try:
             connection = await self._client.realtime.connect(model=self._model).enter()
             await connection.send_raw(json.dumps(wire.session_update(session_payload(config))))
         except Exception as exc:  # noqa: BLE001 - whatever failed, there is no agent for this call
             raise AgentUnavailableError(f"voice agent unavailable: {exc}") from exc
-        return OpenAIRealtimeConnection(connection)
+        return connection

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bridge.history import HeardTurn
+
 
 class _Event(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -222,3 +224,29 @@ def truncate_item(item_id: str, audio_end_ms: int) -> dict[str, Any]:
 def response_cancel() -> dict[str, Any]:
     """``response.cancel`` for the active response."""
     return {"type": "response.cancel"}
+
+
+def seed_items(turns: list[HeardTurn]) -> list[dict[str, Any]]:
+    """``conversation.item.create`` per turn, to rebuild a dropped call in a fresh session (D4, D7).
+
+    Caller turns become user ``input_text`` messages, what the caller heard of the agent assistant
+    ``output_text`` messages, tool calls ``function_call`` items and their results
+    ``function_call_output`` items (same ``call_id``, so a result delivered later still fits).
+    """
+    events: list[dict[str, Any]] = []
+    for turn in turns:
+        if turn.kind == "tool_output":
+            events.append(function_call_output(turn.call_id, turn.text))
+            continue
+        if turn.kind == "tool_call":
+            item: dict[str, Any] = {
+                "type": "function_call",
+                "call_id": turn.call_id,
+                "name": turn.name,
+                "arguments": turn.text,
+            }
+        else:
+            role, part = ("user", "input_text") if turn.kind == "caller" else ("assistant", "output_text")
+            item = {"type": "message", "role": role, "content": [{"type": part, "text": turn.text}]}
+        events.append({"type": "conversation.item.create", "item": item})
+    return events

@@ -52,6 +52,21 @@ class ResponseLedger:
                 self.disclosure = response
         return self._responses[response_id]
 
+    def cut_disclosure(self) -> bool:
+        """After a reconnect: if the disclosure started but did not complete, expect it again.
+
+        Returns:
+            True when the disclosure must be asked for again; False when it completed or was
+            never asked for (then it is still to come, from the greeting).
+        """
+        if self.disclosure is None and self._next_role == Role.DISCLOSURE:
+            return True  # asked for, but the drop came before it started: ask again
+        if self.disclosure is None or self.disclosure.status == "completed":
+            return False
+        self.disclosure = None
+        self.expect(Role.DISCLOSURE)
+        return True
+
     @property
     def protected(self) -> list[Response]:
         """The responses the caller may not cut short: the disclosure and the goodbye."""

@@ -19,6 +19,8 @@ Sequence (PROTOCOLS A, D7; DESIGN rules 4-6):
    check on the caller's transcript records an opt-out even if the model does not, and makes sure
    the call ends after the agent's current response.
 6. Hang-up (:mod:`bridge.ending`) goes through the carrier's REST API, then the socket closes.
+7. Upstream faults (:mod:`bridge.reconnect`): a dropped, failing or stalled agent session is
+   replaced once with the call so far; the disclosure is spoken again only if the drop cut it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bridge.agent import (
     AgentAudio,
     AgentConnection,
     AgentProblem,
+    AgentReconnected,
     AgentSaid,
     AgentUnavailableError,
     CallerSaid,
@@ -47,16 +50,11 @@ from bridge.metrics import CallClock
 from bridge.phrases import match_opt_out
 from bridge.playback import PlaybackTracker, TwilioPlayback
 from bridge.prompt import agent_session_config, greeting_instructions, opening_line
+from bridge.reconnect import ResilientConnection
 from bridge.responses import Response, ResponseLedger, Role
 from bridge.tools import ToolDispatcher, ToolEffect, ToolResult
 from bridge.turns import TurnTaking
-from bridge.twilio_protocol import (
-    Dtmf,
-    Mark,
-    Media,
-    MediaStreamPort,
-    Stop,
-)
+from bridge.twilio_protocol import Dtmf, Mark, Media, MediaStreamPort, Stop
 from bridge.verdict import AnswerVerdicts
 from dialer.calls.attempts import MACHINE_VERDICTS, CallContext
 from dialer.models import Speaker
@@ -136,10 +134,11 @@ class CallSession:
         opening = opening_line(self._ctx)
         config = agent_session_config(self._ctx, opening, self._params, self._voice)
         try:
-            self._agent = await self._agent_factory.connect(config)
+            first = await self._agent_factory.connect(config)
         except AgentUnavailableError as exc:
             await self._end.agent_failed(str(exc))
             return
+        self._agent = ResilientConnection(first, send_timeout_s=self._params.agent_send_timeout_ms / 1000)
         self._turns = TurnTaking(
             self._agent, self._out, self._playback, self._responses, self._hearing, self._clock
         )
@@ -210,15 +209,10 @@ class CallSession:
                         self._response(event.response_id).tool_tasks.append((event.call_id, task))
                     case ResponseFinished():
                         await self._on_response_finished(event)
+                    case AgentReconnected():
+                        await self._on_reconnected(event)
                     case AgentProblem():
-                        log.warning(
-                            "agent error on attempt %s: %s %s",
-                            self._ctx.attempt_id,
-                            event.code,
-                            event.message,
-                        )
-                        if event.fatal:
-                            await self._end.agent_failed(f"{event.code}: {event.message}")
+                        if await self._end.agent_problem(event.code, event.message, fatal=event.fatal):
                             return
         finally:
             if not self._end.ending and not self._finished.is_set():
@@ -248,6 +242,13 @@ class CallSession:
         if verdict is None:  # greeting_waits_for_amd is off: still stop at a machine verdict
             if await self._verdicts.late(timeout_s=60.0) in MACHINE_VERDICTS:
                 await self._machine_answered()
+
+    async def _on_reconnected(self, event: AgentReconnected) -> None:
+        """A new agent session took over: record it; speak the disclosure again only if the drop cut it."""
+        await self._record.agent_reconnected(f"{event.how} after {event.cause}")
+        if not (self._disclosure_played or self._end.ending) and self._responses.cut_disclosure():
+            assert self._agent is not None
+            await self._agent.start_response(greeting_instructions(opening_line(self._ctx)))
 
     async def _no_verdict(self) -> None:
         """No verdict in time: end the call without a word (``agent_error``; the lead is retried)."""

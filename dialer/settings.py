@@ -81,6 +81,9 @@ class BridgeParams(BaseModel):
         vad_silence_ms: silence that ends a caller turn, in ms.
         vad_prefix_padding_ms: audio kept before detected speech, in ms.
         idle_hangup_ms: hang up after this long with neither side speaking, in ms.
+        agent_send_timeout_ms: longest wait for one send to the voice agent, in ms; a socket
+            slower than that (the agent stopped reading) is dropped and the session replaced once
+            (:mod:`bridge.reconnect`).
     """
 
     greeting_waits_for_amd: bool = True
@@ -91,6 +94,7 @@ class BridgeParams(BaseModel):
     vad_silence_ms: int = Field(default=500, ge=100)
     vad_prefix_padding_ms: int = Field(default=300, ge=0)
     idle_hangup_ms: int = Field(default=30000, ge=1000)
+    agent_send_timeout_ms: int = Field(default=2000, ge=50)
 
 
 def _absolute_url(value: str | None) -> str | None:

@@ -60,6 +60,7 @@ class CallAttempt(Timestamped, Base):
         stream_token_hash: sha256 of the one-time media-stream token; cleared when used.
         disclosure_played_at: when Twilio echoed the mark after the disclosure audio (UTC).
         agent_usage: token counts reported by the voice agent (sums of ``response.done.usage``).
+        agent_reconnects: times the voice-agent session was replaced after a fault mid-call.
     """
 
     __tablename__ = "call_attempts"
@@ -110,6 +111,7 @@ class CallAttempt(Timestamped, Base):
     error_code: Mapped[str | None] = mapped_column(String(32))
     error_message: Mapped[str | None] = mapped_column(Text)
     agent_usage: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    agent_reconnects: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class TranscriptTurn(Base):

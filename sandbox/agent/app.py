@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 
 from sandbox.agent.assemblyai_app import ResumableSessions, serve_assemblyai
 from sandbox.agent.config import AgentConfig
+from sandbox.agent.faults import DROP_CLOSE_CODE, AgentFaults, ConnectionFaults
 from sandbox.agent.protocol import JsonObject, RealtimeError
 from sandbox.agent.records import SessionRegistry
 from sandbox.agent.session import AgentSession
@@ -52,12 +53,16 @@ def create_agent_app(config: AgentConfig) -> FastAPI:
         (what each connection did, oldest first). The records are also at ``app.state.registry``
         (a :class:`~sandbox.agent.records.SessionRegistry`); AssemblyAI sessions lost without
         ``session.end`` at ``app.state.resumable`` (:class:`~sandbox.agent.assemblyai_app.ResumableSessions`).
+        Faults to inject (dropped or stalled sessions, both protocols) are planned on
+        ``app.state.faults`` (:class:`~sandbox.agent.faults.AgentFaults`).
     """
     app = FastAPI(title="Sandbox voice agent (OpenAI Realtime GA)", docs_url=None, redoc_url=None)
     registry = SessionRegistry()
     app.state.registry = registry
     resumable = ResumableSessions(config.resume_grace_s)
     app.state.resumable = resumable
+    faults = AgentFaults()
+    app.state.faults = faults
 
     @app.websocket("/v1/realtime")
     async def realtime(websocket: WebSocket) -> None:
@@ -72,7 +77,8 @@ def create_agent_app(config: AgentConfig) -> FastAPI:
         model = websocket.query_params.get("model") or DEFAULT_MODEL
         outbox: asyncio.Queue[JsonObject] = asyncio.Queue()
         session = AgentSession(config=config, model=model, emit=outbox.put_nowait, registry=registry)
-        await _serve(websocket, session, outbox)
+        watch = faults.watch(lambda: session.record.session_id, lambda: session.record.system_prompt)
+        await _serve(websocket, session, outbox, watch)
 
     @app.websocket("/v1/ws")
     async def voice_agent(websocket: WebSocket) -> None:
@@ -81,7 +87,7 @@ def create_agent_app(config: AgentConfig) -> FastAPI:
             await _deny(websocket)
             return
         await websocket.accept()
-        await serve_assemblyai(websocket, config, registry, resumable)
+        await serve_assemblyai(websocket, config, registry, resumable, faults)
 
     @app.get("/sandbox/sessions")
     async def sessions(request: Request) -> JSONResponse:
@@ -109,12 +115,15 @@ async def _deny(websocket: WebSocket) -> None:
         await websocket.close(code=1008)
 
 
-async def _serve(websocket: WebSocket, session: AgentSession, outbox: asyncio.Queue[JsonObject]) -> None:
+async def _serve(
+    websocket: WebSocket, session: AgentSession, outbox: asyncio.Queue[JsonObject], watch: ConnectionFaults
+) -> None:
     """Feed client frames to ``session`` and send what it emits, until the client goes away."""
-    writer = asyncio.create_task(_write(websocket, outbox))
+    writer = asyncio.create_task(_write(websocket, outbox, watch))
     session.open()
     try:
         while True:
+            await watch.hold_if_stalled()
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 break
@@ -127,7 +136,12 @@ async def _serve(websocket: WebSocket, session: AgentSession, outbox: asyncio.Qu
         await asyncio.gather(writer, return_exceptions=True)
 
 
-async def _write(websocket: WebSocket, outbox: asyncio.Queue[JsonObject]) -> None:
+async def _write(websocket: WebSocket, outbox: asyncio.Queue[JsonObject], watch: ConnectionFaults) -> None:
     while True:
         event = await outbox.get()
         await websocket.send_text(json.dumps(event))
+        action = watch.after_sent(str(event.get("type")))
+        if action == "drop":
+            await websocket.close(code=DROP_CLOSE_CODE)
+            return
+        await watch.hold_if_stalled()

@@ -19,7 +19,10 @@ The same brain as the Realtime stand-in (:mod:`sandbox.agent.script`, the sandbo
 - ``tool.call`` -> ``reply.done`` -> client ``tool.result`` (one per call) -> a new reply with the
   script's answer to the results (E2). A result sent before its ``reply.done`` is accepted but
   recorded (``early_tool_results``): the tutorials say it "causes timing issues" (E1).
-- ``conversation.message`` is recorded; a ``user`` one counts as heard words.
+- ``conversation.message`` is recorded; a ``user`` one counts as heard words. A ``system`` one
+  reading ``Result of your <tool> call, made before the reconnect: <result>`` (a bridge handing a
+  fresh session the result of a call its dropped predecessor made) is kept as that tool's result:
+  the next ``reply.create`` answers it, as a ``tool.result`` would be answered.
 - ``session.end`` -> ``session.ended {session_duration_seconds, audio_duration_seconds}``; the
   connection then closes 1000. A connection lost without it leaves the session resumable with
   ``session.resume`` for ``resume_grace_s`` (see :mod:`sandbox.agent.app`).
@@ -30,6 +33,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -72,6 +76,7 @@ class AssemblyAISession:
         self._turn_waiting = False
         self._awaiting: dict[str, str] = {}  # call_id -> tool name, of the last finished reply
         self._results: list[ToolResult] = []
+        self._late: list[ToolResult] = []  # results of a dropped predecessor's calls, as messages
         self._early: dict[str, str] = {}  # call_id -> result, sent before the call's reply.done
         self._started = time.monotonic()
         self._audio_s = 0.0
@@ -197,6 +202,8 @@ class AssemblyAISession:
         self.record.messages.append(content)
         if role == "user":
             self._unheard.append(content)
+        elif (late := _LATE_RESULT.match(content)) is not None:
+            self._late.append(ToolResult.from_output(late["name"], late["result"]))
 
     # --- replies ---
 
@@ -213,6 +220,10 @@ class AssemblyAISession:
         line = verbatim_line(instructions if isinstance(instructions, str) else None)
         if line is not None:
             self._start(Plan(speech=line))
+        elif self._late:
+            results, self._late = tuple(self._late), []
+            self._script, plan = respond(self._script, ToolResults(results), frozenset(self._settings.tools))
+            self._start(plan)
         else:
             self._answer()
 
@@ -262,6 +273,11 @@ class AssemblyAISession:
                 self._script, ToolResults(tuple(self._results)), frozenset(self._settings.tools)
             )
             self._start(plan)
+
+
+_LATE_RESULT = re.compile(
+    r"Result of your (?P<name>\w+) call, made before the reconnect: (?P<result>.*)", re.S
+)
 
 
 def _decode(frame: str | bytes) -> dict[str, Any]:

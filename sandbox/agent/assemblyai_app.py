@@ -20,6 +20,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 
 from sandbox.agent.assemblyai import AssemblyAISession
 from sandbox.agent.config import AgentConfig
+from sandbox.agent.faults import DROP_CLOSE_CODE, AgentFaults, ConnectionFaults
 from sandbox.agent.records import SessionRegistry
 
 
@@ -49,14 +50,22 @@ class ResumableSessions:
 
 
 async def serve_assemblyai(
-    websocket: WebSocket, config: AgentConfig, registry: SessionRegistry, lost: ResumableSessions
+    websocket: WebSocket,
+    config: AgentConfig,
+    registry: SessionRegistry,
+    lost: ResumableSessions,
+    faults: AgentFaults,
 ) -> None:
-    """Run one accepted connection until the client leaves or the session ends."""
+    """Run one accepted connection until the client leaves or the session ends (or a fault fires)."""
     outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    writer = asyncio.create_task(_write(websocket, outbox))
     session: AssemblyAISession | None = None
+    watch = faults.watch(
+        lambda: session.id if session else "", lambda: session.record.system_prompt if session else ""
+    )
+    writer = asyncio.create_task(_write(websocket, outbox, watch))
     try:
         while True:
+            await watch.hold_if_stalled()
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 break
@@ -104,7 +113,9 @@ def _first(
     return session
 
 
-async def _write(websocket: WebSocket, outbox: asyncio.Queue[dict[str, Any]]) -> None:
+async def _write(
+    websocket: WebSocket, outbox: asyncio.Queue[dict[str, Any]], watch: ConnectionFaults
+) -> None:
     while True:
         event = await outbox.get()
         try:
@@ -113,3 +124,9 @@ async def _write(websocket: WebSocket, outbox: asyncio.Queue[dict[str, Any]]) ->
             pass  # the client is gone; the reader sees the disconnect
         finally:
             outbox.task_done()
+        action = watch.after_sent(str(event.get("type")))
+        if action == "drop":
+            with contextlib.suppress(RuntimeError):
+                await websocket.close(code=DROP_CLOSE_CODE)
+            return
+        await watch.hold_if_stalled()

@@ -164,7 +164,21 @@ class FunctionCallOutputParam(_Strict):
     status: Literal["completed", "incomplete", "in_progress"] | None = None
 
 
-ItemParam = Annotated[MessageItemParam | FunctionCallOutputParam, Field(discriminator="type")]
+class FunctionCallItemParam(_Strict):
+    """A function call of the agent's, added by the client (to rebuild a conversation, D4)."""
+
+    type: Literal["function_call"]
+    call_id: str
+    name: str
+    arguments: str
+    id: str | None = None
+    object: Literal["realtime.item"] | None = None
+    status: Literal["completed", "incomplete", "in_progress"] | None = None
+
+
+ItemParam = Annotated[
+    MessageItemParam | FunctionCallOutputParam | FunctionCallItemParam, Field(discriminator="type")
+]
 
 
 class ConversationItemCreate(ClientEvent):

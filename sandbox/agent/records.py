@@ -85,7 +85,8 @@ class SessionRecord:
         early_tool_results: call ids whose ``tool.result`` came before their ``reply.done``
             (AssemblyAI: "send them in the reply.done handler", PROTOCOLS E1).
         resumes: times the session was reattached with ``session.resume`` (AssemblyAI protocol).
-        system_prompt: the effective ``system_prompt`` (AssemblyAI protocol).
+        system_prompt: the effective ``system_prompt`` (AssemblyAI) or ``instructions`` (Realtime).
+        items_created: the items the client added with ``conversation.item.create`` (Realtime), as sent.
     """
 
     session_id: str
@@ -101,6 +102,7 @@ class SessionRecord:
     early_tool_results: list[str] = field(default_factory=list)
     resumes: int = 0
     system_prompt: str = ""
+    items_created: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def tool_calls(self) -> list[ToolCallRecord]:

@@ -266,11 +266,19 @@ _CLOSING_FOR: dict[Intent, Pending] = {
 }
 
 
+_PENDING_FOR_TOOL = {"honor_dnc": Pending.DNC}
+"""What a result is for when the script did not make the call: a conversation rebuilt after a
+reconnect hands a fresh session the result of its predecessor's call."""
+
+
 def _next(state: ScriptState, turn: Turn) -> tuple[ScriptState, Plan]:
     if state.ended:
         return state, Plan()
     if isinstance(turn, ToolResults):
-        return _after_tools(state, state.pending, turn) if state.pending is not None else (state, Plan())
+        pending = state.pending or next(
+            (_PENDING_FOR_TOOL[r.name] for r in turn.results if r.name in _PENDING_FOR_TOOL), None
+        )
+        return _after_tools(state, pending, turn) if pending is not None else (state, Plan())
     return _after_words(replace(state, pending=None), turn.text)
 
 

@@ -16,6 +16,7 @@ from sandbox.agent.client_events import (
     ConversationItemDelete,
     ConversationItemRetrieve,
     ConversationItemTruncate,
+    FunctionCallItemParam,
     FunctionCallOutputParam,
     InputAudioBufferAppend,
     InputAudioBufferClear,
@@ -122,6 +123,7 @@ class AgentSession:
     def _update_session(self, event: SessionUpdate) -> None:
         spoken = self._audio_produced or (self._active is not None and self._active.audio_ms > 0)
         self._settings = self._settings.updated(event.session, audio_produced=spoken, event_id=event.event_id)
+        self.record.system_prompt = self._settings.instructions
         self._emit(server_event("session.updated", session=self._settings.to_wire()))
 
     def _append_audio(self, event: InputAudioBufferAppend) -> None:
@@ -299,7 +301,13 @@ class AgentSession:
                 event_id=event.event_id,
             )
         item_id = param.id or new_id("item")
-        if isinstance(param, FunctionCallOutputParam):
+        self.record.items_created.append(param.model_dump(exclude_none=True))
+        if isinstance(param, FunctionCallItemParam):
+            self._add_item(
+                FunctionCall(id=item_id, call_id=param.call_id, name=param.name, arguments=param.arguments)
+            )
+            self._conversation.take_unread()  # the agent's own turn: what came before was answered
+        elif isinstance(param, FunctionCallOutputParam):
             call = self._conversation.function_call(param.call_id)
             if call is None:
                 raise RealtimeError(
@@ -313,6 +321,8 @@ class AgentSession:
         else:
             message = Message(id=item_id, role=param.role, content_type=param.content_type, text=param.text)
             self._add_item(message)
+            if param.role == "assistant":  # a rebuilt history: what came before was answered
+                self._conversation.take_unread()
 
     def _truncate(self, event: ConversationItemTruncate) -> None:
         item = self._item(event.item_id, event.event_id)

@@ -52,7 +52,7 @@ def test_a_fresh_session_after_a_failed_resume_carries_the_call_so_far():
     config = AgentSessionConfig(instructions="Be brief.", voice="ivy", tools=())
     prompt = session_payload(config, history="Agent: Hi.\nCaller: Who is this?")["system_prompt"]
     assert prompt.startswith("Be brief.") and prompt.endswith("Agent: Hi.\nCaller: Who is this?")
-    assert "do not greet again" in prompt
+    assert "do not greet or introduce yourself again" in prompt
 
 
 def test_a_reply_maps_to_response_events_with_tool_arguments_as_json_text():

@@ -25,6 +25,7 @@ class FakeAgentConnection(AgentConnection):
     cancels: int = 0
     truncations: list[tuple[str, int]] = field(default_factory=list)
     closed: bool = False
+    aborted: bool = False
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     waiting: bool = False
 
@@ -66,6 +67,11 @@ class FakeAgentConnection(AgentConnection):
     async def close(self) -> None:
         self.closed = True
         self.queue.put_nowait(_CLOSE)
+
+    def abort(self) -> None:
+        if not self.aborted:  # a dead socket stays dead: one end of its events
+            self.aborted = True
+            self.queue.put_nowait(_CLOSE)
 
 
 class FakeVoiceAgent(VoiceAgent):

@@ -15,8 +15,9 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect
 
-from bridge.agent import AgentProblem, AgentUnavailableError, ResponseFinished
+from bridge.agent import AgentProblem, AgentReconnected, AgentUnavailableError, ResponseFinished
 from bridge.assemblyai_agent import AssemblyAIConnection, AssemblyAIVoiceAgent
+from bridge.reconnect import ResilientConnection
 from sandbox.agent import AgentConfig
 from sandbox.agent.script import DNC_GOODBYE, PITCH
 from sandbox.speech_codec import FRAME_BYTES, SpeechDecoder, SpeechEnded, encode_utterance, silence
@@ -226,19 +227,20 @@ async def test_a_dropped_socket_is_recovered_once(agent, grace_s):
     conn = await adapter.connect(config("assemblyai"))
     assert isinstance(conn, AssemblyAIConnection)
     first_id = conn.session_id
-    call = Call(conn)
+    upstream = ResilientConnection(conn, send_timeout_s=5.0)
+    call = Call(upstream)
     try:
-        await conn.start_response(say_exactly(GREETING))
+        await upstream.start_response(say_exactly(GREETING))
         await call.response()
         await _drop(agent, conn)
-        [problem] = await call.until(lambda e: isinstance(e, AgentProblem))
-        assert problem.code == "reconnected" and not problem.fatal
-        await conn.start_response(say_exactly("Still here."))
+        [reconnected] = await call.until(lambda e: isinstance(e, AgentReconnected))
+        assert reconnected.how == ("resumed" if grace_s else "fresh")
+        await upstream.start_response(say_exactly("Still here."))
         events = await call.until(lambda e: isinstance(e, ResponseFinished))
         assert spoken(events) == ["Still here."]
         await _drop(agent, conn)
         last = await call.until(lambda e: isinstance(e, AgentProblem))
-        assert last[-1].code == "connection_lost" and last[-1].fatal  # only once per call
+        assert last[-1].code == "reconnect_failed" and last[-1].fatal  # only once per call
     finally:
         await call.close()
     records = list(agent.app.state.registry)
@@ -247,5 +249,6 @@ async def test_a_dropped_socket_is_recovered_once(agent, grace_s):
     else:
         assert conn.session_id != first_id and len(records) == 2
         assert records[1].system_prompt.endswith("Agent: " + GREETING)
-    assert conn.reconnects == 1
-    assert "Agent: " + GREETING in conn.history()
+        assert "do not greet" in records[1].system_prompt
+    assert upstream.reconnects == 1
+    assert "Agent: " + GREETING in upstream.history.transcript()
