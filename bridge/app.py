@@ -5,6 +5,9 @@ Run with ``dialer serve`` or ``uvicorn bridge.app:create_app --factory``.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -13,10 +16,18 @@ from bridge.agent import VoiceAgent
 from bridge.agents import build_voice_agent
 from bridge.amd import AmdBoard
 from bridge.errors import install_error_handlers
+from bridge.preopen import PreopenedAgents
 from bridge.security import TwilioSignatureCheck
 from bridge.state import BridgeState
 from crm import routes as crm_routes
 from dialer.runtime import Runtime, get_runtime
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Close the agent sessions still waiting for a stream when the process stops."""
+    yield
+    await app.state.bridge.preopened.aclose()
 
 
 def create_app(runtime: Runtime | None = None, agent: VoiceAgent | None = None) -> FastAPI:
@@ -30,13 +41,16 @@ def create_app(runtime: Runtime | None = None, agent: VoiceAgent | None = None) 
     settings = runtime.settings
     if agent is None:
         agent = build_voice_agent(settings)
-    app = FastAPI(title="AI campaign dialer: carrier bridge", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="AI campaign dialer: carrier bridge", docs_url=None, redoc_url=None, lifespan=_lifespan
+    )
     install_error_handlers(app)
     app.state.bridge = BridgeState(
         runtime=runtime,
         signatures=TwilioSignatureCheck(settings.twilio_auth_token.get_secret_value(), settings.public_url),
         agent=agent,
         amd=AmdBoard(),
+        preopened=PreopenedAgents(settings.bridge.agent_preopen_timeout_ms / 1000),
     )
     app.state.runtime = runtime
     app.include_router(webhooks.router)

@@ -80,6 +80,8 @@ class BridgeParams(BaseModel):
         vad_silence_ms: silence that ends a caller turn, in ms.
         vad_prefix_padding_ms: audio kept before detected speech, in ms.
         idle_hangup_ms: hang up after this long with neither side speaking, in ms.
+        agent_preopen_timeout_ms: how long an agent session opened during the TwiML request waits
+            for the call's media stream before it is closed, in ms (``bridge.preopen``).
     """
 
     greeting_waits_for_amd: bool = True
@@ -90,6 +92,7 @@ class BridgeParams(BaseModel):
     vad_silence_ms: int = Field(default=500, ge=100)
     vad_prefix_padding_ms: int = Field(default=300, ge=0)
     idle_hangup_ms: int = Field(default=30000, ge=1000)
+    agent_preopen_timeout_ms: int = Field(default=15000, ge=1000)
 
 
 def _absolute_url(value: str | None) -> str | None:

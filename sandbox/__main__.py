@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--ring-seconds", type=float, default=1.0, help="ring time before answer/no-answer")
     parser.add_argument("--ms-per-char", type=float, default=12.0, help="speaking time per character, ms")
     parser.add_argument("--generation-speed", type=float, default=2.0, help="agent audio speed vs real time")
+    parser.add_argument(
+        "--agent-delay-ms",
+        type=int,
+        default=0,
+        help="a slow agent: wait this long before each response's audio",
+    )
     parser.add_argument("--log-level", default="warning")
     faults = parser.add_argument_group("faults (also settable at run time: POST /sandbox/faults)")
     faults.add_argument("--duplicate-callbacks", action="store_true", help="deliver every webhook twice")
@@ -78,7 +84,10 @@ async def _serve(args: argparse.Namespace) -> None:
     )
     agent = create_agent_app(
         AgentConfig(
-            api_key=args.openai_key, ms_per_char=args.ms_per_char, generation_speed=args.generation_speed
+            api_key=args.openai_key,
+            ms_per_char=args.ms_per_char,
+            generation_speed=args.generation_speed,
+            first_audio_delay_ms=args.agent_delay_ms,
         )
     )
     servers = [
