@@ -5,11 +5,13 @@ Run with ``dialer serve`` or ``uvicorn bridge.app:create_app --factory``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
 
 from bridge import media, webhooks
 from bridge.agent import VoiceAgent
@@ -19,13 +21,28 @@ from bridge.errors import install_error_handlers
 from bridge.preopen import PreopenedAgents
 from bridge.security import TwilioSignatureCheck
 from bridge.state import BridgeState
+from compliance.jurisdiction import resolve_jurisdiction
 from crm import routes as crm_routes
 from dialer.runtime import Runtime, get_runtime
+
+WARM_UP_NUMBER = "+12025550100"
+"""A number whose zones are resolved once at start-up (the phone-number metadata loads lazily)."""
+
+
+def _warm_up(runtime: Runtime) -> None:
+    """Load what the first call would otherwise wait for: zone data and a database connection.
+
+    The phone-number time-zone and geocoder data took about 1.2 s on first use here, which made the
+    first call of a fresh API process miss the TSR's 2 seconds.
+    """
+    resolve_jurisdiction(WARM_UP_NUMBER, None)
+    runtime.run_in_transaction(lambda session, _: session.execute(text("SELECT 1")))
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Close the agent sessions still waiting for a stream when the process stops."""
+    """Warm up before the first request; close the agent sessions still waiting for a stream at the end."""
+    await asyncio.to_thread(_warm_up, app.state.runtime)
     yield
     await app.state.bridge.preopened.aclose()
 

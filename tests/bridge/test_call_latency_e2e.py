@@ -25,6 +25,7 @@ from dialer.dialing.gate import abandonment_rate
 from dialer.models import AuditEvent, CallAttempt, Campaign, GateDecisionRecord
 from dialer.runtime import Runtime
 from sandbox.agent import AgentConfig, create_agent_app
+from sandbox.agent.records import SessionRegistry
 from sandbox.carrier import CarrierConfig, create_carrier_app
 from tests.conftest import make_settings
 from tests.factories import create_campaign, create_lead
@@ -39,8 +40,10 @@ SLOW_MS = 2600
 
 
 @asynccontextmanager
-async def sandbox_stack(committed_pg, clock, dnc_dir, *, agent_delay_ms: int = 0) -> AsyncIterator[Runtime]:
-    """The sandbox carrier and agent and the real bridge on loopback; yields the dialer's runtime."""
+async def sandbox_stack(
+    committed_pg, clock, dnc_dir, *, agent_delay_ms: int = 0
+) -> AsyncIterator[tuple[Runtime, SessionRegistry]]:
+    """The sandbox carrier and agent and the real bridge on loopback; the runtime and the agent's sessions."""
     carrier_app = create_carrier_app(CarrierConfig(ring_seconds=0.2, ms_per_char=3.0, reply_delay_ms=100))
     agent_app = create_agent_app(
         AgentConfig(api_key="sandbox-openai-key", ms_per_char=3.0, first_audio_delay_ms=agent_delay_ms)
@@ -66,7 +69,7 @@ async def sandbox_stack(committed_pg, clock, dnc_dir, *, agent_delay_ms: int = 0
         )
         bridge = create_app(runtime=runtime)
         async with serve(bridge, sock=bridge_sock, ws="websockets-sansio", timeout_graceful_shutdown=3):
-            yield runtime
+            yield runtime, agent_app.state.registry
 
 
 def _dial(runtime: Runtime, campaign_id: int, phone: str, **lead: object) -> int:
@@ -104,11 +107,16 @@ def _campaign(runtime: Runtime) -> int:
 
 
 async def test_a_normal_call_stores_its_first_audio_and_every_turns_latency(committed_pg, clock, dnc_dir):
-    async with sandbox_stack(committed_pg, clock, dnc_dir) as runtime:
+    async with sandbox_stack(committed_pg, clock, dnc_dir) as (runtime, agent_sessions):
         campaign_id = _campaign(runtime)
         attempt = await _call(runtime, campaign_id, AVA, turns=3)
         with runtime.sessions() as s:
             rate = abandonment_rate(s, campaign_id=campaign_id, now=clock.now())
+        # One agent session for the call (the one opened during the TwiML request), closed after it.
+        await wait_until_async(
+            lambda: not any(r.open for r in agent_sessions), what="the agent session to close"
+        )
+        assert len(list(agent_sessions)) == 1
     assert attempt.answered_by == "human" and attempt.stream_started_at is not None
     assert attempt.tsr_abandoned is False and rate == 0.0
     # The greeting waits for the AMD verdict (400 ms after answer in the sandbox), then speaks.
@@ -122,7 +130,7 @@ async def test_a_normal_call_stores_its_first_audio_and_every_turns_latency(comm
 async def test_an_agent_slower_than_two_seconds_abandons_the_call_and_the_gate_blocks_the_next(
     committed_pg, clock, dnc_dir
 ):
-    async with sandbox_stack(committed_pg, clock, dnc_dir, agent_delay_ms=SLOW_MS) as runtime:
+    async with sandbox_stack(committed_pg, clock, dnc_dir, agent_delay_ms=SLOW_MS) as (runtime, _):
         campaign_id = _campaign(runtime)
         phone, state, zip_code = SOFIA
         attempt = await _call(runtime, campaign_id, phone, state=state, zip=zip_code)
