@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialer.audit import record_attempt_event
+from dialer.calls.attempts import MACHINE_VERDICTS
 from dialer.models import CallAttempt
 
 TSR_RULE = "47 CFR 64.1200(a)(7)(i); 16 CFR 310.4(b)(1)(iv)"
@@ -64,10 +65,16 @@ def record_first_audio(
 
 
 def record_abandoned(session: Session, *, attempt_id: int, now: datetime) -> None:
-    """The 2-second deadline passed with no agent audio: the call is abandoned (once)."""
+    """The 2-second deadline passed with no agent audio: the call is abandoned (once).
+
+    A call AMD already called a machine is no live answer: the rule does not apply (False).
+    """
     attempt = session.get_one(CallAttempt, attempt_id, with_for_update=True)
     if attempt.tsr_abandoned is None:
-        _mark_abandoned(session, attempt, now=now, waited_ms=None)
+        if attempt.answered_by in MACHINE_VERDICTS:
+            attempt.tsr_abandoned = False
+        else:
+            _mark_abandoned(session, attempt, now=now, waited_ms=None)
 
 
 def record_turn_latency(session: Session, *, attempt_id: int, latency_ms: int) -> None:
@@ -78,12 +85,12 @@ def record_turn_latency(session: Session, *, attempt_id: int, latency_ms: int) -
 
 def record_call_end(session: Session, *, attempt_id: int, abandoned: bool, now: datetime) -> None:
     """At the bridge's end: the 2-second rule's verdict, if neither the deadline nor the audio gave one."""
+    if abandoned:
+        record_abandoned(session, attempt_id=attempt_id, now=now)
+        return
     attempt = session.get_one(CallAttempt, attempt_id, with_for_update=True)
     if attempt.tsr_abandoned is None:
-        if abandoned:
-            _mark_abandoned(session, attempt, now=now, waited_ms=None)
-        else:
-            attempt.tsr_abandoned = False
+        attempt.tsr_abandoned = False
 
 
 @dataclass(frozen=True)

@@ -83,10 +83,19 @@ def test_a_prompt_agent_is_not_abandoned_and_machines_never_count(runtime):
         campaign = s.get_one(Campaign, attempt.campaign_id)
         machine = create_attempt(s, campaign, create_lead(s, campaign, "+13125550142"))
         machine.call_sid = "CA" + "7" * 32
+        late = create_attempt(s, campaign, create_lead(s, campaign, "+13125550143"))
+        late.call_sid = "CA" + "8" * 32
+    with transaction(runtime.sessions) as s:  # the deadline passes before AMD has decided
+        records.record_abandoned(s, attempt_id=late.id, now=now)
+    _answer_and_end(runtime, late, answered_by="machine_end_beep")
     _answer_and_end(runtime, machine, answered_by="machine_start")
-    with transaction(runtime.sessions) as s:
+    with transaction(runtime.sessions) as s:  # a deadline after a machine verdict
         records.record_abandoned(s, attempt_id=machine.id, now=now)
-    assert _rate(runtime, attempt.campaign_id) == 0.0  # a machine is no live answer
+    assert _rate(runtime, attempt.campaign_id) == 0.0  # machines are no live answers
+    with runtime.sessions() as s:
+        assert s.get_one(CallAttempt, machine.id).tsr_abandoned is False
+        kinds = s.scalars(select(AuditEvent.attempt_id).where(AuditEvent.kind == "call.abandoned")).all()
+    assert kinds == [late.id]
 
 
 def test_latency_stats_are_the_median_the_nearest_rank_p95_and_the_max():
