@@ -149,6 +149,8 @@ def summary(report: dict, wall: float, database_url: str) -> dict:
         "webhook_failures": report["carrier"]["webhook_failures"],
         "scheduled": len(report["scheduled"]),
         "chain_intact": report["audit"]["chain_intact"],
+        "latency": report["latency"],
+        "blocked_by_abandonment_rate": report["skipped"].get("ABANDONMENT_RATE_EXCEEDED", 0),
     }
 
 
