@@ -13,11 +13,10 @@ from twilio.request_validator import RequestValidator
 from bridge.agent import AgentConnection, AgentSessionConfig
 from bridge.app import create_app
 from bridge.preopen import PreopenedAgents
-from bridge.session import CallSession
 from dialer.settings import BridgeParams
-from tests.bridge.test_session import SID, WatchedAmdBoard, call  # noqa: F401 - the dialled attempt fixture
+from tests.bridge.test_session import Harness, call  # noqa: F401 - the dialled attempt fixture
 from tests.factories import dial_one_lead
-from tests.fakes.agent import FakeMediaPort, FakeVoiceAgent
+from tests.fakes.agent import FakeVoiceAgent
 from tests.waiting import wait_until_async
 
 TOKEN = "sandbox-auth-token"
@@ -93,22 +92,11 @@ async def test_a_call_session_given_a_preopened_agent_does_not_connect_again(run
     agent = FakeVoiceAgent()
     opened = PreopenedAgents(timeout_s=60)
     opened.open(call.attempt_id, agent.connect(_config()), answered_at=time.monotonic())
-    port = FakeMediaPort()
-    session = CallSession(
-        port=port,
-        agent=agent,
-        runtime=runtime,
-        context=call,
-        stream_sid=SID,
-        params=BridgeParams(amd_wait_max_ms=2000),
-        amd=WatchedAmdBoard(),
-        voice="marin",
-        preopened=opened.claim(call.attempt_id),
-    )
-    task = asyncio.create_task(session.run())
-    await wait_until_async(lambda: agent.connection.waiting, timeout=10, what="the session to read the agent")
-    await port.close()
-    await asyncio.wait_for(task, 20)
+    harness = Harness(runtime, call, agent=agent, preopened=opened.claim(call.attempt_id))
+    await harness.start("human")  # greeted on the pre-opened session
+    assert agent.connection.responses_requested and len(agent.configs) == 1
+    await harness.port.close()
+    await harness.finished()
     assert len(agent.configs) == 1 and agent.connection.closed
 
 
