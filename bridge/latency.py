@@ -17,8 +17,9 @@ What is measured (stored on the attempt in ms, :mod:`dialer.calls.latency`):
 - **abandoned (TSR 2-second rule)**: no agent audio within :data:`TSR_MAX_WAIT_S` of the completed
   greeting. It is decided at the deadline itself when no audio has come by then (a callee who
   never hears the agent is counted even if the call lasts), or at the first agent audio; a call
-  that ends before the deadline (the callee hung up first) is not abandoned. The rule is about
-  live answers: a call AMD calls a machine is never counted (:mod:`dialer.calls.latency`).
+  that ends before the deadline (the callee hung up first) is not abandoned, unless the dialer
+  itself hung up on it unheard (``agent_error``, :func:`dialer.calls.latency.record_call_end`).
+  The rule is about live answers: a call AMD calls a machine is never counted.
 - **turn latency**: a caller turn's end (the VAD's ``speech_stopped``, as the bridge received it)
   to the first agent audio of its answer, once per answered turn.
 """

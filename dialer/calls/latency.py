@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from dialer.audit import record_attempt_event
 from dialer.calls.attempts import MACHINE_VERDICTS
-from dialer.models import CallAttempt
+from dialer.calls.outcomes import attempt_dispositions
+from dialer.models import CallAttempt, DispositionName
 
 TSR_RULE = "47 CFR 64.1200(a)(7)(i); 16 CFR 310.4(b)(1)(iv)"
 """Where the 2-second rule comes from (COMPLIANCE_RULES 1.1 and 1.2, "Abandoned calls")."""
@@ -84,12 +85,19 @@ def record_turn_latency(session: Session, *, attempt_id: int, latency_ms: int) -
 
 
 def record_call_end(session: Session, *, attempt_id: int, abandoned: bool, now: datetime) -> None:
-    """At the bridge's end: the 2-second rule's verdict, if neither the deadline nor the audio gave one."""
-    if abandoned:
-        record_abandoned(session, attempt_id=attempt_id, now=now)
-        return
+    """At the bridge's end: the 2-second rule's verdict, if neither the deadline nor the audio gave one.
+
+    A live answer the dialer itself hung up on without a word (``agent_error``: no agent session,
+    no AMD verdict) is abandoned however soon that was: it never reached a representative.
+    """
     attempt = session.get_one(CallAttempt, attempt_id, with_for_update=True)
-    if attempt.tsr_abandoned is None:
+    unheard = (
+        attempt.answer_to_first_audio_ms is None
+        and DispositionName.AGENT_ERROR in attempt_dispositions(session, attempt_id=attempt_id)
+    )
+    if abandoned or unheard:
+        record_abandoned(session, attempt_id=attempt_id, now=now)
+    elif attempt.tsr_abandoned is None:
         attempt.tsr_abandoned = False
 
 

@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from dialer.calls import latency as records
 from dialer.calls.attempts import CallStatusUpdate, apply_amd, apply_call_status
+from dialer.calls.outcomes import record_attempt_disposition
 from dialer.db import engine_for, session_factory, transaction
 from dialer.dialing.gate import abandonment_rate
-from dialer.models import AttemptStatus, AuditEvent, CallAttempt, Campaign
+from dialer.models import AttemptStatus, AuditEvent, CallAttempt, Campaign, DispositionName, DispositionSource
 from tests.factories import create_attempt, create_lead, dial_one_lead
 
 
@@ -96,6 +97,25 @@ def test_a_prompt_agent_is_not_abandoned_and_machines_never_count(runtime):
         assert s.get_one(CallAttempt, machine.id).tsr_abandoned is False
         kinds = s.scalars(select(AuditEvent.attempt_id).where(AuditEvent.kind == "call.abandoned")).all()
     assert kinds == [late.id]
+
+
+def test_a_live_answer_the_dialer_hung_up_on_unheard_is_abandoned_however_soon(runtime):
+    attempt = dial_one_lead(runtime)
+    _answer_and_end(runtime, attempt)
+    now = runtime.clock.now()
+    with transaction(runtime.sessions) as s:  # the agent could not be reached: agent_error at once
+        record_attempt_disposition(
+            s,
+            attempt_id=attempt.id,
+            name=DispositionName.AGENT_ERROR,
+            source=DispositionSource.SYSTEM,
+            now=now,
+            notes="voice agent unavailable",
+        )
+        records.record_call_end(s, attempt_id=attempt.id, abandoned=False, now=now)  # within 2 s
+    with runtime.sessions() as s:
+        assert s.get_one(CallAttempt, attempt.id).tsr_abandoned is True
+    assert _rate(runtime, attempt.campaign_id) == 1.0
 
 
 def test_latency_stats_are_the_median_the_nearest_rank_p95_and_the_max():
