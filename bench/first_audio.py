@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,52 +30,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._dialing_setup import AT, fresh_database, registry_dir, seed_campaign  # noqa: E402
+from bench._dialing_setup import AT, fresh_database, registry_dir, sandbox, seed_campaign  # noqa: E402
 from bridge import app as app_module  # noqa: E402
 from bridge.agent import AgentConnection  # noqa: E402
 from bridge.app import create_app  # noqa: E402
 from bridge.preopen import PreopenedAgent, PreopenedAgents  # noqa: E402
 from dialer.calls.latency import latency_stats  # noqa: E402
 from dialer.db import transaction  # noqa: E402
-from dialer.demo.processes import free_port, listening_socket  # noqa: E402
+from dialer.demo.processes import listening_socket  # noqa: E402
 from dialer.dialing import claim_dialable_leads, dial_lead  # noqa: E402
 from dialer.models import CallAttempt  # noqa: E402
 from dialer.runtime import build_runtime  # noqa: E402
 from dialer.settings import Settings  # noqa: E402
-
-
-@contextmanager
-def sandbox(connect_delay_ms: int) -> Iterator[tuple[str, str]]:
-    """The sandbox carrier and agent in a child process: (carrier base URL, agent ``ws://.../v1``)."""
-    carrier, agent = free_port(), free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--carrier-port", str(carrier), "--agent-port", str(agent)]
-        + ["--ring-seconds", "0.3", "--ms-per-char", "4", "--agent-connect-delay-ms", str(connect_delay_ms)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{carrier}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/sandbox/stats", timeout=1).is_success:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the sandbox did not start")
-            time.sleep(0.2)
-        yield base, f"ws://127.0.0.1:{agent}/v1"
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @contextmanager
@@ -128,7 +98,8 @@ def run(leads: int, connect_delay_ms: int, *, preopen: bool, scratch: Path) -> d
     if not preopen:
         app_module.__dict__["PreopenedAgents"] = ConnectAtStreamStart
     try:
-        with fresh_database() as url, sandbox(connect_delay_ms) as (carrier, agent):
+        options = ("--ms-per-char", "4", "--agent-connect-delay-ms", str(connect_delay_ms))
+        with fresh_database() as url, sandbox(0.3, *options) as (carrier, agent):
             seed_campaign(url, campaign_id=1, leads=leads)
             sock = listening_socket()
             settings = Settings(
