@@ -108,12 +108,12 @@ def registry_dir(directory: Path) -> Path:
 
 
 @contextmanager
-def sandbox_carrier(ring_seconds: float = 3600.0) -> Iterator[str]:
-    """The sandbox carrier (base URL) in a child process; calls ring ``ring_seconds`` (no progress)."""
-    port = free_port()
+def sandbox(ring_seconds: float = 3600.0, *options: str) -> Iterator[tuple[str, str]]:
+    """The sandbox in a child process: (carrier base URL, agent ``ws://.../v1``); ``options`` go to it."""
+    port, agent = free_port(), free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--carrier-port", str(port), "--agent-port", str(free_port())]
-        + ["--ring-seconds", str(ring_seconds)],
+        [sys.executable, "-m", "sandbox", "--carrier-port", str(port), "--agent-port", str(agent)]
+        + ["--ring-seconds", str(ring_seconds), *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -129,7 +129,7 @@ def sandbox_carrier(ring_seconds: float = 3600.0) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("the sandbox carrier did not start")
             time.sleep(0.2)
-        yield base
+        yield base, f"ws://127.0.0.1:{agent}/v1"
     finally:
         process.terminate()
         try:
@@ -137,3 +137,10 @@ def sandbox_carrier(ring_seconds: float = 3600.0) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+
+
+@contextmanager
+def sandbox_carrier(ring_seconds: float = 3600.0) -> Iterator[str]:
+    """The sandbox carrier (base URL) in a child process; calls ring ``ring_seconds`` (no progress)."""
+    with sandbox(ring_seconds) as (base, _):
+        yield base

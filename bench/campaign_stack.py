@@ -7,8 +7,9 @@ callbacks, opt-outs), and runs ``dialer demo`` on it with PostgreSQL (a database
 and recreated), Redis (a database of its own, emptied) and 4 worker processes plus beat: the real
 gate, the twilio SDK against the sandbox carrier, the bridge with its media stream (20 ms frames),
 the sandbox agent. It reports wall time, leads settled (every lead final or scheduled: a callback,
-or a window that opens later), calls placed, calls per second, ``duplicate_calls`` (must be 0) and
-the carrier's safety counts.
+or a window that opens later), calls placed, calls per second, ``duplicate_calls`` (must be 0),
+the carrier's safety counts, the calls' latencies (the report's ``latency``) and how many leads the
+campaign's abandonment rate blocked (the TSR 2-second rule: a slow stack stops itself).
 
 Baseline, measured in the same run: a tenth of the same leads (the first N/10 rows, same personas)
 on the embedded stack (SQLite, the filesystem broker, one worker with beat in it), same campaign
@@ -149,6 +150,8 @@ def summary(report: dict, wall: float, database_url: str) -> dict:
         "webhook_failures": report["carrier"]["webhook_failures"],
         "scheduled": len(report["scheduled"]),
         "chain_intact": report["audit"]["chain_intact"],
+        "latency": report["latency"],
+        "blocked_by_abandonment_rate": report["skipped"].get("ABANDONMENT_RATE_EXCEEDED", 0),
     }
 
 

@@ -27,7 +27,12 @@ class AmdBoard:
         return self._events.setdefault(call_sid, asyncio.Event())
 
     def publish(self, call_sid: str, answered_by: str) -> None:
-        """Record a verdict and wake its waiters (call from the event loop's thread)."""
+        """Record a verdict and wake its waiters (call from the event loop's thread).
+
+        The first verdict for a call wins, as on the attempt (a repeated AMD callback changes nothing).
+        """
+        if call_sid in self._verdicts:
+            return
         now = time.monotonic()
         for stale in [sid for sid, at in self._published_at.items() if now - at > RETENTION_SECONDS]:
             self.forget(stale)

@@ -11,8 +11,13 @@ filter on uvicorn's loggers that keeps secret query parameters out of the access
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
 
 from bridge import api, media, webhooks
 from bridge.access_log import install_redaction
@@ -20,10 +25,33 @@ from bridge.agent import VoiceAgent
 from bridge.agents import build_voice_agent
 from bridge.amd import AmdBoard
 from bridge.errors import install_error_handlers
+from bridge.preopen import PreopenedAgents
 from bridge.security import TwilioSignatureCheck
 from bridge.state import BridgeState
+from compliance.jurisdiction import resolve_jurisdiction
 from crm import routes as crm_routes
 from dialer.runtime import Runtime, get_runtime
+
+WARM_UP_NUMBER = "+12025550100"
+"""A number whose zones are resolved once at start-up (the phone-number metadata loads lazily)."""
+
+
+def _warm_up(runtime: Runtime) -> None:
+    """Load what the first call would otherwise wait for: zone data and a database connection.
+
+    The phone-number time-zone and geocoder data took about 1.2 s on first use here, which made the
+    first call of a fresh API process miss the TSR's 2 seconds.
+    """
+    resolve_jurisdiction(WARM_UP_NUMBER, None)
+    runtime.run_in_transaction(lambda session, _: session.execute(text("SELECT 1")))
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Warm up before the first request; close the agent sessions still waiting for a stream at the end."""
+    await asyncio.to_thread(_warm_up, app.state.runtime)
+    yield
+    await app.state.bridge.preopened.aclose()
 
 
 def create_app(runtime: Runtime | None = None, agent: VoiceAgent | None = None) -> FastAPI:
@@ -45,6 +73,7 @@ def create_app(runtime: Runtime | None = None, agent: VoiceAgent | None = None) 
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        lifespan=_lifespan,
     )
     install_error_handlers(app)
     app.state.bridge = BridgeState(
@@ -52,6 +81,7 @@ def create_app(runtime: Runtime | None = None, agent: VoiceAgent | None = None) 
         signatures=TwilioSignatureCheck(settings.twilio_auth_token.get_secret_value(), settings.public_url),
         agent=agent,
         amd=AmdBoard(),
+        preopened=PreopenedAgents(settings.bridge.agent_preopen_timeout_ms / 1000),
     )
     app.state.runtime = runtime
     app.include_router(api.router)

@@ -17,6 +17,7 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from bridge.call_latency import CallLatency
 from bridge.metrics import ACTIVE_CALLS
 from bridge.session import CallSession
 from bridge.state import BridgeState
@@ -136,27 +137,38 @@ async def _admit(state: BridgeState, start: Start) -> CallContext | None:
 
 
 async def _bridge(state: BridgeState, port: StarletteMediaPort, start: Start, context: CallContext) -> None:
-    """Run the call's session with its campaign's voice agent, counted in the active calls."""
+    """Run the call's session with its campaign's voice agent, counted in the active calls.
+
+    The agent session opened during the TwiML request is used if it is here (:mod:`bridge.preopen`);
+    the call's latencies are recorded on its attempt (:mod:`bridge.call_latency`).
+    """
+    preopened = state.preopened.claim(context.attempt_id)
     try:
         agent = state.agent_for(context.voice_agent)
     except DialerError as exc:  # a campaign naming a backend this process cannot build
         log.error("attempt %s: %s; closing the stream", context.attempt_id, exc)
+        if preopened is not None:
+            preopened.close()
         return
-    session = CallSession(
-        port=port,
-        agent=agent,
-        runtime=state.runtime,
-        context=context,
-        stream_sid=start.stream_sid,
-        params=state.runtime.settings.bridge,
-        amd=state.amd,
-        voice=agent.voice,
-    )
-    ACTIVE_CALLS.inc()
-    try:
-        await session.run()
-    finally:
-        ACTIVE_CALLS.dec()
+    answered_at = preopened.answered_at if preopened is not None else None
+    async with CallLatency(state.runtime, context.attempt_id, answered_at=answered_at) as clock:
+        session = CallSession(
+            port=port,
+            agent=agent,
+            runtime=state.runtime,
+            context=context,
+            stream_sid=start.stream_sid,
+            params=state.runtime.settings.bridge,
+            amd=state.amd,
+            voice=agent.voice,
+            clock=clock,
+            preopened=preopened,
+        )
+        ACTIVE_CALLS.inc()
+        try:
+            await session.run()
+        finally:
+            ACTIVE_CALLS.dec()
 
 
 @router.websocket("/twilio/media")

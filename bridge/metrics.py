@@ -3,8 +3,8 @@
 Process-wide collectors (``prometheus-client``; one registry per process, scraped per API process):
 
 - ``dialer_bridge_active_calls``: calls bridged right now;
-- ``dialer_bridge_first_audio_seconds``: stream start -> the agent's first audio sent to Twilio
-  (the AMD wait included: the agent says nothing before a verdict);
+- ``dialer_bridge_first_audio_seconds``: the answer (the TwiML request) -> the agent's first audio
+  sent to Twilio (the AMD wait included: the agent says nothing before a verdict);
 - ``dialer_bridge_turn_latency_seconds``: the caller's turn ended (VAD) -> the agent's first audio
   of its answer;
 - ``dialer_bridge_barge_ins_total``: speech over the agent's (unprotected) audio;
@@ -23,11 +23,13 @@ from decimal import Decimal
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from bridge.latency import FirstAudio, LatencyLog
+
 _LATENCY_BUCKETS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0)
 
 ACTIVE_CALLS = Gauge("dialer_bridge_active_calls", "Calls bridged right now")
 FIRST_AUDIO = Histogram(
-    "dialer_bridge_first_audio_seconds", "Stream start to the agent's first audio", buckets=_LATENCY_BUCKETS
+    "dialer_bridge_first_audio_seconds", "Answer to the agent's first audio", buckets=_LATENCY_BUCKETS
 )
 TURN_LATENCY = Histogram(
     "dialer_bridge_turn_latency_seconds",
@@ -51,27 +53,45 @@ def count_cost(parts: dict[str, Decimal]) -> None:
 
 
 class CallClock:
-    """One call's latencies: first audio after the stream starts, and after each caller turn.
+    """One call's latencies on ``time.monotonic()``, observed into the histograms above.
 
-    Times are ``time.monotonic()`` seconds; each latency is observed once, on the first agent
-    audio chunk after its starting point.
+    The facts themselves are :class:`bridge.latency.LatencyLog` (definitions there); each latency
+    is observed once, on the first agent audio chunk after its starting point.
+
+    Args:
+        answered_at: the answer (the TwiML request), monotonic seconds; None: now (the stream's start).
     """
 
-    def __init__(self) -> None:
-        self._started = time.monotonic()
-        self._first_audio_seen = False
-        self._turn_ended: float | None = None
+    def __init__(self, answered_at: float | None = None) -> None:
+        started = time.monotonic()
+        self.log = LatencyLog(
+            answered_at=started if answered_at is None else answered_at, stream_started_at=started
+        )
+
+    def caller_speech_started(self) -> None:
+        """The agent's VAD heard the caller start speaking."""
+        self.log.caller_speech_started()
+
+    def caller_speech_stopped(self, audio_end_ms: int | None = None) -> None:
+        """The agent's VAD heard the caller stop, at ``audio_end_ms`` into the stream's audio."""
+        self.log.caller_speech_stopped(time.monotonic(), audio_end_ms)
 
     def turn_ended(self) -> None:
         """The caller's turn ended: the next agent audio closes a turn latency."""
-        self._turn_ended = time.monotonic()
+        self.log.turn_ended(time.monotonic())
 
     def agent_audio(self) -> None:
         """An agent audio chunk went to Twilio."""
-        now = time.monotonic()
-        if not self._first_audio_seen:
-            self._first_audio_seen = True
-            FIRST_AUDIO.observe(now - self._started)
-        if self._turn_ended is not None:
-            TURN_LATENCY.observe(now - self._turn_ended)
-            self._turn_ended = None
+        first, turn = self.log.agent_audio(time.monotonic())
+        if first is not None:
+            FIRST_AUDIO.observe(first.answer_to_first_audio_ms / 1000)
+            self.first_audio(first)
+        if turn is not None:
+            TURN_LATENCY.observe(turn)
+            self.turn_answered(self.log.turn_latencies_ms[-1])
+
+    def first_audio(self, first: FirstAudio) -> None:
+        """Hook: the first agent audio settled ``first`` (nothing here; :mod:`bridge.call_latency`)."""
+
+    def turn_answered(self, latency_ms: int) -> None:
+        """Hook: a caller turn got its answer's first audio ``latency_ms`` after it ended."""

@@ -2,7 +2,8 @@
 
 Sequence (PROTOCOLS A, D7; DESIGN rules 4-6):
 
-1. The agent session is opened with the campaign's instructions and the tools.
+1. The agent session, opened with the campaign's instructions and tools during the TwiML request
+   (:mod:`bridge.preopen`), or now if it was not; its latencies go on the attempt (``clock``).
 2. Greeting: once the stream has started, the agent says nothing until the async AMD verdict
    (:mod:`bridge.verdict`, up to ``amd_wait_max_ms``). ``human`` or ``unknown``: it speaks the
    opening disclosure verbatim. A machine or fax gets nothing: no message is left. No verdict: the
@@ -49,6 +50,7 @@ from bridge.ending import CallEnding
 from bridge.metrics import CallClock
 from bridge.phrases import match_opt_out
 from bridge.playback import PlaybackTracker, TwilioPlayback
+from bridge.preopen import PreopenedAgent
 from bridge.prompt import agent_session_config, greeting_instructions, opening_line
 from bridge.reconnect import ResilientConnection
 from bridge.responses import Response, ResponseLedger, Role
@@ -81,6 +83,8 @@ class CallSession:
         params: bridge tuning.
         amd: where the async AMD verdict arrives.
         voice: the agent's voice id.
+        clock: the call's latency clock (:class:`bridge.call_latency.CallLatency` records it).
+        preopened: the agent session opened during the TwiML request, if any.
     """
 
     def __init__(
@@ -94,9 +98,11 @@ class CallSession:
         params: BridgeParams,
         amd: AmdBoard,
         voice: str,
+        clock: CallClock | None = None,
+        preopened: PreopenedAgent | None = None,
     ) -> None:
         self._port = port
-        self._agent_factory = agent
+        self._agent_factory, self._preopened = agent, preopened
         self._runtime = runtime
         self._ctx = context
         self._stream_sid = stream_sid
@@ -107,7 +113,7 @@ class CallSession:
         self._tools = ToolDispatcher(runtime, context, timeout_ms=params.tool_timeout_ms)
         self._agent: AgentConnection | None = None
         self._playback = PlaybackTracker()
-        self._clock = CallClock()
+        self._clock = clock or CallClock()
         self._out = TwilioPlayback(port, stream_sid, self._playback, self._clock)
         self._responses = ResponseLedger()
         self._disclosure_text = ""
@@ -134,7 +140,8 @@ class CallSession:
         opening = opening_line(self._ctx)
         config = agent_session_config(self._ctx, opening, self._params, self._voice)
         try:
-            first = await self._agent_factory.connect(config)
+            ahead = self._preopened
+            first = await (ahead.take() if ahead else self._agent_factory.connect(config))
         except AgentUnavailableError as exc:
             await self._end.agent_failed(str(exc))
             return
@@ -201,7 +208,7 @@ class CallSession:
                         self._end.touch()
                         await self._turns.speech_started()
                     case CallerSpeechStopped():
-                        await self._turns.speech_stopped()
+                        await self._turns.speech_stopped(event.audio_end_ms)
                     case CallerSaid():
                         await self._on_caller_said(event.text)
                     case ToolCall():

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from bridge.agent import VoiceAgent
 from bridge.agents import build_voice_agent
 from bridge.amd import AmdBoard
+from bridge.preopen import PreopenedAgents
 from bridge.security import TwilioSignatureCheck
 from dialer.runtime import Runtime
 
@@ -20,12 +21,14 @@ class BridgeState:
         signatures: validates ``X-Twilio-Signature`` against the public URL.
         agent: opens voice-agent sessions of the ``voice_agent`` setting's backend.
         amd: in-process delivery of AMD verdicts to bridge sessions.
+        preopened: agent sessions opened during the TwiML request, waiting for their streams.
     """
 
     runtime: Runtime
     signatures: TwilioSignatureCheck
     agent: VoiceAgent
     amd: AmdBoard
+    preopened: PreopenedAgents = field(default_factory=PreopenedAgents)
     _others: dict[str, VoiceAgent] = field(default_factory=dict)
 
     def agent_for(self, name: str | None) -> VoiceAgent:

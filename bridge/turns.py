@@ -58,6 +58,7 @@ class TurnTaking:
 
     async def speech_started(self) -> None:
         """The caller began speaking: a barge-in, unless a protected response is on."""
+        self._clock.caller_speech_started()
         if self.protected():
             return
         if self._responses.active or self._playback.unplayed:
@@ -67,8 +68,9 @@ class TurnTaking:
         for item_id, heard_ms in await self._out.clear():
             await self._agent.truncate(item_id, heard_ms)
 
-    async def speech_stopped(self) -> None:
-        """The caller's turn ended: answer it, unless it was said over a protected response."""
+    async def speech_stopped(self, audio_end_ms: int | None = None) -> None:
+        """The caller's turn ended (``audio_end_ms`` into the stream): answer it unless it was protected."""
+        self._clock.caller_speech_stopped(audio_end_ms)
         if self.protected() or self._responses.disclosure is None:
             return  # heard (transcribed, opt-out checked) but not a turn of its own
         self._pending = True

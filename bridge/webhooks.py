@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, TypeVar
@@ -17,11 +18,25 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from bridge.metrics import count_cost
+from bridge.prompt import agent_session_config, opening_line
 from bridge.state import BridgeState
 from bridge.twiml import connect_stream, hang_up
-from dialer.calls.attempts import CallStatusUpdate, apply_amd, apply_call_status, issue_stream_token
+from dialer.calls.attempts import (
+    CallContext,
+    CallStatusUpdate,
+    apply_amd,
+    apply_call_status,
+    issue_stream_token,
+    load_call_context,
+)
 from dialer.calls.costs import CallCost, ended_call_cost
-from dialer.errors import AccessDeniedError, InvalidRequestError, InvalidStateError, NotFoundError
+from dialer.errors import (
+    AccessDeniedError,
+    DialerError,
+    InvalidRequestError,
+    InvalidStateError,
+    NotFoundError,
+)
 from dialer.models import AttemptStatus
 
 log = logging.getLogger(__name__)
@@ -70,27 +85,51 @@ async def voice(
     form: Annotated[dict[str, str], Depends(signed_form)],
     state: Annotated[BridgeState, Depends(bridge_state)],
 ) -> Response:
-    """TwiML for an answered call: ``<Connect><Stream>`` with the attempt id and a one-time token."""
+    """TwiML for an answered call: ``<Connect><Stream>`` with the attempt id and a one-time token.
+
+    The call's agent session starts connecting now, while Twilio runs the TwiML and opens the
+    stream (:mod:`bridge.preopen`); this request's arrival is the call's answer (:mod:`bridge.latency`).
+    """
+    answered_at = time.monotonic()
     settings = state.runtime.settings
     call_sid = _required(form, "CallSid")
-    try:
-        token = await _in_transaction(
-            state,
-            lambda session, now: issue_stream_token(
-                session,
-                attempt_id=attempt,
-                call_sid=call_sid,
-                now=now,
-                ttl_seconds=settings.stream_token_ttl_seconds,
-            ),
+
+    def issue(session: Session, now: datetime) -> tuple[str, CallContext | None]:
+        token = issue_stream_token(
+            session,
+            attempt_id=attempt,
+            call_sid=call_sid,
+            now=now,
+            ttl_seconds=settings.stream_token_ttl_seconds,
         )
+        try:
+            return token, load_call_context(session, attempt_id=attempt)
+        except DialerError as exc:  # the stream will be refused too; no session to open for it
+            log.warning("attempt %s: no agent session opened ahead: %s", attempt, exc.message)
+            return token, None
+
+    try:
+        token, context = await _in_transaction(state, issue)
     except (NotFoundError, InvalidStateError) as exc:
         log.warning("no stream for attempt %s: %s", attempt, exc.message)
         return Response(hang_up(), media_type=XML)
+    if context is not None:
+        _preopen(state, context, answered_at)
     twiml = connect_stream(
         stream_url=settings.media_stream_url, parameters={"attempt": str(attempt), "token": token}
     )
     return Response(twiml, media_type=XML)
+
+
+def _preopen(state: BridgeState, context: CallContext, answered_at: float) -> None:
+    """Start opening the call's agent session, configured exactly as its bridge session would."""
+    try:
+        agent = state.agent_for(context.voice_agent)
+    except DialerError as exc:  # the stream's own connect reports it
+        log.warning("attempt %s: no agent session opened ahead: %s", context.attempt_id, exc.message)
+        return
+    config = agent_session_config(context, opening_line(context), state.runtime.settings.bridge, agent.voice)
+    state.preopened.open(context.attempt_id, agent.connect(config), answered_at=answered_at)
 
 
 async def _in_transaction(state: BridgeState, work: Callable[[Session, datetime], _T]) -> _T:
@@ -141,6 +180,7 @@ async def call_status(
 
     cost = await _in_transaction(state, apply)
     if cost is not None:  # the callback that ended the call (a replay applies nothing)
+        state.preopened.discard(attempt)  # a stream that never came
         count_cost(cost.parts())
     return Response(status_code=204)
 
@@ -151,16 +191,21 @@ async def amd(
     form: Annotated[dict[str, str], Depends(signed_form)],
     state: Annotated[BridgeState, Depends(bridge_state)],
 ) -> Response:
-    """Store the AMD verdict; on a machine or fax, hang up at once (no message is left)."""
+    """Store the AMD verdict; on a machine or fax, hang up at once (no message is left).
+
+    The waiting bridge session hears the verdict first (the request is signed, keyed by its CallSid),
+    so the greeting does not wait for a database thread under load (no dead air, TSR 2 s).
+    """
     call_sid = _required(form, "CallSid")
     answered_by = _required(form, "AnsweredBy")
+    state.amd.publish(call_sid, answered_by)
     must_hang_up = await _in_transaction(
         state,
         lambda session, now: apply_amd(
             session, attempt_id=attempt, call_sid=call_sid, answered_by=answered_by, now=now
         ),
     )
-    state.amd.publish(call_sid, answered_by)
     if must_hang_up:
+        state.preopened.discard(attempt)  # a machine: no agent session will ever be needed
         await asyncio.to_thread(state.runtime.carrier.hang_up, call_sid)
     return Response(status_code=204)

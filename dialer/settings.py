@@ -84,6 +84,8 @@ class BridgeParams(BaseModel):
         agent_send_timeout_ms: longest wait for one send to the voice agent, in ms; a socket
             slower than that (the agent stopped reading) is dropped and the session replaced once
             (:mod:`bridge.reconnect`).
+        agent_preopen_timeout_ms: how long an agent session opened during the TwiML request waits
+            for the call's media stream before it is closed, in ms (``bridge.preopen``).
     """
 
     greeting_waits_for_amd: bool = True
@@ -95,6 +97,7 @@ class BridgeParams(BaseModel):
     vad_prefix_padding_ms: int = Field(default=300, ge=0)
     idle_hangup_ms: int = Field(default=30000, ge=1000)
     agent_send_timeout_ms: int = Field(default=2000, ge=50)
+    agent_preopen_timeout_ms: int = Field(default=15000, ge=1000)
 
 
 def _absolute_url(value: str | None) -> str | None:

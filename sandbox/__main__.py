@@ -55,6 +55,18 @@ def _parser() -> argparse.ArgumentParser:
         help="also serve a HubSpot stand-in (CRM v3: contacts, calls, meetings) here",
     )
     parser.add_argument("--hubspot-token", default=DEFAULT_HUBSPOT_TOKEN, help="the Bearer token it accepts")
+    parser.add_argument(
+        "--agent-delay-ms",
+        type=int,
+        default=0,
+        help="a slow agent: wait this long before each response's audio",
+    )
+    parser.add_argument(
+        "--agent-connect-delay-ms",
+        type=int,
+        default=0,
+        help="the agent accepts each connection this much later",
+    )
     parser.add_argument("--log-level", default="warning")
     faults = parser.add_argument_group("faults (also settable at run time: POST /sandbox/faults)")
     faults.add_argument("--duplicate-callbacks", action="store_true", help="deliver every webhook twice")
@@ -88,7 +100,11 @@ async def _serve(args: argparse.Namespace) -> None:
     )
     agent = create_agent_app(
         AgentConfig(
-            api_key=args.openai_key, ms_per_char=args.ms_per_char, generation_speed=args.generation_speed
+            api_key=args.openai_key,
+            ms_per_char=args.ms_per_char,
+            generation_speed=args.generation_speed,
+            first_audio_delay_ms=args.agent_delay_ms,
+            connect_delay_ms=args.agent_connect_delay_ms,
         )
     )
     servers = [

@@ -31,9 +31,13 @@ def _server(app: Any, options: dict[str, Any]) -> uvicorn.Server:
 
 
 @asynccontextmanager
-async def serve(app: Any, **options: Any) -> AsyncIterator[int]:
-    """Serve ``app`` on this event loop while inside; yield its port (``options`` go to uvicorn)."""
-    sock = bound_socket()
+async def serve(app: Any, *, sock: socket.socket | None = None, **options: Any) -> AsyncIterator[int]:
+    """Serve ``app`` on this event loop while inside; yield its port (``options`` go to uvicorn).
+
+    ``sock``: a socket from :func:`bound_socket`, for an app that must know its own port before it
+    is built (default: a fresh one).
+    """
+    sock = sock or bound_socket()
     server = _server(app, options)
     task = asyncio.create_task(server.serve(sockets=[sock]))
 

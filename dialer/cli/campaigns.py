@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from dialer import campaigns as service
 from dialer import listings
 from dialer.calls.costs import campaign_costs, dollars
+from dialer.calls.latency import campaign_latency
 from dialer.cli._common import actor, console, runtime
 from dialer.db import transaction
+from dialer.dialing.gate import abandonment_counts, abandonment_fraction
 from dialer.models import CampaignStatus
 
 app = typer.Typer(no_args_is_help=True, help="Campaigns.")
@@ -129,6 +133,7 @@ def show(name: str) -> None:
         campaign = service.get_campaign(session, name=name)
         progress = service.progress(session, campaign_id=campaign.id)
         spend = campaign_costs(session, campaign_id=campaign.id, settings=rt.settings)
+        latency_rows = _latency_rows(session, campaign.id, rt.clock.now())
     table = Table("field", "value")
     for field in (
         "name",
@@ -164,4 +169,23 @@ def show(name: str) -> None:
     table.add_row("cost per meeting booked", dollars(spend.per_meeting))
     for note in spend.unpriced:
         table.add_row("cost not priced", note)
+    for row in latency_rows:
+        table.add_row(*row)
     console.print(table)
+
+
+def _latency_rows(session: Session, campaign_id: int, now: datetime) -> list[tuple[str, str]]:
+    """The campaign's latencies and the abandonment rate the gate reads (47 CFR 64.1200(a)(7))."""
+    latency = campaign_latency(session, campaign_id=campaign_id)
+    answered, abandoned = abandonment_counts(session, campaign_id=campaign_id, now=now)
+    rate = abandonment_fraction(answered, abandoned)
+    return [
+        ("answer to first agent audio", latency.first_audio.describe()),
+        ("greeting to first agent audio (TSR: 2 s)", latency.greeting.describe()),
+        ("turn latency", latency.turns.describe()),
+        ("abandoned by the 2-second rule", str(latency.tsr_abandoned)),
+        (
+            "abandonment rate, 30 days (gate: above 3 % blocks)",
+            f"{rate:.1%} ({abandoned} of {answered} live answers)",
+        ),
+    ]

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from dialer.audit import verify_chain
 from dialer.calls.costs import campaign_costs
+from dialer.calls.latency import campaign_latency
+from dialer.dialing.gate import abandonment_counts, abandonment_fraction
 from dialer.models import (
     FINAL_LEAD_STATUSES,
     AuditEvent,
@@ -195,6 +197,19 @@ def _costs(session: Session, campaign_id: int, settings: Settings) -> dict[str, 
     }
 
 
+def _latency(session: Session, campaign_id: int, now: datetime) -> dict[str, Any]:
+    """Answer and greeting to first agent audio, turn latencies (ms), and the gate's abandonment rate."""
+    answered, abandoned = abandonment_counts(session, campaign_id=campaign_id, now=now)
+    return {
+        **campaign_latency(session, campaign_id=campaign_id).to_dict(),
+        "abandonment_30d": {
+            "live_answered": answered,
+            "abandoned": abandoned,
+            "rate": abandonment_fraction(answered, abandoned),
+        },
+    }
+
+
 def build_report(
     session: Session,
     *,
@@ -250,6 +265,7 @@ def build_report(
         "carrier": {key: carrier_stats.get(key) for key in _CARRIER_KEYS},
         "audit": _audit(session),
         "costs": _costs(session, campaign_id, settings),
+        "latency": _latency(session, campaign_id, clock_instant),
         "pending_callbacks": sum(1 for c in callbacks if c["status"] == CallbackStatus.PENDING),
         "elapsed_seconds": round(elapsed_seconds, 1),
     }

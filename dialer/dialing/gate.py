@@ -81,7 +81,7 @@ _CONTACTS = select(ContactAttempt).where(
 )
 _ABANDONMENT = select(
     func.count(),
-    func.count().filter(CallAttempt.stream_started_at.is_(None)),
+    func.count().filter(or_(CallAttempt.stream_started_at.is_(None), CallAttempt.tsr_abandoned.is_(True))),
 ).where(
     CallAttempt.campaign_id == bindparam("campaign_id"),
     CallAttempt.answered_at.is_not(None),
@@ -190,12 +190,19 @@ def abandonment_rate(session: Session, *, campaign_id: int, now: datetime) -> fl
     """Abandoned / live-answered calls of a campaign over the 30 days before ``now`` (0.0 when none).
 
     A call counts once it has ended. It is live-answered when it was answered and AMD said ``human``
-    or ``unknown`` (or gave no verdict); machines are not live answers. It is abandoned when the
-    person answered and the media stream never reached the agent, so nobody spoke to them (47 CFR
-    64.1200(a)(7): not connected to a representative within 2 s of the greeting). A prospect who
-    hangs up during the agent's greeting has not been abandoned.
+    or ``unknown`` (or gave no verdict); machines are not live answers. It is abandoned (47 CFR
+    64.1200(a)(7)(i): not connected to a representative within 2 s of the completed greeting) when
+    the media stream never reached the agent, or when the bridge found the agent's first audio
+    later than 2 s after the callee's greeting, or none by then (``tsr_abandoned``, recorded at
+    that deadline; :mod:`bridge.latency` defines the instants). A prospect who hangs up before the
+    2 s are up, or during the agent's greeting, has not been abandoned.
     """
     answered, abandoned = abandonment_counts(session, campaign_id=campaign_id, now=now)
+    return abandonment_fraction(answered, abandoned)
+
+
+def abandonment_fraction(answered: int, abandoned: int) -> float:
+    """``abandoned / answered`` as a fraction in [0, 1]; 0.0 when nothing was answered."""
     return abandoned / answered if answered else 0.0
 
 
@@ -232,14 +239,14 @@ def cached_abandonment_rate(session: Session, *, campaign_id: int, now: datetime
             clock - counted_at <= ABANDONMENT_CACHE_SECONDS
             and abs((now - counted_now).total_seconds()) <= ABANDONMENT_CACHE_SECONDS
         ):
-            return abandoned / answered
+            return abandonment_fraction(answered, abandoned)
     answered, abandoned = abandonment_counts(session, campaign_id=campaign_id, now=now)
     with _abandonment_lock:
         if answered >= ABANDONMENT_CACHE_MIN_ANSWERED:
             _abandonment_cache[key] = (clock, now, answered, abandoned)
         else:
             _abandonment_cache.pop(key, None)
-    return abandoned / answered if answered else 0.0
+    return abandonment_fraction(answered, abandoned)
 
 
 def _ebr(session: Session, phone_e164: str, seller: str) -> Ebr | None:

@@ -61,6 +61,13 @@ class CallAttempt(Timestamped, Base):
         disclosure_played_at: when Twilio echoed the mark after the disclosure audio (UTC).
         agent_usage: token counts reported by the voice agent (sums of ``response.done.usage``).
         agent_reconnects: times the voice-agent session was replaced after a fault mid-call.
+        answer_to_first_audio_ms: the answer (the TwiML request) -> the agent's first audio, ms.
+        greeting_to_first_audio_ms: the callee's completed greeting -> the agent's first audio,
+            ms (the TSR 2-second rule's measure; definitions in :mod:`bridge.latency`).
+        turn_latencies_ms: each answered caller turn's end -> the agent's first audio, ms, in order.
+        tsr_abandoned: True when a live answer heard no agent audio within 2 s of the completed
+            greeting (47 CFR 64.1200(a)(7)(i)); counted in the abandonment rate the gate reads.
+            None until the bridge decided (no stream, or a call still before its deadline).
     """
 
     __tablename__ = "call_attempts"
@@ -73,7 +80,7 @@ class CallAttempt(Timestamped, Base):
             "ix_call_attempts_campaign_answered",
             "campaign_id",
             "answered_at",
-            postgresql_include=["answered_by", "ended_at", "stream_started_at"],
+            postgresql_include=["answered_by", "ended_at", "stream_started_at", "tsr_abandoned"],
             postgresql_where=text("answered_at IS NOT NULL"),
             sqlite_where=text("answered_at IS NOT NULL"),
         ),
@@ -112,6 +119,10 @@ class CallAttempt(Timestamped, Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     agent_usage: Mapped[dict[str, Any]] = mapped_column(default=dict)
     agent_reconnects: Mapped[int] = mapped_column(default=0, server_default="0")
+    answer_to_first_audio_ms: Mapped[int | None]
+    greeting_to_first_audio_ms: Mapped[int | None]
+    turn_latencies_ms: Mapped[list[Any]] = mapped_column(default=list)
+    tsr_abandoned: Mapped[bool | None]
 
 
 class TranscriptTurn(Base):

@@ -69,6 +69,7 @@ def create_agent_app(config: AgentConfig) -> FastAPI:
         if not _authorized(websocket.headers, config.api_key):
             await _deny(websocket)
             return
+        await _handshake_delay(config)
         await websocket.accept()
         if "realtime=v1" in websocket.headers.get("openai-beta", ""):
             await websocket.send_text(json.dumps(_BETA_ERROR.to_event()))
@@ -86,6 +87,7 @@ def create_agent_app(config: AgentConfig) -> FastAPI:
         if not (_authorized(websocket.headers, config.api_key) or _same(token, config.api_key)):
             await _deny(websocket)
             return
+        await _handshake_delay(config)
         await websocket.accept()
         await serve_assemblyai(websocket, config, registry, resumable, faults)
 
@@ -96,6 +98,11 @@ def create_agent_app(config: AgentConfig) -> FastAPI:
         return JSONResponse([record.to_json() for record in registry])
 
     return app
+
+
+async def _handshake_delay(config: AgentConfig) -> None:
+    if config.connect_delay_ms:
+        await asyncio.sleep(config.connect_delay_ms / 1000)
 
 
 def _authorized(headers: Mapping[str, str], api_key: str) -> bool:

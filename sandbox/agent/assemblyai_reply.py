@@ -104,6 +104,8 @@ class AssemblyAIReply:
         self._finish("completed")
 
     async def _speak(self, text: str) -> None:
+        if self._config.first_audio_delay_ms:  # a slow agent
+            await asyncio.sleep(self._config.first_audio_delay_ms / 1000)
         audio = render_speech(text, self._format, ms_per_char=self._config.ms_per_char)
         per_ms = bytes_per_ms(self._format)
         chunk = per_ms * self._config.chunk_ms

@@ -19,6 +19,10 @@ class AgentConfig:
         chunk_ms: playing time carried by one ``response.output_audio.delta``, in ms.
         resume_grace_s: how long an AssemblyAI session lost without ``session.end`` stays
             resumable (``session.resume``), in seconds (30 s documented, PROTOCOLS E1).
+        first_audio_delay_ms: a slow agent: how long each response "thinks" before its first
+            audio, in ms (0: at once), on both protocols.
+        connect_delay_ms: how long a connection waits before it is accepted, in ms (a far-away
+            service's handshake; 0: at once), on both protocols.
     """
 
     api_key: str
@@ -26,6 +30,8 @@ class AgentConfig:
     generation_speed: float = 2.0
     chunk_ms: int = 100
     resume_grace_s: float = 30.0
+    first_audio_delay_ms: int = 0
+    connect_delay_ms: int = 0
 
     def __post_init__(self) -> None:
         if not self.api_key:
@@ -36,3 +42,5 @@ class AgentConfig:
             raise ValueError("generation_speed must be positive")
         if self.chunk_ms <= 0:
             raise ValueError("chunk_ms must be positive")
+        if self.first_audio_delay_ms < 0 or self.connect_delay_ms < 0:
+            raise ValueError("first_audio_delay_ms and connect_delay_ms must not be negative")

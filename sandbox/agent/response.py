@@ -135,6 +135,8 @@ class ResponseRun:
         self._emit(
             self._part_event("response.content_part.added", item, part={"type": "audio", "transcript": ""})
         )
+        if self._config.first_audio_delay_ms:  # a slow agent
+            await asyncio.sleep(self._config.first_audio_delay_ms / 1000)
         audio_format = self._audio.format.type
         audio = render_speech(text, audio_format, ms_per_char=self._config.ms_per_char)
         chunk = bytes_per_ms(audio_format) * self._config.chunk_ms

@@ -76,10 +76,10 @@ period is a timer a test waits out on purpose, the watchdog never ends)."""
 class Harness:
     """One :class:`CallSession` between a fake Twilio side and a scripted fake agent."""
 
-    def __init__(self, runtime, context, *, unavailable=False, params=None):
+    def __init__(self, runtime, context, *, unavailable=False, params=None, agent=None, preopened=None):
         self.runtime = runtime
         self.context = context
-        self.agent = FakeVoiceAgent(unavailable=unavailable)
+        self.agent = agent or FakeVoiceAgent(unavailable=unavailable)
         self.conn = self.agent.connection
         self.port = FakeMediaPort()
         self.amd = WatchedAmdBoard()
@@ -92,6 +92,7 @@ class Harness:
             params=params or BridgeParams(amd_wait_max_ms=2000),
             amd=self.amd,
             voice="marin",
+            preopened=preopened,
         )
         self.task: asyncio.Task | None = None
 
