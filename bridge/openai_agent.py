@@ -7,7 +7,6 @@ D3, D7). Frames are read raw and parsed by :func:`bridge.openai_events.parse_ser
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,6 +29,7 @@ from bridge.agent import (
     ToolCall,
     VoiceAgent,
 )
+from bridge.wire_json import dumps
 
 _FATAL_ERROR_CODES = {"session_expired", "beta_api_shape_disabled", "invalid_api_key", "insufficient_quota"}
 TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
@@ -134,9 +134,9 @@ class OpenAIRealtimeConnection(AgentConnection):
     async def _send(self, event: dict[str, Any]) -> None:
         # send_raw skips the SDK's per-event typed transform, which costs ~60x the JSON encoding
         # on the 50-frames-a-second audio path (bench/realtime_send.py); our events are built
-        # GA-shaped by bridge.openai_events and checked by the tests.
+        # GA-shaped by bridge.openai_events and checked by the tests. orjson (bridge.wire_json).
         async with self._send_lock:
-            await self._conn.send_raw(json.dumps(event))
+            await self._conn.send_raw(dumps(event))
 
     async def send_audio(self, payload_b64: str) -> None:
         """See :meth:`AgentConnection.send_audio`."""
@@ -213,7 +213,7 @@ class OpenAIRealtimeAgent(VoiceAgent):
         """
         try:
             connection = await self._client.realtime.connect(model=self._model).enter()
-            await connection.send_raw(json.dumps(wire.session_update(session_payload(config))))
+            await connection.send_raw(dumps(wire.session_update(session_payload(config))))
         except Exception as exc:  # noqa: BLE001 - whatever failed, there is no agent for this call
             raise AgentUnavailableError(f"voice agent unavailable: {exc}") from exc
         return OpenAIRealtimeConnection(connection)
