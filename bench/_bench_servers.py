@@ -12,18 +12,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-import httpx
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
-from bench._dialing_setup import fresh_database, seed_campaign
+from bench._dialing_setup import fresh_database, seed_campaign, wait_for_http
 from bench._load_side import CallSpec
 from dialer.calls.attempts import issue_stream_token
 from dialer.db import make_engine
@@ -82,7 +80,7 @@ class Servers:
             "DIALER_OPENAI__WEBSOCKET_BASE_URL": f"ws://127.0.0.1:{self._agent_port}/v1",
             "DIALER_BRIDGE__IDLE_HANGUP_MS": "600000",
         }
-        self._start("bridge", ["bridge.app:create_app", "--factory"], bridge_env)
+        self._start("bridge", ["bridge.app:serving_app", "--factory"], bridge_env)
         relay_env = {"BARE_RELAY_AGENT_URL": f"ws://127.0.0.1:{self._agent_port}/v1/realtime"}
         self._start("relay", ["bench._bare_relay:app"], relay_env)
         self._wait_healthy()
@@ -104,16 +102,11 @@ class Servers:
         sock.close()
 
     def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self._ports['bridge']}/healthz", timeout=1).is_success:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or any(p.poll() is not None for p in self._processes.values()):
-                raise RuntimeError("the bridge did not start")
-            time.sleep(0.2)
+        wait_for_http(
+            f"http://127.0.0.1:{self._ports['bridge']}/healthz",
+            what="the bridge",
+            alive=lambda: all(p.poll() is None for p in self._processes.values()),
+        )
 
     def pid(self, kind: str) -> int:
         return self._processes[kind].pid

@@ -24,7 +24,7 @@ from dialer.models import CallAttempt, Disposition, DncEntry, Speaker, Transcrip
 from dialer.settings import BridgeParams
 from sandbox.agent.script import PITCH
 from sandbox.speech_codec import FRAME_BYTES, encode_utterance, silence
-from tests.bridge.test_session import SID, call  # noqa: F401 - the dialled attempt fixture
+from tests.bridge.test_session import SID, _agent_turns, call  # noqa: F401 - the dialled attempt fixture
 from tests.fakes.agent import FakeMediaPort
 from tests.sandbox.test_agent_backends import TURN_SILENCE_MS, Backend, backend, slow_backend  # noqa: F401
 
@@ -279,13 +279,3 @@ async def test_a_barge_in_truncates_where_the_caller_stopped_hearing_and_records
     assert interrupted and PITCH.startswith(text) and text.startswith(heard) and heard != text
     assert (heard_ms - 100) / 3.0 - 15 <= len(heard) <= heard_ms / 3.0  # 3 ms a character
     assert HEARD_EVIDENCE[slow_backend.name](slow_backend, item_id, heard_ms)
-
-
-def _agent_turns(runtime, attempt_id: int) -> list[tuple[str, str | None, bool]]:
-    with runtime.sessions() as s:
-        rows = s.scalars(
-            select(TranscriptTurn)
-            .where(TranscriptTurn.attempt_id == attempt_id, TranscriptTurn.speaker == Speaker.AGENT)
-            .order_by(TranscriptTurn.id)
-        )
-        return [(row.text, row.heard_text, row.interrupted) for row in rows]
