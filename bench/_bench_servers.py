@@ -80,7 +80,7 @@ class Servers:
             "DIALER_OPENAI__WEBSOCKET_BASE_URL": f"ws://127.0.0.1:{self._agent_port}/v1",
             "DIALER_BRIDGE__IDLE_HANGUP_MS": "600000",
         }
-        self._start("bridge", ["bridge.app:serving_app", "--factory"], bridge_env)
+        self._start("bridge", ["bridge.server_app:serving_app", "--factory"], bridge_env)
         relay_env = {"BARE_RELAY_AGENT_URL": f"ws://127.0.0.1:{self._agent_port}/v1/realtime"}
         self._start("relay", ["bench._bare_relay:app"], relay_env)
         self._wait_healthy()

@@ -1,11 +1,9 @@
 """The API process: carrier webhooks, the media WebSocket, the reps' calendar feed, a health check.
 
-Run with ``dialer serve`` or ``uvicorn bridge.app:serving_app --factory``.
+Run with ``dialer serve`` or ``uvicorn bridge.app:create_app --factory``.
 """
 
 from __future__ import annotations
-
-import gc
 
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -17,7 +15,6 @@ from bridge.amd import AmdBoard
 from bridge.errors import install_error_handlers
 from bridge.security import TwilioSignatureCheck
 from bridge.state import BridgeState
-from compliance.zones import zip_state
 from crm import routes as crm_routes
 from dialer.runtime import Runtime, get_runtime
 
@@ -56,19 +53,4 @@ def create_app(runtime: Runtime | None = None, agent: VoiceAgent | None = None) 
         """Liveness for load balancers and compose health checks."""
         return {"status": "ok"}
 
-    return app
-
-
-def serving_app() -> FastAPI:
-    """:func:`create_app` for a server process (``dialer serve``, the demo's API, the benchmark).
-
-    It loads what every call needs before the first one (the ZIP tables behind each call's time
-    zones), then freezes the heap (:func:`gc.freeze`): a full collection of the ~400 k objects
-    alive at start takes about half a second, and after the freeze the collector never walks them
-    again, so no call's audio waits behind it. Not for tests, which build many apps in one process.
-    """
-    app = create_app()
-    zip_state("60601")
-    gc.collect()
-    gc.freeze()
     return app

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         require_current_schema(settings.database_url)
         uvicorn.run(
-            "bridge.app:serving_app",
+            "bridge.server_app:serving_app",
             factory=True,
             host=settings.api_host,
             port=settings.api_port,

@@ -51,7 +51,7 @@ def api_server_args(fd: int, *, loglevel: str = "warning") -> list[str]:
 
     ``fd`` is a listening socket (:func:`listening_socket`) the child inherits (``pass_fds``).
     """
-    args = ["uvicorn", "bridge.app:serving_app", "--factory", "--fd", str(fd), *uvicorn_cli_args()]
+    args = ["uvicorn", "bridge.server_app:serving_app", "--factory", "--fd", str(fd), *uvicorn_cli_args()]
     return [*args, "--log-level", loglevel]
 
 
