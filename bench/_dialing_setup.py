@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -107,6 +107,24 @@ def registry_dir(directory: Path) -> Path:
     return directory
 
 
+def wait_for_http(url: str, *, what: str, alive: Callable[[], bool] = lambda: True) -> None:
+    """Poll ``url`` until it answers 2xx (60 s at most, and only while ``alive()``).
+
+    Raises:
+        RuntimeError: ``what`` did not start (or died first).
+    """
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url, timeout=1).is_success:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or not alive():
+            raise RuntimeError(f"{what} did not start")
+        time.sleep(0.2)
+
+
 @contextmanager
 def sandbox(ring_seconds: float = 3600.0, *options: str) -> Iterator[tuple[str, str]]:
     """The sandbox in a child process: (carrier base URL, agent ``ws://.../v1``); ``options`` go to it."""
@@ -119,16 +137,7 @@ def sandbox(ring_seconds: float = 3600.0, *options: str) -> Iterator[tuple[str, 
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/sandbox/stats", timeout=1).is_success:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the sandbox carrier did not start")
-            time.sleep(0.2)
+        wait_for_http(f"{base}/sandbox/stats", what="the sandbox carrier")
         yield base, f"ws://127.0.0.1:{agent}/v1"
     finally:
         process.terminate()

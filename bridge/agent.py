@@ -60,11 +60,16 @@ class AgentAudio:
 
 @dataclass(frozen=True)
 class AgentSaid:
-    """The transcript of one finished agent item."""
+    """The transcript of one finished agent item.
+
+    ``audio_ms``: the length of the audio ``text`` covers, when the backend generated more than
+    it delivered (AssemblyAI speaks a muted reply to its end); None: the audio delivered.
+    """
 
     response_id: str
     item_id: str
     text: str
+    audio_ms: int | None = None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ import base64
 import binascii
 import itertools
 import json
-import math
 from dataclasses import dataclass, field
 
 from bridge import assemblyai_events as wire
@@ -39,6 +38,7 @@ from bridge.agent import (
     ResponseStarted,
     ToolCall,
 )
+from bridge.heard import heard_text
 
 FATAL_ERROR_CODES = frozenset(
     {
@@ -68,10 +68,7 @@ class SpokenItem:
         """What the caller heard of this item when playback stopped at ``audio_end_ms``."""
         if self.spans:
             return "".join(delta for end_ms, delta in self.spans if end_ms <= audio_end_ms).strip()
-        if not self.audio_ms or not self.text:
-            return ""
-        kept = math.floor(len(self.text) * min(1.0, audio_end_ms / self.audio_ms))
-        return self.text[:kept].strip()
+        return heard_text(self.text, audio_end_ms, self.audio_ms)
 
 
 class ReplyTranslator:
@@ -153,8 +150,6 @@ class ReplyTranslator:
         )
         reply_id = self.current
         assert reply_id is not None
-        if reply_id in self._muted:
-            return opened
         item_id = self._item_of_reply.setdefault(reply_id, event.item_id or reply_id)
         try:
             size = len(base64.b64decode(event.data, validate=True))
@@ -162,6 +157,8 @@ class ReplyTranslator:
             problem = AgentProblem(code="invalid_audio", message="reply.audio is not base64", fatal=False)
             return [*opened, problem]
         self.items.setdefault(item_id, SpokenItem()).audio_ms += size / PCMU_BYTES_PER_MS
+        if reply_id in self._muted:
+            return opened  # generated (the transcript covers it) but never played
         return [*opened, AgentAudio(response_id=reply_id, item_id=item_id, payload=event.data)]
 
     def _delta(self, event: wire.AgentTranscriptDelta) -> None:
@@ -176,8 +173,11 @@ class ReplyTranslator:
         if reply_id is None:
             return []
         item_id = self._item_of_reply.setdefault(reply_id, event.item_id or reply_id)
-        self.items.setdefault(item_id, SpokenItem()).text = event.text
-        return [AgentSaid(response_id=reply_id, item_id=item_id, text=event.text)]
+        item = self.items.setdefault(item_id, SpokenItem())
+        item.text = event.text
+        return [
+            AgentSaid(response_id=reply_id, item_id=item_id, text=event.text, audio_ms=round(item.audio_ms))
+        ]
 
     def _done(self, event: wire.ReplyDone) -> list[AgentEvent]:
         reply_id = event.reply_id or self.current

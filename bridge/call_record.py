@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bridge.metrics import count_cost
 from dialer.audit import record_attempt_event
 from dialer.calls import attempts as call_records
+from dialer.calls import transcripts
 from dialer.calls.costs import usage_cost
 from dialer.models import CallAttempt, Speaker
 from dialer.runtime import Runtime
@@ -40,12 +41,36 @@ class CallRecorder:
     async def _write(self, work: Callable[[Session, datetime], _T]) -> _T:
         return await asyncio.to_thread(self._runtime.run_in_transaction, work)
 
-    async def turn(self, speaker: Speaker, text: str, *, interrupted: bool = False) -> None:
-        """One transcript turn; ``interrupted``: the caller cut the agent's words short."""
+    async def turn(
+        self, speaker: Speaker, text: str, *, interrupted: bool = False, heard: str | None = None
+    ) -> int:
+        """One transcript turn; returns its id.
+
+        Args:
+            speaker: who spoke.
+            text: the whole transcript of the turn.
+            interrupted: the agent's words were cut short (``heard`` is the part that played).
+            heard: for an agent turn, what the caller heard of it.
+        """
+        attempt_id = self._attempt_id
+        return await self._write(
+            lambda s, now: transcripts.record_transcript(
+                s,
+                attempt_id=attempt_id,
+                speaker=speaker,
+                text=text,
+                now=now,
+                interrupted=interrupted,
+                heard_text=heard,
+            )
+        )
+
+    async def heard(self, turn_id: int, heard: str) -> None:
+        """An agent turn recorded earlier was cut short; ``heard`` is what played of it."""
         attempt_id = self._attempt_id
         await self._write(
-            lambda s, now: call_records.record_transcript(
-                s, attempt_id=attempt_id, speaker=speaker, text=text, now=now, interrupted=interrupted
+            lambda s, _: transcripts.record_heard_text(
+                s, attempt_id=attempt_id, turn_id=turn_id, heard_text=heard
             )
         )
 

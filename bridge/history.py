@@ -7,15 +7,16 @@ D7 "reconnect with a fresh session and a rebuilt context") or :meth:`CallHistory
 (AssemblyAI: appended to the prompt when ``session.resume`` is refused, PROTOCOLS E4).
 
 An agent item the caller cut short (a barge-in the bridge truncated to ``audio_end_ms``) counts
-only as far as it was heard: the same share of its transcript as of its audio (μ-law 8 kHz, 8
-bytes per ms), as the Realtime server itself trims the transcript of a truncated item (D4).
+only as far as it was heard: the whole words of the same share of its transcript as of its audio
+(μ-law 8 kHz, 8 bytes per ms; :func:`bridge.heard.heard_text`, as the record's heard text).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
+
+from bridge.heard import heard_text
 
 PCMU_BYTES_PER_MS = 8
 """G.711 μ-law at 8 kHz: 8 bytes per millisecond of audio."""
@@ -57,10 +58,7 @@ class _AgentItem:
     def heard(self) -> str:
         if self.heard_ms is None:
             return self.text
-        audio_ms = self.audio_bytes / PCMU_BYTES_PER_MS
-        if not audio_ms:
-            return ""
-        return self.text[: math.floor(len(self.text) * min(1.0, self.heard_ms / audio_ms))].strip()
+        return heard_text(self.text, self.heard_ms, self.audio_bytes / PCMU_BYTES_PER_MS)
 
 
 def _decoded_size(payload_b64: str) -> int:

@@ -32,6 +32,7 @@ from bridge.twilio_protocol import (
     Stop,
     parse_message,
 )
+from bridge.wire_json import dumps
 from dialer.calls.attempts import CallContext, load_call_context, redeem_stream_token
 from dialer.errors import DialerError
 
@@ -83,7 +84,7 @@ class StarletteMediaPort:
         async with self._send_lock:
             if self._ws.application_state == WebSocketState.CONNECTED:
                 try:
-                    await self._ws.send_json(message)
+                    await self._ws.send_text(dumps(message))
                 except (WebSocketDisconnect, RuntimeError):
                     pass
 

@@ -13,7 +13,6 @@ results. The SDK's own reconnect (``on_reconnecting``) only redials the socket, 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -38,6 +37,7 @@ from bridge.agent import (
     VoiceAgent,
 )
 from bridge.history import RECONNECTED_NOTE, CallHistory
+from bridge.wire_json import dumps
 
 _FATAL_ERROR_CODES = {"session_expired", "beta_api_shape_disabled", "invalid_api_key", "insufficient_quota"}
 TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
@@ -154,12 +154,12 @@ class OpenAIRealtimeConnection(AgentConnection):
     async def _send(self, event: dict[str, Any]) -> None:
         # send_raw skips the SDK's per-event typed transform, which costs ~60x the JSON encoding
         # on the 50-frames-a-second audio path (bench/realtime_send.py); our events are built
-        # GA-shaped by bridge.openai_events and checked by the tests.
+        # GA-shaped by bridge.openai_events and checked by the tests. orjson (bridge.wire_json).
         from websockets.exceptions import ConnectionClosed
 
         async with self._send_lock:
             try:
-                await self._conn.send_raw(json.dumps(event))
+                await self._conn.send_raw(dumps(event))
             except ConnectionClosed:
                 pass  # the socket is down: the reader sees the drop and bridge.reconnect acts
 
@@ -211,7 +211,7 @@ class OpenAIRealtimeConnection(AgentConnection):
         connection = await self._opener(reopened)
         try:
             for event in wire.seed_items(history.turns()):
-                await connection.send_raw(json.dumps(event))
+                await connection.send_raw(dumps(event))
         except Exception as exc:  # noqa: BLE001 - a session we cannot seed is no session
             raise AgentUnavailableError(f"voice agent reopened but not seeded: {exc}") from exc
         self._conn = connection
@@ -266,7 +266,7 @@ class OpenAIRealtimeAgent(VoiceAgent):
     async def _open(self, config: AgentSessionConfig) -> Any:
         try:
             connection = await self._client.realtime.connect(model=self._model).enter()
-            await connection.send_raw(json.dumps(wire.session_update(session_payload(config))))
+            await connection.send_raw(dumps(wire.session_update(session_payload(config))))
         except Exception as exc:  # noqa: BLE001 - whatever failed, there is no agent for this call
             raise AgentUnavailableError(f"voice agent unavailable: {exc}") from exc
         return connection

@@ -8,12 +8,12 @@ an :class:`InvalidServerEvent`. Client events are built as plain dicts by the fu
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bridge.history import HeardTurn
+from bridge.wire_json import loads
 
 
 class _Event(BaseModel):
@@ -174,7 +174,7 @@ def parse_server_event(raw: str | bytes) -> ServerEvent:
     """Parse one server frame into a typed event (never raises)."""
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     try:
-        data = json.loads(text)
+        data = loads(text)
     except ValueError:
         return InvalidServerEvent(raw=text[:500], problem="not JSON")
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):

@@ -1,27 +1,60 @@
 """What the caller has heard: agent audio sent to Twilio, and the marks Twilio echoed (pure).
 
-Twilio plays media in order and echoes a mark once the audio queued before it has played
-(PROTOCOLS A3/A4). The bridge sends one mark after every chunk, so the echoes say exactly how
-many bytes of each agent item reached the caller's ear: 8 bytes a millisecond for μ-law.
+Twilio plays media in order and echoes a mark once the audio queued before it has played, and
+echoes every outstanding mark at once after a ``clear`` (PROTOCOLS A3/A4). The bridge sends a
+mark after the chunk that completes each :data:`MARK_INTERVAL_MS` of an item (and after an item's
+last chunk), so an echo places the caller's ear within that interval: 8 bytes a millisecond for
+μ-law. A mark is named ``<item id>:<cumulative ms>:<generation>``:
+
+- *item id* and *cumulative ms*: how much of that agent item had been sent when the mark was;
+  its echo moves the item's played position there (and every earlier mark's item to theirs).
+- *generation*: the playback generation, one more after every cut (barge-in, opt-out, machine).
+  An echo from an earlier generation is stale (Twilio echoing cleared marks) and changes nothing;
+  audio of a response that started in an earlier generation arrived late and is not played.
+
 :class:`PlaybackTracker` is that bookkeeping (pure); :class:`TwilioPlayback` sends the audio, the
 marks and the ``clear`` that go with it.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bridge.metrics import CallClock
 from bridge.twilio_protocol import MediaStreamPort, clear_message, mark_message, media_message
 
 BYTES_PER_MS = 8
+MARK_INTERVAL_MS = 100
+"""Most audio (ms) of one item between two marks: the played position is never older than this."""
+_MARK_BYTES = MARK_INTERVAL_MS * BYTES_PER_MS
 
 
 @dataclass
 class _Item:
-    sent_bytes: int = 0
-    played_bytes: int = 0
+    received_bytes: int = 0  # every chunk the agent sent, played or dropped
+    sent_bytes: int = 0  # queued at Twilio
+    marked_bytes: int = 0  # position of the last mark sent
+    played_bytes: int = 0  # position of the last mark echoed
+    heard_ms: int | None = None  # set when the item was cut short
+
+
+@dataclass(frozen=True)
+class Cut:
+    """An item whose playback was cut short.
+
+    Attributes:
+        item_id: the agent's item.
+        heard_ms: how much of it the caller heard (ms from its start), from the echoed marks.
+    """
+
+    item_id: str
+    heard_ms: int
+
+
+def _unplayed(item: _Item) -> bool:
+    return item.heard_ms is None and item.sent_bytes > item.played_bytes
 
 
 def payload_bytes(payload_b64: str) -> int:
@@ -30,34 +63,60 @@ def payload_bytes(payload_b64: str) -> int:
 
 
 class PlaybackTracker:
-    """Bookkeeping of sent and played agent audio for one call."""
+    """Bookkeeping of sent and played agent audio for one call.
+
+    Attributes:
+        generation: the playback generation (0 at the start, one more after every :meth:`cut`).
+    """
 
     def __init__(self) -> None:
-        self._marks: OrderedDict[str, tuple[str, int]] = OrderedDict()
+        self.generation = 0
         self._items: dict[str, _Item] = {}
-        self._dropped: set[str] = set()
-        self._seq = 0
+        self._marks: deque[tuple[str, str, int]] = deque()  # (name, item id, position in bytes)
 
-    def dropped(self, item_id: str) -> bool:
-        """True for an item whose unplayed audio was cleared: its late chunks must not be sent."""
-        return item_id in self._dropped
+    def sent(self, item_id: str, generation: int, payload_b64: str) -> tuple[bool, str | None]:
+        """Record a chunk of ``item_id`` from a response that started in ``generation``.
 
-    def sent(self, item_id: str, payload_b64: str) -> str:
-        """Record a chunk sent to Twilio; return the name of the mark to send after it."""
+        Returns:
+            ``(play, mark)``: whether to send the chunk to Twilio (False for a late chunk of a
+            response started before the last cut), and the name of the mark to send after it
+            (None when no mark is due yet).
+        """
+        item = self._items.setdefault(item_id, _Item())
         size = payload_bytes(payload_b64)
-        self._items.setdefault(item_id, _Item()).sent_bytes += size
-        self._seq += 1
-        name = f"{item_id}:{self._seq}"
-        self._marks[name] = (item_id, size)
+        item.received_bytes += size
+        if generation < self.generation or item.heard_ms is not None:
+            if item.heard_ms is None:  # a new item of a response cut short: none of it is heard
+                item.heard_ms = item.played_bytes // BYTES_PER_MS
+            return False, None
+        item.sent_bytes += size
+        if item.sent_bytes - item.marked_bytes < _MARK_BYTES:
+            return True, None
+        return True, self._mark(item_id, item)
+
+    def finish(self, item_ids: Iterable[str]) -> list[str]:
+        """Names of the marks to send after the last chunk of each of ``item_ids`` (their tails)."""
+        names = []
+        for item_id in item_ids:
+            item = self._items.get(item_id)
+            if item is not None and item.heard_ms is None and item.sent_bytes > item.marked_bytes:
+                names.append(self._mark(item_id, item))
+        return names
+
+    def _mark(self, item_id: str, item: _Item) -> str:
+        item.marked_bytes = item.sent_bytes
+        name = f"{item_id}:{item.sent_bytes // BYTES_PER_MS}:{self.generation}"
+        self._marks.append((name, item_id, item.sent_bytes))
         return name
 
     def echoed(self, name: str) -> bool:
-        """Apply a mark echo (and every earlier mark); False for an unknown or cleared mark."""
-        if name not in self._marks:
+        """Apply a mark echo (and every earlier mark); False for a stale, unknown or malformed mark."""
+        _, _, generation = name.rpartition(":")
+        if generation != str(self.generation) or not any(mark == name for mark, _, _ in self._marks):
             return False
         while self._marks:
-            mark, (item_id, size) = self._marks.popitem(last=False)
-            self._items[item_id].played_bytes += size
+            mark, item_id, position = self._marks.popleft()
+            self._items[item_id].played_bytes = position
             if mark == name:
                 break
         return True
@@ -65,31 +124,45 @@ class PlaybackTracker:
     @property
     def unplayed(self) -> bool:
         """True while some sent audio has not been confirmed played."""
-        return bool(self._marks)
+        return any(_unplayed(item) for item in self._items.values())
 
-    def playing(self, item_ids: list[str]) -> bool:
+    def playing(self, item_ids: Iterable[str]) -> bool:
         """True when any of ``item_ids`` still has unplayed audio."""
-        pending = {item for item, _ in self._marks.values()}
-        return any(item in pending for item in item_ids)
+        return any(item_id in self._items and _unplayed(self._items[item_id]) for item_id in item_ids)
 
-    def clear(self) -> list[tuple[str, int]]:
-        """Forget unplayed audio (after a Twilio ``clear``).
+    def cut(self, generating: Iterable[str] = ()) -> list[Cut]:
+        """End the current generation (after a Twilio ``clear``): forget unplayed audio.
+
+        Args:
+            generating: items of responses still under way (their audio may have played to
+                the end so far, yet more of it was generated than the caller will hear).
 
         Returns:
-            ``(item_id, heard_ms)`` for every item cut short, for truncating the agent's memory.
+            Every item cut short (unplayed audio, or still generating), with what was heard.
         """
-        cut = list(dict.fromkeys(item for item, _ in self._marks.values()))
+        still = set(generating)
+        cuts = []
+        for item_id, item in self._items.items():
+            if item.heard_ms is None and (_unplayed(item) or item_id in still):
+                item.heard_ms = item.played_bytes // BYTES_PER_MS
+                cuts.append(Cut(item_id, item.heard_ms))
         self._marks.clear()
-        self._dropped.update(cut)
-        return [
-            (item_id, self._items[item_id].played_bytes // BYTES_PER_MS)
-            for item_id in cut
-            if self._items[item_id].played_bytes < self._items[item_id].sent_bytes
-        ]
+        self.generation += 1
+        return cuts
+
+    def heard_ms(self, item_id: str) -> int | None:
+        """What the caller heard of ``item_id`` (ms) if it was cut short, else None."""
+        item = self._items.get(item_id)
+        return None if item is None else item.heard_ms
+
+    def received_ms(self, item_id: str) -> int:
+        """All the audio of ``item_id`` the agent sent (ms), including chunks never played."""
+        item = self._items.get(item_id)
+        return 0 if item is None else item.received_bytes // BYTES_PER_MS
 
 
 class TwilioPlayback:
-    """Agent audio to Twilio, a mark after each chunk, and ``clear`` to cut it (PROTOCOLS A3/A4).
+    """Agent audio to Twilio, its marks, and ``clear`` to cut it (PROTOCOLS A3/A4).
 
     Args:
         port: the call's media stream.
@@ -105,17 +178,33 @@ class TwilioPlayback:
         self._stream_sid = stream_sid
         self._tracker = tracker
         self._clock = clock
+        self._last_item: str | None = None
 
-    async def send(self, item_id: str, payload_b64: str) -> None:
-        """Queue one base64 μ-law chunk of ``item_id`` for playback, then its mark."""
-        mark = self._tracker.sent(item_id, payload_b64)
+    async def send(self, item_id: str, generation: int, payload_b64: str) -> bool:
+        """Queue one base64 μ-law chunk of ``item_id`` for playback (and a mark, when one is due).
+
+        Returns:
+            False when the chunk was dropped: its response started before the last cut.
+        """
+        play, mark = self._tracker.sent(item_id, generation, payload_b64)
+        if not play:
+            return False
+        if self._last_item is not None and self._last_item != item_id:
+            await self.finish([self._last_item])  # the item before ended: its tail gets its mark
+        self._last_item = item_id
         await self._port.send(media_message(self._stream_sid, payload_b64))
-        await self._port.send(mark_message(self._stream_sid, mark))
+        if mark is not None:
+            await self._port.send(mark_message(self._stream_sid, mark))
         self._clock.agent_audio()
+        return True
 
-    async def clear(self) -> list[tuple[str, int]]:
-        """Cut whatever has not played yet; ``(item_id, heard_ms)`` for each item cut short."""
-        if not self._tracker.unplayed:
-            return []
-        await self._port.send(clear_message(self._stream_sid))
-        return self._tracker.clear()
+    async def finish(self, item_ids: Iterable[str]) -> None:
+        """Mark the end of each item's audio sent so far, so its last echo says it all played."""
+        for name in self._tracker.finish(item_ids):
+            await self._port.send(mark_message(self._stream_sid, name))
+
+    async def cut(self, generating: Iterable[str] = ()) -> list[Cut]:
+        """Cut whatever has not played yet (``clear`` if Twilio holds any); the items cut short."""
+        if self._tracker.unplayed:
+            await self._port.send(clear_message(self._stream_sid))
+        return self._tracker.cut(generating)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -21,9 +22,12 @@ class Response:
     """One agent response: its role, the audio items it produced, its tool calls (``call_id``, task).
 
     ``status`` is the backend's final status once it ``finished`` (``completed``, ``cancelled``...).
+    ``generation`` is the playback generation it started in (:mod:`bridge.playback`): once a cut
+    ends that generation, its further audio is late and is not played.
     """
 
     role: Role | None
+    generation: int = 0
     items: list[str] = field(default_factory=list)
     tool_tasks: list[tuple[str, asyncio.Task[ToolResult]]] = field(default_factory=list)
     finished: bool = False
@@ -31,9 +35,14 @@ class Response:
 
 
 class ResponseLedger:
-    """Responses by id, in the order they started; the next one takes the role last asked for."""
+    """Responses by id, in the order they started; the next one takes the role last asked for.
 
-    def __init__(self) -> None:
+    Args:
+        generation: the current playback generation, stamped on each response as it starts.
+    """
+
+    def __init__(self, generation: Callable[[], int] = lambda: 0) -> None:
+        self._generation = generation
         self._responses: dict[str, Response] = {}
         self._next_role: Role | None = None
         self.disclosure: Response | None = None
@@ -46,7 +55,7 @@ class ResponseLedger:
         """The response with this id, registering it if its start was not seen yet."""
         if response_id not in self._responses:
             role, self._next_role = self._next_role, None
-            response = Response(role=role)
+            response = Response(role=role, generation=self._generation())
             self._responses[response_id] = response
             if role == Role.DISCLOSURE and self.disclosure is None:
                 self.disclosure = response
@@ -76,6 +85,10 @@ class ResponseLedger:
     def active(self) -> bool:
         """True while some response has not finished."""
         return any(not r.finished for r in self._responses.values())
+
+    def generating_items(self) -> list[str]:
+        """The audio items of every response not finished yet."""
+        return [item for r in self._responses.values() if not r.finished for item in r.items]
 
     def tool_tasks(self) -> list[asyncio.Task[ToolResult]]:
         """Every tool task started on this call."""

@@ -12,9 +12,10 @@ Sequence (PROTOCOLS A, D7; DESIGN rules 4-6):
    owns turn-taking (:mod:`bridge.turns`). The disclosure and the goodbye are *protected*: speech
    over them cuts nothing, but is transcribed and opt-out checked; the key press (9) stays live.
    Twilio's echo of the mark after the disclosure's last chunk proves it played; it is stored.
-4. Agent audio goes to Twilio followed by a mark per chunk (:mod:`bridge.playback`); speech over
-   other agent audio (barge-in) cancels the response, clears Twilio's queue and truncates the
-   agent's item to what was heard.
+4. Agent audio goes to Twilio with a mark every 100 ms of each item (:mod:`bridge.playback`);
+   speech over other agent audio (barge-in) cancels the response, clears Twilio's queue and
+   truncates the agent's item to what was heard; each agent turn is stored with the words the
+   caller heard beside its full transcript (:mod:`bridge.agent_turns`).
 5. Tool calls run as they arrive; their results go back after the response's ``response.done``.
    ``honor_dnc`` ends the call after the goodbye; ``end_call`` after the audio drains. A phrase
    check on the caller's transcript records an opt-out even if the model does not, and makes sure
@@ -44,6 +45,7 @@ from bridge.agent import (
     ToolCall,
     VoiceAgent,
 )
+from bridge.agent_turns import AgentTurns
 from bridge.amd import AmdBoard
 from bridge.call_record import CallRecorder
 from bridge.ending import CallEnding
@@ -115,9 +117,11 @@ class CallSession:
         self._playback = PlaybackTracker()
         self._clock = clock or CallClock()
         self._out = TwilioPlayback(port, stream_sid, self._playback, self._clock)
-        self._responses = ResponseLedger()
-        self._disclosure_text = ""
-        self._disclosure_played = False
+        self._responses = ResponseLedger(lambda: self._playback.generation)
+        self._agent_turns = AgentTurns(
+            self._out, self._playback, self._responses, self._record, lambda: self._agent
+        )
+        self._cut = self._agent_turns.cut
         self._background: set[asyncio.Task[None]] = set()
         self._listening = True
         self._opt_out_recorded = False
@@ -147,7 +151,7 @@ class CallSession:
             return
         self._agent = ResilientConnection(first, send_timeout_s=self._params.agent_send_timeout_ms / 1000)
         self._turns = TurnTaking(
-            self._agent, self._out, self._playback, self._responses, self._hearing, self._clock
+            self._agent, self._cut, self._playback, self._responses, self._hearing, self._clock
         )
         tasks = [
             asyncio.create_task(self._pump_twilio(), name="pump-twilio"),
@@ -161,9 +165,8 @@ class CallSession:
             for task in [*tasks, *self._background]:
                 task.cancel()
             await asyncio.gather(*tasks, *self._background, return_exceptions=True)
-            pending = self._responses.tool_tasks()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.gather(*self._responses.tool_tasks(), return_exceptions=True)
+            await self._cut(live=False)  # audio still queued when the call ended was never heard
             await self._agent.close()
             self._verdicts.forget()
             await self._record.flush_usage(self._agent.billed_usage())
@@ -253,7 +256,7 @@ class CallSession:
     async def _on_reconnected(self, event: AgentReconnected) -> None:
         """A new agent session took over: record it; speak the disclosure again only if the drop cut it."""
         await self._record.agent_reconnected(f"{event.how} after {event.cause}")
-        if not (self._disclosure_played or self._end.ending) and self._responses.cut_disclosure():
+        if not (self._agent_turns.disclosure_played or self._end.ending) and self._responses.cut_disclosure():
             assert self._agent is not None
             await self._agent.start_response(greeting_instructions(opening_line(self._ctx)))
 
@@ -268,9 +271,9 @@ class CallSession:
     async def _machine_answered(self) -> None:
         """Say nothing (more) to an answering machine; the AMD webhook hangs the call up."""
         self._end.ending = True
-        await self._out.clear()
         if self._agent is not None and self._responses.active:
             await self._agent.cancel_response()
+        await self._cut()
         await self._end.hang_up()
 
     # --- audio and marks ---
@@ -282,37 +285,25 @@ class CallSession:
         return response
 
     async def _play(self, audio: AgentAudio) -> None:
-        if self._playback.dropped(audio.item_id) or self._end.hung_up:
+        if self._end.hung_up:
             return
         response = self._response(audio.response_id)
         if audio.item_id not in response.items:
             response.items.append(audio.item_id)
-        await self._out.send(audio.item_id, audio.payload)
-        self._end.touch()
+        if await self._out.send(audio.item_id, response.generation, audio.payload):
+            self._end.touch()
 
     async def _on_mark(self, name: str) -> None:
         if not self._playback.echoed(name):
             return  # echoed after a clear: that audio never played
         self._end.touch()
-        await self._check_disclosure_played()
+        await self._agent_turns.check_disclosure(ending=self._end.ending)
         await self._end.maybe_hang_up()
-
-    async def _check_disclosure_played(self) -> None:
-        disclosure = self._responses.disclosure
-        if disclosure is None or self._disclosure_played or self._end.ending or not disclosure.items:
-            return
-        if disclosure.status != "completed" or self._playback.playing(disclosure.items):  # cut: no proof
-            return
-        self._disclosure_played = True
-        text = self._disclosure_text
-        await self._record.disclosure_played(text)
 
     # --- transcripts ---
 
     async def _on_agent_said(self, said: AgentSaid) -> None:
-        if self._responses.get(said.response_id) is self._responses.disclosure:
-            self._disclosure_text = (self._disclosure_text + " " + said.text).strip()
-        await self._record.turn(Speaker.AGENT, said.text, interrupted=self._playback.dropped(said.item_id))
+        await self._agent_turns.said(said)
 
     async def _on_caller_said(self, text: str) -> None:
         self._end.touch()
@@ -346,6 +337,7 @@ class CallSession:
         assert self._agent is not None
         self._record.add_usage(event.usage)
         response = self._response(event.response_id)
+        await self._out.finish(response.items)
         response.finished, response.status = True, event.status
         outputs: list[tuple[str, str]] = []
         effects: set[ToolEffect] = set()
@@ -373,7 +365,7 @@ class CallSession:
             await self._agent.deliver_tool_results(outputs, respond=respond)
         if response.role == Role.GOODBYE:
             await self._end.after_playback()
-        await self._check_disclosure_played()
+        await self._agent_turns.check_disclosure(ending=self._end.ending)
         await self._end.maybe_hang_up()
         await self._turns.answer_pending()
 
@@ -390,7 +382,7 @@ class CallSession:
         response the model began on its own, the goodbye follows that response instead.
         """
         assert self._agent is not None
-        await self._out.clear()
+        await self._cut()
         self._responses.expect(Role.GOODBYE)
         self._turns.responding()
         await self._agent.start_response(greeting_instructions(DNC_GOODBYE))
@@ -400,8 +392,8 @@ class CallSession:
         if not await self._record_opt_out(source="dtmf", reason="caller pressed 9"):
             return
         assert self._agent is not None
-        await self._out.clear()
         if self._responses.active:
             await self._agent.cancel_response()  # the goodbye follows its response.done
+            await self._cut()
         else:
             await self._say_dnc_goodbye()

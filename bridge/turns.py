@@ -7,18 +7,20 @@ The agent's server VAD only reports the caller's speech (``create_response`` and
   disclosure is transcribed and caught (47 CFR 64.1200(a)(10); issue 9 item 2).
 - Speech over a *protected* response (the opening disclosure, the closing goodbye) cuts nothing:
   no ``clear``, no cancel; that turn gets no answer of its own (the agent waits for the next).
-- Speech over any other agent audio is a barge-in: Twilio's queue is cleared, the response is
-  cancelled, and the agent's item is truncated to what the caller actually heard (PROTOCOLS D7).
+- Speech over any other agent audio is a barge-in: the response is cancelled, Twilio's queue is
+  cleared, the agent's item is truncated to what the caller actually heard (PROTOCOLS D7) and
+  that is recorded beside its transcript; late audio and stale mark echoes are dropped
+  (:mod:`bridge.playback`'s generations).
 - When the caller's turn ends, the agent answers, at once or after the response under way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bridge.agent import AgentConnection
 from bridge.metrics import BARGE_INS, CallClock
-from bridge.playback import PlaybackTracker, TwilioPlayback
+from bridge.playback import PlaybackTracker
 from bridge.responses import ResponseLedger
 
 
@@ -27,7 +29,7 @@ class TurnTaking:
 
     Args:
         agent: the live agent session.
-        out: the Twilio playback (for ``clear``).
+        cut: cuts the agent audio not heard yet (``clear``, truncate, record what was heard).
         playback: what agent audio is still unplayed.
         responses: the call's responses (which ones are protected, which one is under way).
         may_answer: whether the agent may still take a turn (False once the call is ending or the
@@ -38,7 +40,7 @@ class TurnTaking:
     def __init__(
         self,
         agent: AgentConnection,
-        out: TwilioPlayback,
+        cut: Callable[[], Awaitable[None]],
         playback: PlaybackTracker,
         responses: ResponseLedger,
         may_answer: Callable[[], bool],
@@ -46,7 +48,7 @@ class TurnTaking:
     ) -> None:
         self._clock = clock
         self._agent = agent
-        self._out = out
+        self._cut = cut
         self._playback = playback
         self._responses = responses
         self._may_answer = may_answer
@@ -64,9 +66,8 @@ class TurnTaking:
         if self._responses.active or self._playback.unplayed:
             BARGE_INS.inc()
         if self._responses.active:
-            await self._agent.cancel_response()
-        for item_id, heard_ms in await self._out.clear():
-            await self._agent.truncate(item_id, heard_ms)
+            await self._agent.cancel_response()  # before the truncation: its item must be done
+        await self._cut()
 
     async def speech_stopped(self, audio_end_ms: int | None = None) -> None:
         """The caller's turn ended (``audio_end_ms`` into the stream): answer it unless it was protected."""

@@ -33,8 +33,6 @@ from dialer.models import (
     DispositionName,
     DispositionSource,
     Lead,
-    Speaker,
-    TranscriptTurn,
 )
 from dialer.outbox import publish_call_completed
 
@@ -367,23 +365,6 @@ def record_disclosure_played(session: Session, *, attempt_id: int, text: str, no
         kind="call.disclosure_played",
         occurred_at=now,
         payload={"text": text},
-    )
-
-
-def record_transcript(
-    session: Session,
-    *,
-    attempt_id: int,
-    speaker: Speaker,
-    text: str,
-    now: datetime,
-    interrupted: bool = False,
-) -> None:
-    """Append one transcript turn."""
-    session.add(
-        TranscriptTurn(
-            attempt_id=attempt_id, speaker=speaker, text=text, interrupted=interrupted, occurred_at=now
-        )
     )
 
 

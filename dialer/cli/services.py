@@ -9,6 +9,7 @@ import sys
 import typer
 
 from dialer.migrate import require_current_schema
+from dialer.serving import UVICORN_OPTIONS
 from dialer.settings import get_settings
 
 
@@ -23,12 +24,15 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         require_current_schema(settings.database_url)
         uvicorn.run(
-            "bridge.app:create_app",
+            "bridge.server_app:serving_app",
             factory=True,
             host=settings.api_host,
             port=settings.api_port,
             log_level="info",
             proxy_headers=True,
+            ws=UVICORN_OPTIONS["ws"],  # the stack bench/bridge_load.py measured
+            loop=UVICORN_OPTIONS["loop"],
+            http=UVICORN_OPTIONS["http"],
         )
 
     @app.command("worker")

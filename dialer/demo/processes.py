@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from dialer.serving import uvicorn_cli_args
+
 
 def celery_worker_args(concurrency: int, *, loglevel: str = "info", node: str | None = None) -> list[str]:
     """``python -m`` arguments of a Celery worker of the product's app on a pool of threads.
@@ -49,7 +51,7 @@ def api_server_args(fd: int, *, loglevel: str = "warning") -> list[str]:
 
     ``fd`` is a listening socket (:func:`listening_socket`) the child inherits (``pass_fds``).
     """
-    args = ["uvicorn", "bridge.app:create_app", "--factory", "--fd", str(fd)]
+    args = ["uvicorn", "bridge.server_app:serving_app", "--factory", "--fd", str(fd), *uvicorn_cli_args()]
     return [*args, "--log-level", loglevel]
 
 

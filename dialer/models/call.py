@@ -126,7 +126,13 @@ class CallAttempt(Timestamped, Base):
 
 
 class TranscriptTurn(Base):
-    """One utterance on a call, as transcribed by the voice agent."""
+    """One utterance on a call, as transcribed by the voice agent.
+
+    ``text`` is the whole transcript; for an agent turn, ``heard_text`` is the part of it the
+    caller heard (all of it unless ``interrupted``: a barge-in, an opt-out or the call's end cut
+    its audio short; whole words, from the played position the Twilio marks gave). None for the
+    caller's own turns and for turns recorded before it was kept (migration 0008).
+    """
 
     __tablename__ = "transcript_turns"
 
@@ -135,4 +141,5 @@ class TranscriptTurn(Base):
     speaker: Mapped[Speaker] = mapped_column(StrEnumColumn(Speaker, 10))
     text: Mapped[str] = mapped_column(Text)
     interrupted: Mapped[bool] = mapped_column(default=False)
+    heard_text: Mapped[str | None] = mapped_column(Text)
     occurred_at: Mapped[datetime]

@@ -71,7 +71,7 @@ def test_a_reply_maps_to_response_events_with_tool_arguments_as_json_text():
         CallerSaid("Stop calling me."),
         ResponseStarted("r1"),
         AgentAudio(response_id="r1", item_id="r1", payload=CHUNK),
-        AgentSaid(response_id="r1", item_id="r1", text="Understood."),
+        AgentSaid(response_id="r1", item_id="r1", text="Understood.", audio_ms=100),
         ToolCall(response_id="r1", call_id="c1", name="honor_dnc", arguments='{"reason": "asked"}'),
         ResponseFinished(response_id="r1", status="completed"),
     ]
@@ -88,6 +88,8 @@ def test_a_muted_reply_plays_no_more_and_ends_cancelled():
     )
     assert rest == [ResponseFinished("r1", status="cancelled", reason="client_cancelled")]
     assert not translator.mute_current()  # nothing in progress any more
+    # the muted audio was generated all the same: the transcript of the reply covers it
+    assert translator.items["r1"].audio_ms == 200
 
 
 def test_server_interruption_reads_as_turn_detected():

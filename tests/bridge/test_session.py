@@ -23,11 +23,22 @@ from bridge.agent import (
     ToolCall,
 )
 from bridge.amd import AmdBoard
+from bridge.heard import heard_text
 from bridge.session import OPT_OUT_GRACE_SECONDS, CallSession
 from bridge.twilio_protocol import Dtmf, DtmfPayload, Mark, MarkPayload, Media, MediaPayload, Stop
 from dialer.calls.attempts import issue_stream_token, load_call_context, redeem_stream_token
 from dialer.db import transaction
-from dialer.models import AuditEvent, CallAttempt, Disposition, DncEntry, Lead, LeadStatus, Meeting
+from dialer.models import (
+    AuditEvent,
+    CallAttempt,
+    Disposition,
+    DncEntry,
+    Lead,
+    LeadStatus,
+    Meeting,
+    Speaker,
+    TranscriptTurn,
+)
 from dialer.settings import BridgeParams
 from tests.factories import dial_one_lead
 from tests.fakes.agent import FakeMediaPort, FakeVoiceAgent
@@ -533,3 +544,67 @@ async def test_a_disclosure_cut_short_is_not_recorded_as_played(harness, runtime
     await harness.echo_marks()
     with runtime.sessions() as s:
         assert s.get(CallAttempt, call.attempt_id).disclosure_played_at is None
+
+
+PITCH_TEXT = "We help data teams catch broken dashboards."  # 43 characters
+
+
+def _agent_turns(runtime, attempt_id: int) -> list[tuple[str, str | None, bool]]:
+    with runtime.sessions() as s:
+        rows = s.scalars(
+            select(TranscriptTurn)
+            .where(TranscriptTurn.attempt_id == attempt_id, TranscriptTurn.speaker == Speaker.AGENT)
+            .order_by(TranscriptTurn.id)
+        )
+        return [(row.text, row.heard_text, row.interrupted) for row in rows]
+
+
+async def test_a_barge_in_after_the_turn_was_stored_records_what_the_caller_heard(harness, runtime, call):
+    """Issue 9 item 3: the agent's turn is stored when its transcript is done, usually before it
+    has played; a barge-in later must still leave the words the prospect heard beside it."""
+    await harness.disclose()
+    await harness.speak("r2", "i2", PITCH_TEXT, chunks=4)  # 400 ms, all generated
+    await harness.echo_marks(count=1)  # 100 ms played
+    harness.conn.push(CallerSpeechStarted(audio_start_ms=5000))
+    await harness.settle()
+    assert harness.conn.truncations == [("i2", 100)]
+    await harness.echo_marks()  # Twilio echoes the cleared marks: stale, they change nothing
+    disclosure, pitch = _agent_turns(runtime, call.attempt_id)
+    assert disclosure == ("Hi Ava, this is Alex, an AI assistant ...",) * 2 + (False,)
+    assert pitch == (PITCH_TEXT, heard_text(PITCH_TEXT, 100, 400), True)
+    assert pitch[1] == "We help"
+    assert harness.conn.closed is False and harness.port.events("clear")
+
+
+async def test_late_audio_after_a_barge_in_is_dropped_and_the_turn_keeps_the_heard_part(
+    harness, runtime, call
+):
+    await harness.disclose()
+    harness.conn.push(ResponseStarted("r2"), *[AgentAudio("r2", "i2", CHUNK)] * 3)
+    await harness.settle()
+    await harness.echo_marks(count=2)  # 200 ms of 300 played
+    harness.conn.push(CallerSpeechStarted(audio_start_ms=5000))
+    await wait_until_async(lambda: harness.conn.cancels == 1, what="the response to be cancelled")
+    await harness.settle()
+    sent = len(harness.port.events("media"))
+    # the agent had generated more before it saw the cancel, and says so in its transcript
+    harness.conn.push(AgentAudio("r2", "i2", CHUNK), AgentAudio("r2", "i2", CHUNK))
+    harness.conn.push(AgentSaid("r2", "i2", PITCH_TEXT), ResponseFinished("r2", "cancelled"))
+    await harness.settle()
+    assert len(harness.port.events("media")) == sent  # not one late chunk played
+    assert harness.conn.truncations == [("i2", 200)]
+    assert _agent_turns(runtime, call.attempt_id)[-1] == (
+        PITCH_TEXT,
+        heard_text(PITCH_TEXT, 200, 500),  # 200 ms of the 500 ms the transcript covers
+        True,
+    )
+
+
+async def test_a_call_that_ends_mid_sentence_records_only_the_words_that_played(harness, runtime, call):
+    await harness.disclose()
+    await harness.speak("r2", "i2", PITCH_TEXT, chunks=4)
+    await harness.echo_marks(count=2)
+    harness.port.inbound.put_nowait(Stop(event="stop", sequenceNumber=10, streamSid=SID))
+    await harness.finished()
+    assert _agent_turns(runtime, call.attempt_id)[-1] == (PITCH_TEXT, heard_text(PITCH_TEXT, 200, 400), True)
+    assert harness.conn.truncations == []  # the agent session is closing: nothing to tell it
