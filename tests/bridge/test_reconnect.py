@@ -98,7 +98,7 @@ async def test_a_drop_ends_open_responses_keeps_audio_and_seeds_what_was_heard()
     assert inner.seeded == [
         [
             HeardTurn("caller", "Sure."),
-            HeardTurn("agent", "Hello the"),  # half the audio heard: half the transcript
+            HeardTurn("agent", "Hello"),  # half the audio heard: the whole words of half the transcript
             HeardTurn("tool_call", "{}", call_id="c1", name="log_disposition"),
         ]
     ]
