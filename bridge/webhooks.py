@@ -22,6 +22,7 @@ from bridge.prompt import agent_session_config, opening_line
 from bridge.state import BridgeState
 from bridge.twiml import connect_stream, hang_up
 from dialer.calls.attempts import (
+    MACHINE_VERDICTS,
     CallContext,
     CallStatusUpdate,
     apply_amd,
@@ -193,18 +194,23 @@ async def amd(
 ) -> Response:
     """Store the AMD verdict; on a machine or fax, hang up at once (no message is left).
 
-    The waiting bridge session hears the verdict first (the request is signed, keyed by its CallSid),
-    so the greeting does not wait for a database thread under load (no dead air, TSR 2 s).
+    A live answer (``human``, ``unknown``) reaches the waiting bridge session first (the request is
+    signed, keyed by its CallSid), so the greeting does not wait for a database thread under load
+    (no dead air, TSR 2 s). A machine verdict is stored first: the session hangs up on hearing it,
+    and the final status callback that follows must find the ``machine`` disposition already there,
+    or the attempt would settle as an unlogged ``not_now`` (seen under load).
     """
     call_sid = _required(form, "CallSid")
     answered_by = _required(form, "AnsweredBy")
-    state.amd.publish(call_sid, answered_by)
+    if answered_by not in MACHINE_VERDICTS:
+        state.amd.publish(call_sid, answered_by)
     must_hang_up = await _in_transaction(
         state,
         lambda session, now: apply_amd(
             session, attempt_id=attempt, call_sid=call_sid, answered_by=answered_by, now=now
         ),
     )
+    state.amd.publish(call_sid, answered_by)  # a live answer's was published above: the first wins
     if must_hang_up:
         state.preopened.discard(attempt)  # a machine: no agent session will ever be needed
         await asyncio.to_thread(state.runtime.carrier.hang_up, call_sid)

@@ -8,11 +8,12 @@ from urllib.parse import urlencode
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
+from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect
 from twilio.request_validator import RequestValidator
 
 from bridge.app import create_app
-from dialer.models import AttemptStatus, CallAttempt
+from dialer.models import AttemptStatus, CallAttempt, Disposition
 from tests.factories import dial_one_lead
 from tests.fakes.agent import FakeVoiceAgent
 from tests.waiting import wait_until
@@ -102,6 +103,32 @@ def test_status_and_amd_callbacks_update_the_attempt(client, attempt, runtime, c
         client, "/twilio/status?attempt=424242", {"CallSid": attempt.call_sid, "CallStatus": "ringing"}
     )
     assert unknown.status_code == 404
+
+
+@pytest.mark.parametrize(("answered_by", "stored_first"), [("machine_start", True), ("human", False)])
+def test_a_machine_verdict_is_stored_before_the_bridge_hangs_up_on_it(
+    client, attempt, runtime, answered_by, stored_first
+):
+    # The session hangs up the moment it hears a machine; the final status callback that follows
+    # must find the machine disposition there (else the attempt settles as an unlogged not_now).
+    # A live answer is heard before its write: the greeting does not wait on the database.
+    board = client.app.state.bridge.amd
+    heard: list[tuple[str, str | None]] = []
+
+    def publish(call_sid: str, verdict: str) -> None:
+        with runtime.sessions() as s:
+            heard.append((verdict, s.get(CallAttempt, attempt.id).answered_by))
+
+    board.publish = publish
+    _post(
+        client,
+        f"/twilio/amd?attempt={attempt.id}",
+        {"CallSid": attempt.call_sid, "AnsweredBy": answered_by, "MachineDetectionDuration": "900"},
+    )
+    assert heard[0] == (answered_by, answered_by if stored_first else None)
+    with runtime.sessions() as s:
+        names = s.scalars(select(Disposition.name).where(Disposition.attempt_id == attempt.id)).all()
+    assert names == (["machine"] if stored_first else [])
 
 
 def test_media_websocket_refuses_an_unsigned_handshake(client):
