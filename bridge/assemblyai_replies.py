@@ -39,6 +39,7 @@ from bridge.agent import (
     ToolCall,
 )
 from bridge.heard import heard_text
+from bridge.playback import BYTES_PER_MS
 
 FATAL_ERROR_CODES = frozenset(
     {
@@ -52,8 +53,6 @@ FATAL_ERROR_CODES = frozenset(
     }
 )
 """``session.error`` codes after which the session cannot go on (others are logged, the call goes on)."""
-
-PCMU_BYTES_PER_MS = 8
 
 
 @dataclass
@@ -156,7 +155,7 @@ class ReplyTranslator:
         except (binascii.Error, ValueError):
             problem = AgentProblem(code="invalid_audio", message="reply.audio is not base64", fatal=False)
             return [*opened, problem]
-        self.items.setdefault(item_id, SpokenItem()).audio_ms += size / PCMU_BYTES_PER_MS
+        self.items.setdefault(item_id, SpokenItem()).audio_ms += size / BYTES_PER_MS
         if reply_id in self._muted:
             return opened  # generated (the transcript covers it) but never played
         return [*opened, AgentAudio(response_id=reply_id, item_id=item_id, payload=event.data)]

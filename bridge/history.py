@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bridge.heard import heard_text
-
-PCMU_BYTES_PER_MS = 8
-"""G.711 μ-law at 8 kHz: 8 bytes per millisecond of audio."""
+from bridge.playback import BYTES_PER_MS, payload_bytes
 
 RECONNECTED_NOTE = (
     "\n\nThe call was reconnected after a technical fault. Continue it where it stopped; do not "
@@ -58,12 +56,7 @@ class _AgentItem:
     def heard(self) -> str:
         if self.heard_ms is None:
             return self.text
-        return heard_text(self.text, self.heard_ms, self.audio_bytes / PCMU_BYTES_PER_MS)
-
-
-def _decoded_size(payload_b64: str) -> int:
-    """Bytes a base64 payload carries, without decoding it (this runs on every agent chunk)."""
-    return len(payload_b64) * 3 // 4 - payload_b64[-2:].count("=")
+        return heard_text(self.text, self.heard_ms, self.audio_bytes / BYTES_PER_MS)
 
 
 class CallHistory:
@@ -84,7 +77,7 @@ class CallHistory:
 
     def agent_audio(self, item_id: str, payload_b64: str) -> None:
         """A chunk of the agent's audio (base64 μ-law) for ``item_id`` went to the caller."""
-        self._items.setdefault(item_id, _AgentItem()).audio_bytes += _decoded_size(payload_b64)
+        self._items.setdefault(item_id, _AgentItem()).audio_bytes += payload_bytes(payload_b64)
 
     def agent_said(self, item_id: str, text: str) -> None:
         """The transcript of agent item ``item_id`` is complete."""

@@ -13,11 +13,13 @@ results. The SDK's own reconnect (``on_reconnecting``) only redials the socket, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
 from openai import AsyncOpenAI, OpenAIError
+from websockets.exceptions import ConnectionClosed
 
 from bridge import openai_events as wire
 from bridge.agent import (
@@ -155,8 +157,6 @@ class OpenAIRealtimeConnection(AgentConnection):
         # send_raw skips the SDK's per-event typed transform, which costs ~60x the JSON encoding
         # on the 50-frames-a-second audio path (bench/realtime_send.py); our events are built
         # GA-shaped by bridge.openai_events and checked by the tests. orjson (bridge.wire_json).
-        from websockets.exceptions import ConnectionClosed
-
         async with self._send_lock:
             try:
                 await self._conn.send_raw(dumps(event))
@@ -188,8 +188,6 @@ class OpenAIRealtimeConnection(AgentConnection):
 
     async def events(self) -> AsyncIterator[AgentEvent]:
         """Read frames until the socket closes, yielding translated events."""
-        from websockets.exceptions import ConnectionClosed
-
         while not self._closed:
             try:
                 raw = await self._conn.recv_bytes()
@@ -212,7 +210,11 @@ class OpenAIRealtimeConnection(AgentConnection):
         try:
             for event in wire.seed_items(history.turns()):
                 await connection.send_raw(dumps(event))
-        except Exception as exc:  # noqa: BLE001 - a session we cannot seed is no session
+        except BaseException as exc:  # a session we cannot seed is no session: never leave it open
+            with contextlib.suppress(Exception):
+                await connection.close()
+            if not isinstance(exc, Exception):
+                raise  # cancelled mid-seed
             raise AgentUnavailableError(f"voice agent reopened but not seeded: {exc}") from exc
         self._conn = connection
         return "fresh"

@@ -58,8 +58,8 @@ def _unplayed(item: _Item) -> bool:
 
 
 def payload_bytes(payload_b64: str) -> int:
-    """Decoded size of a base64 payload, without decoding it."""
-    return (len(payload_b64) * 3) // 4 - payload_b64.count("=")
+    """Decoded size of a base64 payload, without decoding it (runs on every agent chunk)."""
+    return (len(payload_b64) * 3) // 4 - payload_b64[-2:].count("=")
 
 
 class PlaybackTracker:

@@ -210,7 +210,8 @@ async def amd(
             session, attempt_id=attempt, call_sid=call_sid, answered_by=answered_by, now=now
         ),
     )
-    state.amd.publish(call_sid, answered_by)  # a live answer's was published above: the first wins
+    if answered_by in MACHINE_VERDICTS:
+        state.amd.publish(call_sid, answered_by)  # once stored (a live answer's went out above)
     if must_hang_up:
         state.preopened.discard(attempt)  # a machine: no agent session will ever be needed
         await asyncio.to_thread(state.runtime.carrier.hang_up, call_sid)

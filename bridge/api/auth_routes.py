@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
+from bridge.api._run import in_transaction
 from bridge.api.access import SESSION_COOKIE, Permission, Principal, allow, runtime_of
 from bridge.api.schemas import LoginRequest, LoginResponse, Me
 from dialer import accounts
@@ -34,7 +34,7 @@ async def login(body: LoginRequest, request: Request, response: Response) -> Log
     def work(session: Session, now: datetime) -> accounts.LoginResult:
         return accounts.login(session, username=body.username, password=body.password, client_ip=ip, now=now)
 
-    result = await asyncio.to_thread(runtime.run_in_transaction, work)
+    result = await in_transaction(request, work)
     if result.error is not None:
         raise result.error  # the failure and its audit event are committed
     assert result.user is not None and result.session_id and result.csrf_token and result.expires_at
@@ -60,14 +60,13 @@ async def logout(
     request: Request, _principal: Annotated[Principal, Depends(allow(Permission.ACCOUNT))]
 ) -> Response:
     """End the console session (API tokens are not affected: ``dialer users token-revoke``)."""
-    runtime = runtime_of(request)
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
 
         def work(session: Session, now: datetime) -> None:
             accounts.logout(session, session_id=session_id, now=now)
 
-        await asyncio.to_thread(runtime.run_in_transaction, work)
+        await in_transaction(request, work)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

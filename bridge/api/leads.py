@@ -9,6 +9,7 @@ first 10,000; ``rejected_count`` counts all).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import tempfile
@@ -45,6 +46,12 @@ def _form_text(value: str | None, where: str) -> str | None:
         raise InvalidInputError(str(exc)) from None
 
 
+def _save_upload(file: UploadFile, path: Path) -> None:
+    """Copy the uploaded file to ``path`` (blocking disk I/O: run in a thread)."""
+    with path.open("wb") as out:
+        shutil.copyfileobj(file.file, out)
+
+
 def _renamed(exc: ImportFileError, path: Path, name: str) -> ImportFileError:
     """The same error, naming the uploaded file instead of its temporary copy."""
     where = exc.path + (f", row {exc.row}" if exc.row is not None else "")
@@ -78,13 +85,14 @@ async def import_lead_file(
     name = upload_name(file.filename)
     mappings = parse_mappings([_form_text(v, "map") or "" for v in map_], option="map")
     attestation = _form_text(consent_attestation, "consent_attestation")
-    region_code = _form_text(region, "region") or "US"
+    region_code = _form_text(region, "region")
+    assert region_code is not None  # the form field is required (2 letters)
     runtime = runtime_of(request)
-    folder = Path(tempfile.mkdtemp(prefix="dialer-upload-"))
+    folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="dialer-upload-"))
     path = folder / name
     try:
-        with path.open("wb") as out:
-            shutil.copyfileobj(file.file, out)
+        # Off the event loop: it also carries the live calls' media streams.
+        await asyncio.to_thread(_save_upload, file, path)
 
         def work(session: Session, now: datetime) -> LeadImportPublic:
             campaign = campaign_by_id(session, campaign_id=campaign_id)
@@ -117,4 +125,4 @@ async def import_lead_file(
         except ImportFileError as exc:
             raise _renamed(exc, path, name) from None
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
