@@ -42,11 +42,6 @@ def _now() -> int:
     return (time.monotonic_ns() - _BASE_NS) // 10_000
 
 
-def tagged_payload() -> str:
-    """A 20 ms μ-law frame whose first 12 base64 characters are the time it is sent."""
-    return f"{_now():012d}{_SILENCE[_TAG:]}"
-
-
 SLOTS = 10
 """Each 20 ms is split in this many slots and each call sends in its own: calls are not in phase."""
 

@@ -131,7 +131,7 @@ class TranscriptTurn(Base):
     ``text`` is the whole transcript; for an agent turn, ``heard_text`` is the part of it the
     caller heard (all of it unless ``interrupted``: a barge-in, an opt-out or the call's end cut
     its audio short; whole words, from the played position the Twilio marks gave). None for the
-    caller's own turns and for turns recorded before it was kept (migration 0008).
+    caller's own turns and for turns recorded before it was kept (migration 0012).
     """
 
     __tablename__ = "transcript_turns"
