@@ -19,7 +19,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from bridge import api, media, webhooks
+from bridge import api, console, media, webhooks
 from bridge.access_log import install_redaction
 from bridge.agent import VoiceAgent
 from bridge.agents import build_voice_agent
@@ -75,7 +75,7 @@ def create_app(runtime: Runtime | None = None, agent: VoiceAgent | None = None) 
         openapi_url="/openapi.json",
         lifespan=_lifespan,
     )
-    install_error_handlers(app)
+    install_error_handlers(app, pages=console.render_page_error)
     app.state.bridge = BridgeState(
         runtime=runtime,
         signatures=TwilioSignatureCheck(settings.twilio_auth_token.get_secret_value(), settings.public_url),
@@ -88,6 +88,7 @@ def create_app(runtime: Runtime | None = None, agent: VoiceAgent | None = None) 
     app.include_router(webhooks.router, include_in_schema=False)
     app.include_router(media.router, include_in_schema=False)
     app.include_router(crm_routes.router, tags=["calendar"])
+    console.install_console(app)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -56,9 +56,12 @@ async def serve(app: Any, *, sock: socket.socket | None = None, **options: Any) 
 
 
 @contextmanager
-def serve_in_thread(app: Any, **options: Any) -> Iterator[int]:
-    """Serve ``app`` on an event loop in a thread of its own while inside; yield its port."""
-    sock = bound_socket()
+def serve_in_thread(app: Any, *, sock: socket.socket | None = None, **options: Any) -> Iterator[int]:
+    """Serve ``app`` on an event loop in a thread of its own while inside; yield its port.
+
+    ``sock``: as for :func:`serve`.
+    """
+    sock = sock or bound_socket()
     server = _server(app, options)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()

@@ -30,6 +30,8 @@ from dialer.models import Role, User
 from dialer.runtime import Runtime
 
 SESSION_COOKIE = "dialer_session"
+CSRF_COOKIE = "dialer_csrf"
+"""The session's CSRF token, set beside the session cookie for the console's pages to put in forms."""
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
