@@ -6,7 +6,10 @@
 the call while it is still live), each turn's latency as its answer starts, and the rule's verdict
 when the call ends (if the deadline had not passed). Use it around the
 session: ``async with CallLatency(...) as clock: await CallSession(..., clock=clock).run()``.
-Every write is a short transaction in a worker thread; the audio path never waits on it.
+Every write is a short transaction in a worker thread; the audio path never waits on it. A call's
+writes run one at a time in the order they were measured (so its turn latencies are stored in
+turn order), and a failed write is tried again after :data:`WRITE_RETRY_PAUSES_S` before it is
+given up and logged as an error: a database blip does not lose an abandonment the gate must count.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ from dialer.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+WRITE_RETRY_PAUSES_S = (0.25, 1.0, 4.0)
+"""Pauses (seconds) before each new try of a failed write; after the last, it is logged and dropped."""
+
+_Work = Callable[[Session, datetime], None]
+
 
 class CallLatency(CallClock):
     """A call's latency clock, recorded on its attempt.
@@ -41,12 +49,14 @@ class CallLatency(CallClock):
         super().__init__(answered_at)
         self._runtime = runtime
         self._attempt_id = attempt_id
-        self._writes: set[asyncio.Task[None]] = set()
+        self._pending: asyncio.Queue[_Work | None] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
         self._watch: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> CallLatency:
         self._watch = asyncio.create_task(self._watch_deadline(), name="tsr-deadline")
+        self._writer = asyncio.create_task(self._write_in_order(), name="latency-writes")
         return self
 
     async def __aexit__(
@@ -60,7 +70,9 @@ class CallLatency(CallClock):
         self._spawn(
             lambda s, now: records.record_call_end(s, attempt_id=attempt_id, abandoned=abandoned, now=now)
         )
-        await asyncio.gather(*self._writes, return_exceptions=True)
+        self._pending.put_nowait(None)
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
 
     def caller_speech_started(self) -> None:
         """The caller began speaking (the greeting's deadline waits for them to finish)."""
@@ -111,13 +123,21 @@ class CallLatency(CallClock):
         log.warning("attempt %s: no agent audio within 2 s of the greeting: abandoned", attempt_id)
         self._spawn(lambda s, now: records.record_abandoned(s, attempt_id=attempt_id, now=now))
 
-    def _spawn(self, work: Callable[[Session, datetime], None]) -> None:
-        task = asyncio.get_running_loop().create_task(self._write(work))
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
+    def _spawn(self, work: _Work) -> None:
+        self._pending.put_nowait(work)
 
-    async def _write(self, work: Callable[[Session, datetime], None]) -> None:
-        try:
-            await asyncio.to_thread(self._runtime.run_in_transaction, work)
-        except Exception:  # a lost latency write must not end the call; it is logged
-            log.exception("attempt %s: recording call latency failed", self._attempt_id)
+    async def _write_in_order(self) -> None:
+        while (work := await self._pending.get()) is not None:
+            await self._write(work)
+
+    async def _write(self, work: _Work) -> None:
+        for pause in (*WRITE_RETRY_PAUSES_S, None):
+            try:
+                await asyncio.to_thread(self._runtime.run_in_transaction, work)
+                return
+            except Exception:  # a lost latency write must not end the call
+                if pause is None:
+                    log.exception("attempt %s: recording call latency failed; given up", self._attempt_id)
+                    return
+                log.warning("attempt %s: latency write failed; again in %s s", self._attempt_id, pause)
+                await asyncio.sleep(pause)

@@ -52,14 +52,18 @@ def record_first_audio(
     """Store the agent's first audio: answer -> first audio and greeting -> first audio (ms).
 
     ``abandoned`` (the 2-second rule broken) sets ``tsr_abandoned`` and writes a ``call.abandoned``
-    audit event unless the deadline already did; otherwise ``tsr_abandoned`` becomes False.
+    audit event unless the deadline already did; otherwise ``tsr_abandoned`` becomes False. A call
+    AMD called a machine is no live answer: the rule does not apply (as in :func:`record_abandoned`).
     """
     attempt = session.get_one(CallAttempt, attempt_id, with_for_update=True)
     if attempt.answer_to_first_audio_ms is not None:
         return
     attempt.answer_to_first_audio_ms = answer_ms
     attempt.greeting_to_first_audio_ms = greeting_ms
-    if abandoned and attempt.tsr_abandoned is not True:
+    if abandoned and attempt.answered_by in MACHINE_VERDICTS:
+        if attempt.tsr_abandoned is None:
+            attempt.tsr_abandoned = False
+    elif abandoned and attempt.tsr_abandoned is not True:
         _mark_abandoned(session, attempt, now=now, waited_ms=greeting_ms)
     elif attempt.tsr_abandoned is None:
         attempt.tsr_abandoned = False

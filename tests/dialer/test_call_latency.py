@@ -148,3 +148,17 @@ def test_campaigns_show_gives_the_latencies_and_the_rate_the_gate_reads(run, tmp
     assert lines["turn latency"] == "median 400 ms, p95 900 ms, max 900 ms (3)"
     assert lines["abandoned by the 2-second rule"] == "1"
     assert lines["abandonment rate, 30 days (gate: above 3 % blocks)"] == "33.3% (1 of 3 live answers)"
+
+
+def test_a_late_first_audio_on_a_machine_is_not_an_abandonment(runtime):
+    attempt = dial_one_lead(runtime)
+    _answer_and_end(runtime, attempt, answered_by="machine_end_other")
+    now = runtime.clock.now()
+    with transaction(runtime.sessions) as s:  # async AMD decided; the agent had spoken 2.6 s late
+        records.record_first_audio(
+            s, attempt_id=attempt.id, answer_ms=2900, greeting_ms=2600, abandoned=True, now=now
+        )
+    with runtime.sessions() as s:
+        row = s.get_one(CallAttempt, attempt.id)
+        events = s.scalars(select(AuditEvent).where(AuditEvent.kind == "call.abandoned")).all()
+    assert (row.tsr_abandoned, row.greeting_to_first_audio_ms, events) == (False, 2600, [])
