@@ -51,6 +51,7 @@ class Permission(StrEnum):
     DNC_READ = "dnc:read"
     DNC_WRITE = "dnc:write"
     AUDIT_EXPORT = "audit:export"
+    USERS_MANAGE = "users:manage"
     ACCOUNT = "account"
 
 
@@ -69,6 +70,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.DNC_READ: frozenset({Role.ADMIN, Role.COMPLIANCE}),
     Permission.DNC_WRITE: frozenset({Role.ADMIN, Role.COMPLIANCE}),
     Permission.AUDIT_EXPORT: frozenset({Role.ADMIN, Role.COMPLIANCE}),
+    # Accounts are the admin's alone (the console's users screen; `dialer users` on the server).
+    Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
     Permission.ACCOUNT: _EVERYONE,
 }
 """Which roles hold each permission; ``admin`` holds every one."""
