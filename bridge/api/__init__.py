@@ -7,10 +7,10 @@ Errors answer in the app's one shape (:mod:`bridge.errors`).
 
 from fastapi import APIRouter
 
-from bridge.api import audit, auth_routes, campaigns, dnc, leads, outcomes
+from bridge.api import audit, auth_routes, campaigns, dnc, leads, outcomes, users
 
 __all__ = ["router"]
 
 router = APIRouter()
-for _module in (auth_routes, campaigns, leads, outcomes, dnc, audit):
+for _module in (auth_routes, campaigns, leads, outcomes, dnc, audit, users):
     router.include_router(_module.router)

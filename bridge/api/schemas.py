@@ -197,3 +197,27 @@ class DncPublic(_Output):
     source: str
     reason: str
     requested_at: datetime
+
+
+class UserCreate(_Input):
+    """A new account: its login, role and password (12 or more characters)."""
+
+    username: str = Field(min_length=1, max_length=80)
+    role: Role
+    password: str = Field(max_length=1024)
+
+
+class RoleChange(_Input):
+    """The role a user gets."""
+
+    role: Role
+
+
+class UserPublic(_Output):
+    """An account; ``disabled_at`` and ``last_login_at`` in UTC (None: active / never)."""
+
+    id: int
+    username: str
+    role: Role
+    disabled_at: datetime | None
+    last_login_at: datetime | None
