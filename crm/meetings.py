@@ -9,6 +9,8 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from crm.assignments import assign_meeting
+from dialer.assignment_rules import rep_by_rule
 from dialer.audit import record_event
 from dialer.errors import ToolArgumentError
 from dialer.models import Campaign, Lead, Meeting, MeetingAssignment, MeetingStatus, TranscriptTurn, User
@@ -51,6 +53,8 @@ def book_meeting(
         preferred_time: the time as said ("Tuesday at 2pm"), read in ``lead_timezone``.
         email: where the invite goes; validated and normalised.
         tool_call_id: the agent's call id: a repeated tool call books nothing new.
+
+    A new meeting goes to a rep by the campaign's assignment rule (:mod:`dialer.assignment_rules`).
 
     Returns:
         The meeting and whether it was created now (False when this booking already existed).
@@ -101,6 +105,10 @@ def book_meeting(
             "requested_text": preferred_time,
         },
     )
+    ruled = rep_by_rule(session, campaign_id=campaign_id)  # before the event, which names the rep
+    if ruled is not None:
+        rep, kind = ruled
+        assign_meeting(session, meeting_id=meeting.id, username=rep.username, now=now, actor=f"rule:{kind}")
     publish_meeting_booked(session, meeting=meeting, now=now)  # CRM sync and webhooks, after commit
     return meeting, True
 

@@ -89,13 +89,21 @@ class OutboxMessage(Base):
         Index(
             "ix_outbox_messages_due",
             "next_attempt_at",
+            "id",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
+        ),
+        Index(  # pruning (``dialer crm outbox prune``) finds the old delivered ones by it
+            "ix_outbox_messages_delivered",
+            "delivered_at",
+            postgresql_where=text("status = 'delivered'"),
+            sqlite_where=text("status = 'delivered'"),
         ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id", ondelete="CASCADE"), index=True)
+    # (event_id, destination)'s unique index serves look-ups by event_id: no index of its own.
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id", ondelete="CASCADE"))
     destination: Mapped[str] = mapped_column(String(100))
     status: Mapped[OutboxStatus] = mapped_column(
         StrEnumColumn(OutboxStatus, 12), default=OutboxStatus.PENDING

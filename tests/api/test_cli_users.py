@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -88,3 +89,20 @@ def test_bad_user_commands_exit_2_with_the_reason_and_change_nothing(dialer, tmp
     result = dialer(*args, stdin=stdin)
     assert result.returncode == 2 and message in result.stderr
     assert _audit_kinds(tmp_path) == []
+
+
+def test_a_campaign_rule_is_set_and_shown_by_the_cli(dialer):
+    for name in ("rhea", "ravi"):
+        made = dialer("users", "create", name, "--role", "rep", "--password-stdin", stdin=PASSWORD + "\n")
+        assert made.returncode == 0, made.stderr
+    base = ("campaigns", "create", "spring", "--seller", "Northwind Inc.", "--caller-id", "+13125550199")
+    unknown = dialer(*base, "--assign", "fixed:nobody")
+    assert unknown.returncode == 2 and "'nobody' is not an active rep" in unknown.stderr
+    created = dialer(*base, "--assign", "fixed:rhea")
+    assert created.returncode == 0 and "meetings: fixed:rhea" in created.stdout, created.stderr
+    assert dialer("campaigns", "update", "spring", "--assign", "round_robin:ravi,rhea").returncode == 0
+    assert "round_robin:ravi,rhea" in dialer("campaigns", "list").stdout
+    bad = dialer("campaigns", "update", "spring", "--assign", "rotate:ravi")
+    assert bad.returncode == 2 and "unknown rule 'rotate'" in bad.stderr
+    shown = dialer("campaigns", "show", "spring").stdout
+    assert re.search(r"meetings assigned +│ round_robin:ravi,rhea", shown)
