@@ -45,6 +45,7 @@ class CallLog:
         disposition: the decisive disposition (``booked``, ``not_interested``...).
         ended_at: when it ended (UTC), else when the event happened.
         duration_seconds: the carrier's duration (0 when unanswered).
+        owner_id: the CRM owner of the rep of the meeting booked on the call (None: the default owner).
     """
 
     key: str
@@ -57,6 +58,7 @@ class CallLog:
     ended_at: datetime
     duration_seconds: int
     transcript_url: str
+    owner_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class MeetingInvite:
         key: idempotency key: the meeting's URL in the dialer (``<public URL>/crm/meetings/<id>``).
         starts_at, ends_at: UTC.
         lead_timezone: the prospect's IANA zone (said in the body).
+        owner_id: the CRM owner of the meeting's rep (None: the default owner).
     """
 
     key: str
@@ -75,6 +78,7 @@ class MeetingInvite:
     starts_at: datetime
     ends_at: datetime
     lead_timezone: str
+    owner_id: str | None = None
 
 
 class CrmAdapter(ABC):
@@ -111,6 +115,12 @@ def contact_from(payload: dict[str, Any]) -> Contact:
     )
 
 
+def _owner(payload: dict[str, Any]) -> str | None:
+    rep = payload.get("rep") or {}
+    owner = rep.get("hubspot_owner_id")
+    return str(owner) if owner else None
+
+
 def call_from(message: ClaimedMessage, *, transcript_url: str) -> CallLog:
     """The call log of a ``call.completed`` message."""
     data = message.payload
@@ -128,6 +138,7 @@ def call_from(message: ClaimedMessage, *, transcript_url: str) -> CallLog:
         ended_at=_instant(ended) if ended else message.occurred_at,
         duration_seconds=int(data.get("duration_seconds") or 0),
         transcript_url=transcript_url,
+        owner_id=_owner(data),
     )
 
 
@@ -150,6 +161,7 @@ def meeting_from(message: ClaimedMessage, *, url: str) -> MeetingInvite:
         starts_at=starts,
         ends_at=starts + timedelta(minutes=int(data["duration_minutes"])),
         lead_timezone=data["lead_timezone"],
+        owner_id=_owner(data),
     )
 
 

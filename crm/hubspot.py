@@ -15,6 +15,9 @@ Endpoints used (HubSpot API reference, CRM v3):
   ``POST /crm/v3/objects/meetings`` associated to the contact (type 200, meeting to contact)
   with ``hubspot_owner_id``, start and end times.
 
+The owner of a meeting (and of the call that booked it) is its rep's HubSpot owner id
+(``dialer users set-hubspot-owner``), else ``DIALER_CRM__HUBSPOT__OWNER_ID``.
+
 Looking up before creating makes a retry after an unknown outcome (a timeout after HubSpot got
 the request) find the first try's object instead of duplicating it. HubSpot's search index can
 lag a newly created object by a few seconds; the outbox's first retry comes 30 s later.
@@ -178,7 +181,7 @@ class HubSpotCrm(CrmAdapter):
             "hs_call_from_number": call.from_e164,
             "hs_call_to_number": call.to_e164,
             "hs_call_external_id": call.key,
-            "hubspot_owner_id": self._owner,
+            "hubspot_owner_id": call.owner_id or self._owner,
         }
         return self._create("call", api, hs_calls, properties, contact_id, CALL_TO_CONTACT)
 
@@ -196,6 +199,6 @@ class HubSpotCrm(CrmAdapter):
             "hs_meeting_end_time": _iso(meeting.ends_at),
             "hs_meeting_outcome": "SCHEDULED",
             "hs_meeting_external_url": meeting.key,
-            "hubspot_owner_id": self._owner,
+            "hubspot_owner_id": meeting.owner_id or self._owner,
         }
         return self._create("meeting", api, hs_meetings, properties, contact_id, MEETING_TO_CONTACT)

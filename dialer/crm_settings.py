@@ -40,7 +40,8 @@ class HubSpotSettings(BaseModel):
     Attributes:
         access_token: a private app's access token, sent as ``Authorization: Bearer``.
         base_url: the API host (:data:`HUBSPOT_API_URL`; a sandbox's URL in rehearsals).
-        owner_id: the owner (``hubspot_owner_id``) of the meetings and calls logged.
+        owner_id: the owner (``hubspot_owner_id``) of the meetings and calls logged whose rep has
+            no HubSpot owner id of their own (``dialer users set-hubspot-owner``).
         timeout_seconds: per HTTP request; a request past it counts as an unknown outcome.
     """
 

@@ -106,3 +106,19 @@ def test_a_campaign_rule_is_set_and_shown_by_the_cli(dialer):
     assert bad.returncode == 2 and "unknown rule 'rotate'" in bad.stderr
     shown = dialer("campaigns", "show", "spring").stdout
     assert re.search(r"meetings assigned +│ round_robin:ravi,rhea", shown)
+
+
+def test_a_reps_hubspot_owner_is_set_listed_and_cleared_by_the_cli(dialer, tmp_path):
+    assert (
+        dialer(
+            "users", "create", "rhea", "--role", "rep", "--password-stdin", stdin=PASSWORD + "\n"
+        ).returncode
+        == 0
+    )
+    bad = dialer("users", "set-hubspot-owner", "rhea", "owner-7")
+    assert bad.returncode == 2 and "use the owner's numeric id" in bad.stderr
+    assert dialer("users", "set-hubspot-owner", "rhea", "7770002").returncode == 0
+    assert "7770002" in dialer("users", "list").stdout
+    cleared = dialer("users", "set-hubspot-owner", "rhea")
+    assert cleared.returncode == 0 and "DIALER_CRM__HUBSPOT__OWNER_ID" in cleared.stdout
+    assert _audit_kinds(tmp_path)[-2:] == ["user.hubspot_owner_set", "user.hubspot_owner_set"]
