@@ -93,7 +93,13 @@ class OutboxMessage(Base):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
-        Index(  # pruning (``dialer crm outbox prune``) finds the old delivered ones by it
+        Index(  # the status views count dead letters by it, without scanning the history
+            "ix_outbox_messages_dead",
+            "destination",
+            postgresql_where=text("status = 'dead'"),
+            sqlite_where=text("status = 'dead'"),
+        ),
+        Index(  # pruning and the status views' "delivered lately" find delivered ones by it
             "ix_outbox_messages_delivered",
             "delivered_at",
             postgresql_where=text("status = 'delivered'"),

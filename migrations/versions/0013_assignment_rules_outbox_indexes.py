@@ -5,7 +5,8 @@
 - ``users.hubspot_owner_id``: the owner of a rep's meetings in HubSpot;
 - ``outbox_messages``: the duplicate index on ``event_id`` dropped (the unique
   ``(event_id, destination)`` index serves it), the due index ordered like the claim
-  (``next_attempt_at, id``), and an index of delivered messages by ``delivered_at`` for pruning.
+  (``next_attempt_at, id``), delivered messages indexed by ``delivered_at`` (pruning, the
+  status views' recent deliveries) and dead ones by destination (the status views).
 
 Revision ID: 0013
 Revises: 0012
@@ -24,6 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 _PENDING = sa.text("status = 'pending'")
 _DELIVERED = sa.text("status = 'delivered'")
+_DEAD = sa.text("status = 'dead'")
 
 
 def upgrade() -> None:
@@ -74,10 +76,14 @@ def upgrade() -> None:
             postgresql_where=_DELIVERED,
             sqlite_where=_DELIVERED,
         )
+        batch.create_index(
+            "ix_outbox_messages_dead", ["destination"], postgresql_where=_DEAD, sqlite_where=_DEAD
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox_messages") as batch:
+        batch.drop_index("ix_outbox_messages_dead")
         batch.drop_index("ix_outbox_messages_delivered")
         batch.drop_index("ix_outbox_messages_due")
         batch.create_index(
