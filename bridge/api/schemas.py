@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dialer.models import (
     AssignmentRuleKind,
@@ -85,6 +85,11 @@ class AssignmentRuleIn(_Input):
     reps: list[Annotated[str, Field(max_length=80)]] = Field(
         default_factory=list, max_length=100, description="Reps' logins, in turn order (fixed: exactly one)."
     )
+
+    @field_validator("reps")
+    @classmethod
+    def _storable_reps(cls, value: list[str]) -> list[str]:
+        return [storable(name, "reps") for name in value]
 
 
 class AssignmentRulePublic(BaseModel):
