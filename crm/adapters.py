@@ -45,6 +45,7 @@ class CallLog:
         disposition: the decisive disposition (``booked``, ``not_interested``...).
         ended_at: when it ended (UTC), else when the event happened.
         duration_seconds: the carrier's duration (0 when unanswered).
+        owner_id: the CRM owner of the rep of the meeting booked on the call (None: the default owner).
     """
 
     key: str
@@ -57,6 +58,7 @@ class CallLog:
     ended_at: datetime
     duration_seconds: int
     transcript_url: str
+    owner_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class MeetingInvite:
         key: idempotency key: the meeting's URL in the dialer (``<public URL>/crm/meetings/<id>``).
         starts_at, ends_at: UTC.
         lead_timezone: the prospect's IANA zone (said in the body).
+        owner_id: the CRM owner of the meeting's rep (None: the default owner).
     """
 
     key: str
@@ -75,22 +78,35 @@ class MeetingInvite:
     starts_at: datetime
     ends_at: datetime
     lead_timezone: str
+    owner_id: str | None = None
 
 
 class CrmAdapter(ABC):
-    """An external CRM. Methods raise :class:`~dialer.errors.DeliveryError` on failure."""
+    """An external CRM. Methods raise :class:`~dialer.errors.DeliveryError` on failure.
+
+    Attributes:
+        worst_case_seconds: the longest one message's calls can take (every request at its timeout).
+    """
+
+    worst_case_seconds: float = 60.0
 
     @abstractmethod
     def upsert_contact(self, contact: Contact) -> str:
         """Create or update the contact (matched by email, else by phone); return its CRM id."""
 
     @abstractmethod
-    def log_call(self, call: CallLog, *, contact_id: str) -> str:
-        """Log the call on the contact unless a call with ``call.key`` exists; return its CRM id."""
+    def log_call(self, call: CallLog, *, contact_id: str, look_up: bool = True) -> str:
+        """Log the call on the contact unless a call with ``call.key`` exists; return its CRM id.
+
+        ``look_up`` False (the message's first try: nothing can have made it yet) skips the search.
+        """
 
     @abstractmethod
-    def create_meeting(self, meeting: MeetingInvite, *, contact_id: str) -> str:
-        """Create the meeting on the contact unless one with ``meeting.key`` exists; return its CRM id."""
+    def create_meeting(self, meeting: MeetingInvite, *, contact_id: str, look_up: bool = True) -> str:
+        """Create the meeting on the contact unless one with ``meeting.key`` exists; return its CRM id.
+
+        ``look_up`` False (the message's first try) skips the search.
+        """
 
 
 def _instant(text: str) -> datetime:
@@ -111,6 +127,12 @@ def contact_from(payload: dict[str, Any]) -> Contact:
     )
 
 
+def _owner(payload: dict[str, Any]) -> str | None:
+    rep = payload.get("rep") or {}
+    owner = rep.get("hubspot_owner_id")
+    return str(owner) if owner else None
+
+
 def call_from(message: ClaimedMessage, *, transcript_url: str) -> CallLog:
     """The call log of a ``call.completed`` message."""
     data = message.payload
@@ -128,6 +150,7 @@ def call_from(message: ClaimedMessage, *, transcript_url: str) -> CallLog:
         ended_at=_instant(ended) if ended else message.occurred_at,
         duration_seconds=int(data.get("duration_seconds") or 0),
         transcript_url=transcript_url,
+        owner_id=_owner(data),
     )
 
 
@@ -150,6 +173,7 @@ def meeting_from(message: ClaimedMessage, *, url: str) -> MeetingInvite:
         starts_at=starts,
         ends_at=starts + timedelta(minutes=int(data["duration_minutes"])),
         lead_timezone=data["lead_timezone"],
+        owner_id=_owner(data),
     )
 
 
@@ -190,6 +214,7 @@ class CrmSync(Destination):
         self.name = name
         self._adapter = adapter
         self._links = links
+        self.worst_case_seconds = adapter.worst_case_seconds
 
     def deliver(self, message: ClaimedMessage) -> dict[str, Any]:
         """Upsert the contact, then create the meeting or log the call; return the CRM ids.
@@ -200,10 +225,12 @@ class CrmSync(Destination):
         if message.event_type not in ("meeting.booked", "call.completed"):
             raise DeliveryError(f"a CRM does not receive {message.event_type} events", retryable=False)
         contact_id = self._adapter.upsert_contact(contact_from(message.payload))
+        look_up = not message.first_try  # a retry looks for what an earlier try may have made
         if message.event_type == "meeting.booked":
             meeting = meeting_from(message, url=self._links.meeting(int(message.payload["meeting_id"])))
-            meeting_id = self._adapter.create_meeting(meeting, contact_id=contact_id)
+            meeting_id = self._adapter.create_meeting(meeting, contact_id=contact_id, look_up=look_up)
             return {"contact_id": contact_id, "meeting_id": meeting_id}
         link = self._links.transcript(int(message.payload["attempt_id"]))
-        call_id = self._adapter.log_call(call_from(message, transcript_url=link), contact_id=contact_id)
+        call = call_from(message, transcript_url=link)
+        call_id = self._adapter.log_call(call, contact_id=contact_id, look_up=look_up)
         return {"contact_id": contact_id, "call_id": call_id}

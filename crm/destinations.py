@@ -22,9 +22,12 @@ class Destination(ABC):
 
     Attributes:
         name: the outbox destination it serves (``crm:hubspot``, ``webhook:ops``).
+        worst_case_seconds: the longest one :meth:`deliver` can take (every request at its
+            timeouts); the drain sizes its claims so a message's lease outlasts it.
     """
 
     name: str
+    worst_case_seconds: float = 60.0
 
     @abstractmethod
     def deliver(self, message: ClaimedMessage) -> dict[str, Any]:

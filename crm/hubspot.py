@@ -15,8 +15,12 @@ Endpoints used (HubSpot API reference, CRM v3):
   ``POST /crm/v3/objects/meetings`` associated to the contact (type 200, meeting to contact)
   with ``hubspot_owner_id``, start and end times.
 
+The owner of a meeting (and of the call that booked it) is its rep's HubSpot owner id
+(``dialer users set-hubspot-owner``), else ``DIALER_CRM__HUBSPOT__OWNER_ID``.
+
 Looking up before creating makes a retry after an unknown outcome (a timeout after HubSpot got
-the request) find the first try's object instead of duplicating it. HubSpot's search index can
+the request) find the first try's object instead of duplicating it; a message's first try (never
+claimed or logged before) has nothing to find and creates at once. HubSpot's search index can
 lag a newly created object by a few seconds; the outbox's first retry comes 30 s later.
 The client's own retries are off (``Retry(total=0)``): the outbox retries, with its log.
 """
@@ -58,6 +62,8 @@ CALL_STATUS = {
 }
 """Final carrier status -> ``hs_call_status``."""
 _API_ERRORS = (ContactsApiException, hs_calls.ApiException, hs_meetings.ApiException)
+REQUESTS_PER_DELIVERY = 4
+"""The most requests one message makes: contact search + create, then object search + create."""
 
 
 def _iso(instant: Any) -> str:
@@ -81,6 +87,8 @@ class HubSpotCrm(CrmAdapter):
         )
         self._owner = settings.owner_id
         self._timeout = settings.timeout_seconds
+        # urllib3 applies the timeout to the connect and to the read of each request.
+        self.worst_case_seconds = REQUESTS_PER_DELIVERY * 2 * settings.timeout_seconds
 
     def _call(self, what: str, method: Any, **kwargs: Any) -> Any:
         """One API request; every failure becomes a :class:`DeliveryError` naming ``what``."""
@@ -157,10 +165,10 @@ class HubSpotCrm(CrmAdapter):
         )
         return str(created.id)
 
-    def log_call(self, call: CallLog, *, contact_id: str) -> str:
-        """Find the call by ``hs_call_external_id`` or create it on the contact; return its id."""
+    def log_call(self, call: CallLog, *, contact_id: str, look_up: bool = True) -> str:
+        """Find the call by ``hs_call_external_id`` (``look_up``) or create it; return its id."""
         api = self._client.crm.objects.calls
-        existing = self._find("call", api, hs_calls, "hs_call_external_id", call.key)
+        existing = self._find("call", api, hs_calls, "hs_call_external_id", call.key) if look_up else None
         if existing is not None:
             return existing
         body = [
@@ -178,14 +186,16 @@ class HubSpotCrm(CrmAdapter):
             "hs_call_from_number": call.from_e164,
             "hs_call_to_number": call.to_e164,
             "hs_call_external_id": call.key,
-            "hubspot_owner_id": self._owner,
+            "hubspot_owner_id": call.owner_id or self._owner,
         }
         return self._create("call", api, hs_calls, properties, contact_id, CALL_TO_CONTACT)
 
-    def create_meeting(self, meeting: MeetingInvite, *, contact_id: str) -> str:
-        """Find the meeting by ``hs_meeting_external_url`` or create it with the owner; return its id."""
+    def create_meeting(self, meeting: MeetingInvite, *, contact_id: str, look_up: bool = True) -> str:
+        """Find the meeting by ``hs_meeting_external_url`` (``look_up``) or create it; return its id."""
         api = self._client.crm.objects.meetings
-        existing = self._find("meeting", api, hs_meetings, "hs_meeting_external_url", meeting.key)
+        existing = None
+        if look_up:
+            existing = self._find("meeting", api, hs_meetings, "hs_meeting_external_url", meeting.key)
         if existing is not None:
             return existing
         properties = {
@@ -196,6 +206,6 @@ class HubSpotCrm(CrmAdapter):
             "hs_meeting_end_time": _iso(meeting.ends_at),
             "hs_meeting_outcome": "SCHEDULED",
             "hs_meeting_external_url": meeting.key,
-            "hubspot_owner_id": self._owner,
+            "hubspot_owner_id": meeting.owner_id or self._owner,
         }
         return self._create("meeting", api, hs_meetings, properties, contact_id, MEETING_TO_CONTACT)

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import or_, select
+from sqlalchemy import func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from crm.assignments import assign_meeting
+from dialer.assignment_rules import rep_by_rule
 from dialer.audit import record_event
 from dialer.errors import ToolArgumentError
 from dialer.models import Campaign, Lead, Meeting, MeetingAssignment, MeetingStatus, TranscriptTurn, User
@@ -51,6 +53,8 @@ def book_meeting(
         preferred_time: the time as said ("Tuesday at 2pm"), read in ``lead_timezone``.
         email: where the invite goes; validated and normalised.
         tool_call_id: the agent's call id: a repeated tool call books nothing new.
+
+    A new meeting goes to a rep by the campaign's assignment rule (:mod:`dialer.assignment_rules`).
 
     Returns:
         The meeting and whether it was created now (False when this booking already existed).
@@ -101,6 +105,10 @@ def book_meeting(
             "requested_text": preferred_time,
         },
     )
+    ruled = rep_by_rule(session, campaign_id=campaign_id)  # before the event, which names the rep
+    if ruled is not None:
+        rep, kind = ruled
+        assign_meeting(session, meeting_id=meeting.id, username=rep.username, now=now, actor=f"rule:{kind}")
     publish_meeting_booked(session, meeting=meeting, now=now)  # CRM sync and webhooks, after commit
     return meeting, True
 
@@ -138,49 +146,82 @@ def meetings_for_reps(
     campaign_id: int | None = None,
     excerpt_turns: int = 6,
     rep_user_id: int | None = None,
+    after_id: int | None = None,
+    limit: int | None = None,
 ) -> list[MeetingForRep]:
-    """Booked meetings starting at or after ``since`` (UTC), soonest first.
+    """Booked meetings starting at or after ``since`` (UTC), soonest first (ties by id), in one query.
+
+    The page of meetings is a CTE; each one's last ``excerpt_turns`` transcript turns are joined to
+    it ranked by a window function (``row_number() OVER (PARTITION BY attempt_id ...)``) over the
+    page's attempts only, so the cost follows the page, not the meetings or the turns stored.
 
     Args:
         rep_user_id: only the meetings assigned to this rep (:mod:`crm.assignments`).
+        after_id: the last meeting of the previous page: continue after it in the same order
+            (an id that is not a booked meeting starts at the beginning).
+        limit: meetings at most (None: all).
     """
-    statement = (
-        select(Meeting, Lead, Campaign, User.username)
+    page = (
+        select(Meeting.id, Meeting.attempt_id, Meeting.starts_at)
+        .where(Meeting.status == MeetingStatus.BOOKED, Meeting.starts_at >= since)
+        .order_by(Meeting.starts_at, Meeting.id)
+        .limit(limit)
+    )
+    if campaign_id is not None:
+        page = page.where(Meeting.campaign_id == campaign_id)
+    if rep_user_id is not None:
+        mine = select(MeetingAssignment.meeting_id).where(MeetingAssignment.user_id == rep_user_id)
+        page = page.where(Meeting.id.in_(mine))
+    if after_id is not None:
+        last = select(Meeting.starts_at).where(Meeting.id == after_id).scalar_subquery()
+        page = page.where(tuple_(Meeting.starts_at, Meeting.id) > tuple_(last, literal(after_id)))
+    chosen = page.cte("page")
+    ranked = (
+        select(
+            TranscriptTurn.attempt_id,
+            TranscriptTurn.speaker,
+            TranscriptTurn.text,
+            func.row_number()
+            .over(partition_by=TranscriptTurn.attempt_id, order_by=TranscriptTurn.id.desc())
+            .label("rank"),
+        )
+        .where(TranscriptTurn.attempt_id.in_(select(chosen.c.attempt_id)))
+        .subquery("ranked")
+    )
+    rows = session.execute(
+        select(Meeting, Lead, Campaign, User.username, ranked.c.speaker, ranked.c.text)
+        .join(chosen, chosen.c.id == Meeting.id)
         .join(Lead, Lead.id == Meeting.lead_id)
         .join(Campaign, Campaign.id == Meeting.campaign_id)
         .outerjoin(MeetingAssignment, MeetingAssignment.meeting_id == Meeting.id)
         .outerjoin(User, User.id == MeetingAssignment.user_id)
-        .where(Meeting.status == MeetingStatus.BOOKED, Meeting.starts_at >= since)
-        .order_by(Meeting.starts_at)
+        .outerjoin(ranked, (ranked.c.attempt_id == Meeting.attempt_id) & (ranked.c.rank <= excerpt_turns))
+        .order_by(Meeting.starts_at, Meeting.id, ranked.c.rank.desc())
     )
-    if campaign_id is not None:
-        statement = statement.where(Meeting.campaign_id == campaign_id)
-    if rep_user_id is not None:
-        statement = statement.where(MeetingAssignment.user_id == rep_user_id)
-    result = []
-    for meeting, lead, campaign, rep in session.execute(statement):
-        turns = session.scalars(
-            select(TranscriptTurn)
-            .where(TranscriptTurn.attempt_id == meeting.attempt_id)
-            .order_by(TranscriptTurn.id.desc())
-            .limit(excerpt_turns)
-        ).all()
-        result.append(
-            MeetingForRep(
-                meeting_id=meeting.id,
-                campaign=campaign.name,
-                lead_name=" ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.phone_e164,
-                company=lead.company,
-                title=lead.title,
-                phone_e164=lead.phone_e164,
-                email=meeting.email,
-                starts_at=meeting.starts_at,
-                duration_minutes=meeting.duration_minutes,
-                lead_timezone=meeting.lead_timezone,
-                requested_text=meeting.requested_text,
-                notes=meeting.notes,
-                excerpt=tuple(f"{t.speaker}: {t.text}" for t in reversed(turns)),
-                rep=rep,
-            )
-        )
-    return result
+    found: dict[int, tuple[Meeting, Lead, Campaign, str | None, list[str]]] = {}
+    for meeting, lead, campaign, rep, speaker, text in rows:
+        entry = found.setdefault(meeting.id, (meeting, lead, campaign, rep, []))
+        if speaker is not None:
+            entry[4].append(f"{speaker}: {text}")
+    return [_for_rep(*entry) for entry in found.values()]
+
+
+def _for_rep(
+    meeting: Meeting, lead: Lead, campaign: Campaign, rep: str | None, excerpt: list[str]
+) -> MeetingForRep:
+    return MeetingForRep(
+        meeting_id=meeting.id,
+        campaign=campaign.name,
+        lead_name=" ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.phone_e164,
+        company=lead.company,
+        title=lead.title,
+        phone_e164=lead.phone_e164,
+        email=meeting.email,
+        starts_at=meeting.starts_at,
+        duration_minutes=meeting.duration_minutes,
+        lead_timezone=meeting.lead_timezone,
+        requested_text=meeting.requested_text,
+        notes=meeting.notes,
+        excerpt=tuple(excerpt),
+        rep=rep,
+    )

@@ -140,6 +140,8 @@ class WebhookSender(Destination):
         self._client = client
         self._links = links
         self._wall_clock = wall_clock
+        t = client.timeout  # each phase may use its whole timeout: connect, write, read, pool
+        self.worst_case_seconds = sum(x or 60.0 for x in (t.connect, t.write, t.read, t.pool))
 
     def deliver(self, message: ClaimedMessage) -> dict[str, Any]:
         """POST the signed event; return ``{"status": <HTTP status>}``.

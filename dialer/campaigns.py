@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -245,12 +246,26 @@ class CampaignProgress:
     open: int
 
 
-def progress(session: Session, *, campaign_id: int) -> CampaignProgress:
-    """Lead counts by status for one campaign."""
-    rows = session.execute(
-        select(Lead.status, func.count()).where(Lead.campaign_id == campaign_id).group_by(Lead.status)
-    ).all()
-    by_status = {str(status): count for status, count in rows}
+def _progress(by_status: dict[str, int]) -> CampaignProgress:
     total = sum(by_status.values())
     open_count = sum(n for s, n in by_status.items() if not LeadStatus(s).is_final)
     return CampaignProgress(by_status=by_status, total=total, open=open_count)
+
+
+def progress_of(session: Session, *, campaign_ids: Iterable[int]) -> dict[int, CampaignProgress]:
+    """Lead counts by status of these campaigns, in one grouped query (id -> counts)."""
+    ids = list(campaign_ids)
+    found: dict[int, dict[str, int]] = {i: {} for i in ids}
+    rows = session.execute(
+        select(Lead.campaign_id, Lead.status, func.count())
+        .where(Lead.campaign_id.in_(ids))
+        .group_by(Lead.campaign_id, Lead.status)
+    )
+    for campaign_id, status, count in rows:
+        found[campaign_id][str(status)] = count
+    return {i: _progress(by_status) for i, by_status in found.items()}
+
+
+def progress(session: Session, *, campaign_id: int) -> CampaignProgress:
+    """Lead counts by status for one campaign."""
+    return progress_of(session, campaign_ids=[campaign_id])[campaign_id]

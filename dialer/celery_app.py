@@ -18,6 +18,7 @@ from pathlib import Path
 
 from celery import Celery
 from celery.signals import worker_process_init
+from kombu import Queue
 
 from dialer import broker
 from dialer.settings import Settings, get_settings
@@ -41,6 +42,13 @@ def _broker_options(settings: Settings) -> dict[str, object]:
 
 AUDIT_SEAL_INTERVAL_SECONDS = 5.0
 """How often beat seals the audit events committed since the last seal."""
+OUTBOX_PRUNE_INTERVAL_SECONDS = 3600.0
+"""How often beat prunes the outbox's old delivered messages (``crm.outbox_prune``)."""
+DIAL_QUEUE = "celery"
+"""The queue of the dialing tasks (tick, dial, audit seal): Celery's default."""
+CRM_QUEUE = "crm"
+"""The queue of the CRM's tasks (``crm.*``): a CRM outage backs up this queue, never dialing's.
+A worker without ``--queues`` consumes both; production runs one worker per queue."""
 
 
 def celery_config(settings: Settings) -> dict[str, object]:
@@ -56,6 +64,9 @@ def celery_config(settings: Settings) -> dict[str, object]:
         task_serializer="json",
         accept_content=["json"],
         timezone="UTC",
+        task_queues=(Queue(DIAL_QUEUE), Queue(CRM_QUEUE)),
+        task_default_queue=DIAL_QUEUE,
+        task_routes={"crm.*": {"queue": CRM_QUEUE}},
         beat_schedule={
             "dialer-tick": {"task": "dialer.tick", "schedule": settings.tick_interval_seconds},
             "dialer-audit-seal": {"task": "dialer.audit_seal", "schedule": AUDIT_SEAL_INTERVAL_SECONDS},
@@ -63,6 +74,7 @@ def celery_config(settings: Settings) -> dict[str, object]:
                 "task": "crm.outbox_drain",
                 "schedule": settings.crm.outbox.drain_interval_seconds,
             },
+            "crm-outbox-prune": {"task": "crm.outbox_prune", "schedule": OUTBOX_PRUNE_INTERVAL_SECONDS},
         },
         beat_schedule_filename=str(settings.beat_schedule_path),
     )

@@ -40,7 +40,8 @@ class HubSpotSettings(BaseModel):
     Attributes:
         access_token: a private app's access token, sent as ``Authorization: Bearer``.
         base_url: the API host (:data:`HUBSPOT_API_URL`; a sandbox's URL in rehearsals).
-        owner_id: the owner (``hubspot_owner_id``) of the meetings and calls logged.
+        owner_id: the owner (``hubspot_owner_id``) of the meetings and calls logged whose rep has
+            no HubSpot owner id of their own (``dialer users set-hubspot-owner``).
         timeout_seconds: per HTTP request; a request past it counts as an unknown outcome.
     """
 
@@ -101,17 +102,23 @@ class OutboxParams(BaseModel):
         max_attempts: tries before the dead letter.
         base_delay_seconds: the wait after the first failure.
         max_delay_seconds: the longest wait between two tries.
-        batch_size: messages one drain run claims at most.
-        lease_seconds: a claimed message is due again after this long if its worker died.
+        batch_size: messages one claim takes at most (fewer when they would not all finish
+            within the lease: ``crm.outbox.claim_plan``).
+        lease_seconds: a claimed message is due again after this long if its worker died; raised
+            by the drain to outlast one delivery's worst case (HubSpot: 4 requests, each up to
+            twice ``timeout_seconds``).
         drain_interval_seconds: how often beat runs the drain.
+        keep_delivered_days: delivered messages (and their delivery log) older than this are
+            pruned by the drain task (``dialer crm prune`` does it by hand).
     """
 
     max_attempts: int = Field(default=8, ge=1, le=50)
     base_delay_seconds: float = Field(default=30.0, gt=0)
     max_delay_seconds: float = Field(default=3600.0, gt=0)
     batch_size: int = Field(default=50, ge=1, le=1000)
-    lease_seconds: float = Field(default=120.0, gt=0)
+    lease_seconds: float = Field(default=600.0, gt=0)
     drain_interval_seconds: float = Field(default=5.0, gt=0)
+    keep_delivered_days: float = Field(default=30.0, gt=0)
 
 
 class CrmSettings(BaseModel):

@@ -120,6 +120,7 @@ class ImportFileError(DialerError):
         path: the file.
         row: 1-based physical line number where the problem is, when it is in one place.
         column: the column header concerned, if any.
+        reason: what is wrong, without the place (``message`` is ``"<path>, row <r>, column <c>: <reason>"``).
     """
 
     status_code = 422
@@ -131,6 +132,7 @@ class ImportFileError(DialerError):
         if column is not None:
             where += f", column {column!r}"
         super().__init__(f"{where}: {message}")
+        self.reason = message
         self.path = path
         self.row = row
         self.column = column

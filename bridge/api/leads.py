@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
 from bridge.api._run import in_transaction
@@ -54,10 +55,20 @@ def _save_upload(file: UploadFile, path: Path) -> None:
 
 def _renamed(exc: ImportFileError, path: Path, name: str) -> ImportFileError:
     """The same error, naming the uploaded file instead of its temporary copy."""
-    where = exc.path + (f", row {exc.row}" if exc.row is not None else "")
-    where += f", column {exc.column!r}" if exc.column is not None else ""
-    message = exc.message.removeprefix(f"{where}: ").replace(str(path), name)
-    return ImportFileError(message, path=name, row=exc.row, column=exc.column)
+    return ImportFileError(exc.reason.replace(str(path), name), path=name, row=exc.row, column=exc.column)
+
+
+def _mappings(values: list[str]) -> dict[str, str]:
+    """The ``map`` form fields as ``{column: field}``; a malformed one is a 422 at ``body.map.<i>``."""
+    mappings: dict[str, str] = {}
+    for index, value in enumerate(values):
+        try:
+            mappings.update(parse_mappings([_form_text(value, "map") or ""], option="map"))
+        except InvalidInputError as exc:
+            raise RequestValidationError(
+                [{"loc": ("body", "map", index), "msg": exc.message, "type": "value_error"}]
+            ) from None
+    return mappings
 
 
 @router.post(
@@ -68,7 +79,7 @@ def _renamed(exc: ImportFileError, path: Path, name: str) -> ImportFileError:
         401: {},
         403: {},
         404: {},
-        422: {"description": "the file cannot be imported (nothing written)"},
+        422: {"description": "the file cannot be imported, or a map is malformed (nothing written)"},
     },
 )
 async def import_lead_file(
@@ -83,7 +94,7 @@ async def import_lead_file(
 ) -> LeadImportPublic:
     """Import a lead CSV into the campaign: detect columns, E.164 numbers, fold duplicates, consent."""
     name = upload_name(file.filename)
-    mappings = parse_mappings([_form_text(v, "map") or "" for v in map_], option="map")
+    mappings = _mappings(map_)
     attestation = _form_text(consent_attestation, "consent_attestation")
     region_code = _form_text(region, "region")
     assert region_code is not None  # the form field is required (2 letters)

@@ -76,15 +76,24 @@ async def list_meetings(
     principal: Annotated[Principal, Depends(allow(Permission.MEETINGS_READ))],
     campaign_id: CampaignFilter = None,
     since: Annotated[datetime | None, Query(description="ISO-8601; default: a week ago.")] = None,
+    after_id: Annotated[
+        int | None, Query(ge=1, le=2_147_483_647, description="Last meeting_id of the previous page.")
+    ] = None,
+    limit: Limit = 100,
 ) -> list[MeetingForRep]:
-    """Booked meetings from ``since`` on, soonest first, with their rep; a rep gets only their own."""
+    """Booked meetings from ``since`` on, soonest first, with their rep; a rep gets only their own.
+
+    Pages of ``limit`` (default 100): pass the last ``meeting_id`` as ``after_id`` for the next.
+    """
     own = principal.user_id if principal.role == Role.REP else None
     if since is not None and since.tzinfo is None:
         raise InvalidInputError(f"since={since.isoformat()} needs a UTC offset (e.g. ...Z or +00:00)")
 
     def work(session: Session, now: datetime) -> list[MeetingForRep]:
         start = since if since is not None else now - timedelta(days=7)
-        return meetings_for_reps(session, since=start, campaign_id=campaign_id, rep_user_id=own)
+        return meetings_for_reps(
+            session, since=start, campaign_id=campaign_id, rep_user_id=own, after_id=after_id, limit=limit
+        )
 
     return await in_transaction(request, work)
 

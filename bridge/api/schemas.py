@@ -6,9 +6,16 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dialer.models import AttemptStatus, CampaignStatus, DispositionName, DispositionSource, Role
+from dialer.models import (
+    AssignmentRuleKind,
+    AttemptStatus,
+    CampaignStatus,
+    DispositionName,
+    DispositionSource,
+    Role,
+)
 
 MAX_ID = 2_147_483_647
 """Largest row id (the columns are 32-bit); a larger one is a 422, never a database error."""
@@ -71,6 +78,27 @@ class LoginResponse(_Output):
     expires_at: datetime
 
 
+class AssignmentRuleIn(_Input):
+    """Who gets a campaign's booked meetings: ``none`` (by hand), ``fixed`` (one rep), ``round_robin``."""
+
+    rule: AssignmentRuleKind = AssignmentRuleKind.NONE
+    reps: list[Annotated[str, Field(max_length=80)]] = Field(
+        default_factory=list, max_length=100, description="Reps' logins, in turn order (fixed: exactly one)."
+    )
+
+    @field_validator("reps")
+    @classmethod
+    def _storable_reps(cls, value: list[str]) -> list[str]:
+        return [storable(name, "reps") for name in value]
+
+
+class AssignmentRulePublic(BaseModel):
+    """A campaign's assignment rule and its reps' logins in turn order."""
+
+    rule: AssignmentRuleKind
+    reps: list[str]
+
+
 class CampaignCreate(_Input):
     """``POST /api/campaigns``: the fields of ``dialer campaigns create`` (numbers in any common format)."""
 
@@ -89,6 +117,13 @@ class CampaignCreate(_Input):
     voice_agent: str | None = Field(None, max_length=20)
     max_call_seconds: int | None = Field(None, ge=60, le=14_400)
     silence_timeout_seconds: int | None = Field(None, ge=5, le=600)
+    assignment: AssignmentRuleIn | None = Field(None, description="Default: none (ops assign by hand).")
+
+
+class CampaignUpdate(_Input):
+    """``PATCH /api/campaigns/{id}``: the settings to change (today: the assignment rule)."""
+
+    assignment: AssignmentRuleIn
 
 
 class LeadCounts(BaseModel):
@@ -119,6 +154,7 @@ class CampaignPublic(_Output):
     max_call_seconds: int | None
     silence_timeout_seconds: int | None
     leads: LeadCounts | None = None
+    assignment: AssignmentRulePublic | None = None
 
 
 class RejectedRowPublic(_Output):

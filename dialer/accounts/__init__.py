@@ -28,6 +28,7 @@ from dialer.accounts.users import (
     find_user,
     get_user,
     list_users,
+    set_hubspot_owner,
     set_role,
 )
 
@@ -54,6 +55,7 @@ __all__ = [
     "revoke_token",
     "secret_hash",
     "session_user",
+    "set_hubspot_owner",
     "set_role",
     "user_for_token",
 ]

@@ -62,6 +62,7 @@ def login(
     """
     name = username.strip().lower()[:80]
     user = session.scalar(select(User).where(User.username == name))
+    # Serializes this account's and this client's logins to the commit (the check is atomic).
     locked = throttle.lockout(
         session,
         username=name,

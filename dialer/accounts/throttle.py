@@ -6,6 +6,11 @@ survives a Redis restart (which would otherwise hand an attacker a fresh budget)
 failure sits next to its audit event. Logins are rare, so one ``INSERT`` per failure and one
 indexed range count per login cost nothing and touch no shared row (DESIGN rule 9).
 
+The check and the failure it may add are one atomic step: :func:`lockout` first takes a
+transaction-scoped advisory lock on the account and then on the client IP (always in that order,
+so two logins never wait on each other in a cycle), held until the login's commit. Two concurrent
+failures for one account can therefore never both pass a check that counted neither of them.
+
 The window slides: a lock lifts when its oldest counted failure is older than the window. An
 account's failures before its last successful login no longer count; a client's always do.
 Limits follow OWASP's authentication cheat sheet ("lock out after a small number of failures
@@ -21,6 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from dialer.db import advisory_xact_lock
 from dialer.models import LoginFailure
 
 
@@ -87,12 +93,18 @@ def lockout(
 ) -> tuple[str, int] | None:
     """Whether a login for ``username`` from ``client_ip`` is locked out now.
 
+    Serializes the logins of this account and of this client IP until the caller's transaction
+    ends (advisory locks, PostgreSQL; SQLite's write lock does the same), so the failure the
+    caller may record next is counted by every login checked after it.
+
     Args:
         reset_at: the account's last successful login; its failures before it do not count.
 
     Returns:
         None, or ``(scope, retry_after_seconds)`` with scope ``account`` or ``client``.
     """
+    advisory_xact_lock(session, f"login:account:{username}")
+    advisory_xact_lock(session, f"login:client:{client_ip}")
     since = now - limits.window
     account_since = max(since, reset_at) if reset_at is not None else since
     failures = _newest(

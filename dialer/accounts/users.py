@@ -2,7 +2,7 @@
 
 Audit events (``actor`` is who made the change: ``user:<login>`` from the CLI or the API):
 ``user.created`` {username, role}, ``user.role_changed`` {username, from, to},
-``user.disabled`` {username, sessions_ended}.
+``user.disabled`` {username, sessions_ended}, ``user.hubspot_owner_set`` {username, from, to}.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from dialer.audit import record_event
 from dialer.errors import InvalidInputError, InvalidStateError, NotFoundError
 from dialer.models import Role, User, WebSession
 
+HUBSPOT_OWNER_ID = re.compile(r"[0-9]{1,20}")
+"""A HubSpot owner id (``hubspot_owner_id``): digits, as HubSpot's owners API lists them."""
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._@+-]{1,79}")
 """A login: 2-80 characters, lower-case letters, digits and ``. _ @ + -``, starting alphanumeric."""
 
@@ -143,5 +145,34 @@ def disable_user(session: Session, *, username: str, now: datetime, actor: str) 
         occurred_at=now,
         actor=actor,
         payload={"user_id": user.id, "username": user.username, "sessions_ended": ended.rowcount},  # type: ignore[attr-defined]
+    )
+    return user
+
+
+def set_hubspot_owner(
+    session: Session, *, username: str, owner_id: str | None, now: datetime, actor: str
+) -> User:
+    """Set (or clear, with None) the HubSpot owner of the meetings and calls assigned to a user.
+
+    Raises:
+        NotFoundError: no such user.
+        InvalidInputError: ``owner_id`` is not a HubSpot owner id (digits).
+    """
+    user = get_user(session, username=username)
+    owner = owner_id.strip() if owner_id is not None else None
+    if owner is not None and not HUBSPOT_OWNER_ID.fullmatch(owner):
+        raise InvalidInputError(
+            f"HubSpot owner id {owner_id!r}: use the owner's numeric id (HubSpot: Settings > Users, "
+            "or GET /crm/v3/owners)"
+        )
+    if user.hubspot_owner_id == owner:
+        return user
+    previous, user.hubspot_owner_id = user.hubspot_owner_id, owner
+    record_event(
+        session,
+        kind="user.hubspot_owner_set",
+        occurred_at=now,
+        actor=actor,
+        payload={"user_id": user.id, "username": user.username, "from": previous, "to": owner},
     )
     return user

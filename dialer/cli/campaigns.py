@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from dialer import campaigns as service
 from dialer import listings
+from dialer.assignment_rules import parse_rule, rules_of, set_rule
 from dialer.calls.costs import campaign_costs, dollars
 from dialer.calls.latency import campaign_latency
 from dialer.cli._common import actor, console, runtime
@@ -19,6 +20,9 @@ from dialer.dialing.gate import abandonment_counts, abandonment_fraction
 from dialer.models import CampaignStatus
 
 app = typer.Typer(no_args_is_help=True, help="Campaigns.")
+ASSIGN_HELP = (
+    "Who gets the meetings booked: none (ops assign by hand), fixed:<rep> or round_robin:<rep>,<rep>,..."
+)
 
 
 @app.command("create")
@@ -53,10 +57,12 @@ def create(
     silence_timeout: int | None = typer.Option(
         None, "--silence-timeout", help="Hang up after this many seconds of silence (default: the bridge's)."
     ),
+    assign: str = typer.Option("none", "--assign", help=ASSIGN_HELP),
 ) -> None:
     """Create a campaign (in draft; start it with `dialer campaigns start`)."""
     text = service.DEFAULT_SCRIPT if script is None else script.read_text(encoding="utf-8")
     service.check_script(text, where=str(script))
+    rule = parse_rule(assign)
     rt = runtime()
     with transaction(rt.sessions) as session:
         campaign = service.create_campaign(
@@ -77,7 +83,22 @@ def create(
             subject=subject,
             call_settings=service.CallSettings(voice_agent, max_call_seconds, silence_timeout),
         )
-        console.print(f"created campaign {campaign.name!r} (id {campaign.id}, draft)")
+        set_rule(session, campaign=campaign, rule=rule, now=rt.clock.now(), actor=actor())
+        console.print(f"created campaign {campaign.name!r} (id {campaign.id}, draft, meetings: {rule})")
+
+
+@app.command("update")
+def update(
+    name: str,
+    assign: str = typer.Option(..., "--assign", help=ASSIGN_HELP),
+) -> None:
+    """Change a campaign's assignment rule (meetings booked from now on; a round robin starts over)."""
+    rule = parse_rule(assign)
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        campaign = service.get_campaign(session, name=name)
+        set_rule(session, campaign=campaign, rule=rule, now=rt.clock.now(), actor=actor())
+        console.print(f"campaign {name!r}: meetings {rule}")
 
 
 def _set(name: str, status: CampaignStatus) -> None:
@@ -110,10 +131,13 @@ def stop(name: str) -> None:
 def list_campaigns() -> None:
     """List campaigns with their lead progress."""
     rt = runtime()
-    table = Table("id", "name", "status", "seller", "leads", "open")
+    table = Table("id", "name", "status", "seller", "leads", "open", "meetings to")
     with rt.sessions() as session:
-        for campaign in listings.list_campaigns(session):
-            progress = service.progress(session, campaign_id=campaign.id)
+        campaigns = listings.list_campaigns(session)
+        counts = service.progress_of(session, campaign_ids=[c.id for c in campaigns])
+        rules = rules_of(session, campaign_ids=[c.id for c in campaigns])
+        for campaign in campaigns:
+            progress = counts[campaign.id]
             table.add_row(
                 str(campaign.id),
                 campaign.name,
@@ -121,6 +145,7 @@ def list_campaigns() -> None:
                 campaign.seller_name,
                 str(progress.total),
                 str(progress.open),
+                str(rules[campaign.id]),
             )
     console.print(table)
 
@@ -134,6 +159,7 @@ def show(name: str) -> None:
         progress = service.progress(session, campaign_id=campaign.id)
         spend = campaign_costs(session, campaign_id=campaign.id, settings=rt.settings)
         latency_rows = _latency_rows(session, campaign.id, rt.clock.now())
+        rule = rules_of(session, campaign_ids=[campaign.id])[campaign.id]
     table = Table("field", "value")
     for field in (
         "name",
@@ -158,6 +184,7 @@ def show(name: str) -> None:
         elif value is None:
             value = "(the process setting)"
         table.add_row(field, str(value))
+    table.add_row("meetings assigned", str(rule))
     for status, count in sorted(progress.by_status.items()):
         table.add_row(f"leads {status}", str(count))
     table.add_row("calls placed", str(spend.calls))

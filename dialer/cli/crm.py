@@ -12,6 +12,7 @@ from dialer.db import transaction
 from dialer.errors import InvalidInputError
 from dialer.models import OutboxStatus
 from dialer.outbox import requeue
+from dialer.outbox.prune import parse_age, prune_delivered
 from dialer.outbox.status import delivery_log, destination_states, list_messages, unrouted_events
 
 app = typer.Typer(no_args_is_help=True, help="CRM sync and webhooks: the outbox and its delivery log.")
@@ -79,3 +80,22 @@ def retry(
     with transaction(rt.sessions) as session:
         count = requeue(session, now=rt.clock.now(), message_ids=ids or (), all_dead=dead)
     console.print(f"{count} messages re-queued; the next drain delivers them")
+
+
+@app.command("prune")
+def prune(
+    older_than: str = typer.Option(
+        "30d", "--older-than", help="Delete delivered messages older than this (30d, 12h)."
+    ),
+) -> None:
+    """Delete delivered messages (and their delivery log) older than --older-than; pending and dead stay."""
+    age = parse_age(older_than)
+    rt = runtime()
+    messages = events = 0
+    while True:  # in chunks: each a short transaction
+        with transaction(rt.sessions) as session:
+            chunk = prune_delivered(session, before=rt.clock.now() - age)
+        messages, events = messages + chunk[0], events + chunk[1]
+        if chunk == (0, 0):
+            break
+    console.print(f"pruned {messages} delivered messages and {events} events older than {older_than}")

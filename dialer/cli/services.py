@@ -41,8 +41,9 @@ def register(app: typer.Typer) -> None:
         beat: bool = typer.Option(
             False, "--beat", help="Also run the scheduler tick (single-machine setups)."
         ),
+        queues: str | None = typer.Option(None, "--queues", help="celery (dialing) or crm; default both."),
     ) -> None:
-        """Run a Celery worker that executes dial tasks (and optionally the tick)."""
+        """Run a Celery worker that executes dial tasks and CRM sync (and optionally the tick)."""
         require_current_schema(get_settings().database_url)
         args = [
             sys.executable,
@@ -58,8 +59,8 @@ def register(app: typer.Typer) -> None:
             "--pool",
             "threads",
         ]
-        if beat:
-            args.append("--beat")
+        args += ["--beat"] if beat else []
+        args += ["--queues", queues] if queues else []
         raise typer.Exit(subprocess.call(args, env=os.environ.copy()))
 
     @app.command("beat")

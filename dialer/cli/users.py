@@ -1,4 +1,4 @@
-"""``dialer users``: accounts of the console and the REST API (create, list, set-role, disable, tokens)."""
+"""``dialer users``: accounts of the console and the REST API (create, list, roles, disable, tokens)."""
 
 from __future__ import annotations
 
@@ -44,12 +44,12 @@ def create(
 def list_command() -> None:
     """List users: role, state, last login (UTC)."""
     rt = runtime()
-    table = Table("id", "username", "role", "state", "last login (UTC)")
+    table = Table("id", "username", "role", "state", "last login (UTC)", "HubSpot owner")
     with rt.sessions() as session:
         for user in accounts.list_users(session):
             state = f"disabled {user.disabled_at:%Y-%m-%d %H:%M}" if user.disabled_at else "active"
             last = user.last_login_at.isoformat(timespec="seconds") if user.last_login_at else "never"
-            table.add_row(str(user.id), user.username, user.role, state, last)
+            table.add_row(str(user.id), user.username, user.role, state, last, user.hubspot_owner_id or "")
     console.print(table)
 
 
@@ -60,6 +60,21 @@ def set_role(username: str, role: str = typer.Argument(..., help=f"One of: {ROLE
     with transaction(rt.sessions) as session:
         user = accounts.set_role(session, username=username, role=role, now=rt.clock.now(), actor=actor())
         console.print(f"user {user.username!r} is {user.role}")
+
+
+@app.command("set-hubspot-owner")
+def set_hubspot_owner(
+    username: str,
+    owner_id: str | None = typer.Argument(None, help="The HubSpot owner id; omit it to clear."),
+) -> None:
+    """Make OWNER_ID the HubSpot owner of the meetings (and calls) assigned to USERNAME."""
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        user = accounts.set_hubspot_owner(
+            session, username=username, owner_id=owner_id, now=rt.clock.now(), actor=actor()
+        )
+        owner = user.hubspot_owner_id or "DIALER_CRM__HUBSPOT__OWNER_ID (the default)"
+        console.print(f"user {user.username!r}: HubSpot owner {owner}")
 
 
 @app.command("disable")

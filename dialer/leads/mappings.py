@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from dialer.errors import InvalidStateError
+from dialer.errors import InvalidInputError
 
 
 def parse_mappings(values: Iterable[str], *, option: str = "--map") -> dict[str, str]:
     """``["Cell=mobile", "Notes=ignore"]`` -> ``{"Cell": "mobile", "Notes": "ignore"}``.
 
     Raises:
-        InvalidStateError: a value without ``=`` or with an empty side; the message names ``option``.
+        InvalidInputError: a value without ``=`` or with an empty side; the message names ``option``.
     """
     mappings: dict[str, str] = {}
     for value in values:
         column, sep, field = value.partition("=")
         if not sep or not column or not field:
-            raise InvalidStateError(f"{option} {value!r}: expected COLUMN=FIELD, e.g. {option} 'Cell'=mobile")
+            raise InvalidInputError(f"{option} {value!r}: expected COLUMN=FIELD, e.g. {option} 'Cell'=mobile")
         mappings[column] = field
     return mappings

@@ -1,6 +1,7 @@
 """SQLAlchemy models of every table (the database belongs to ``dialer``)."""
 
 from dialer.models.account import ApiToken, LoginFailure, MeetingAssignment, Role, User, WebSession
+from dialer.models.assignment import AssignmentRule, AssignmentRuleKind, AssignmentRuleRep
 from dialer.models.audit import AuditEvent, AuditSeal
 from dialer.models.call import CallAttempt, GateDecisionRecord, TranscriptTurn
 from dialer.models.campaign import Campaign
@@ -40,6 +41,9 @@ __all__ = [
     "FINAL_LEAD_STATUSES",
     "REVOCATION_CHANNELS",
     "ApiToken",
+    "AssignmentRule",
+    "AssignmentRuleKind",
+    "AssignmentRuleRep",
     "AttemptStatus",
     "AuditEvent",
     "AuditSeal",

@@ -40,6 +40,8 @@ class User(Timestamped, Base):
             their sessions and tokens stop working. None while active.
         last_login_at: the last successful login (UTC); the per-account login throttle counts
             failures after it.
+        hubspot_owner_id: the rep's HubSpot owner id: the ``hubspot_owner_id`` of the meetings
+            (and calls) assigned to them; None: ``DIALER_CRM__HUBSPOT__OWNER_ID``.
     """
 
     __tablename__ = "users"
@@ -50,6 +52,7 @@ class User(Timestamped, Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     disabled_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    hubspot_owner_id: Mapped[str | None] = mapped_column(String(40))
 
 
 class ApiToken(Base):

@@ -89,13 +89,27 @@ class OutboxMessage(Base):
         Index(
             "ix_outbox_messages_due",
             "next_attempt_at",
+            "id",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
+        ),
+        Index(  # the status views count dead letters by it, without scanning the history
+            "ix_outbox_messages_dead",
+            "destination",
+            postgresql_where=text("status = 'dead'"),
+            sqlite_where=text("status = 'dead'"),
+        ),
+        Index(  # pruning and the status views' "delivered lately" find delivered ones by it
+            "ix_outbox_messages_delivered",
+            "delivered_at",
+            postgresql_where=text("status = 'delivered'"),
+            sqlite_where=text("status = 'delivered'"),
         ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id", ondelete="CASCADE"), index=True)
+    # (event_id, destination)'s unique index serves look-ups by event_id: no index of its own.
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id", ondelete="CASCADE"))
     destination: Mapped[str] = mapped_column(String(100))
     status: Mapped[OutboxStatus] = mapped_column(
         StrEnumColumn(OutboxStatus, 12), default=OutboxStatus.PENDING

@@ -8,10 +8,22 @@ signed webhooks) are the CRM's: ``crm.outbox``.
 """
 
 from dialer.outbox.publish import publish, publish_call_completed, publish_dnc_added, publish_meeting_booked
-from dialer.outbox.queue import ClaimedMessage, backoff_seconds, claim_due, fan_out, requeue, settle
+from dialer.outbox.queue import (
+    ClaimedMessage,
+    Routed,
+    Try,
+    backoff_seconds,
+    claim_due,
+    fan_out,
+    requeue,
+    settle,
+    settle_many,
+)
 
 __all__ = [
     "ClaimedMessage",
+    "Routed",
+    "Try",
     "backoff_seconds",
     "claim_due",
     "fan_out",
@@ -21,4 +33,5 @@ __all__ = [
     "publish_meeting_booked",
     "requeue",
     "settle",
+    "settle_many",
 ]

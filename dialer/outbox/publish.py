@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, insert, select
+from sqlalchemy import Select, bindparam, exists, insert, literal, select
 from sqlalchemy.orm import Session
 
 from dialer.models import (
@@ -22,8 +22,10 @@ from dialer.models import (
     DncEntry,
     Lead,
     Meeting,
+    MeetingAssignment,
     OutboxEvent,
     OutboxEventType,
+    User,
 )
 from dialer.models.outcome import Disposition
 
@@ -97,12 +99,25 @@ def _lead(lead: Lead) -> dict[str, Any]:
     }
 
 
+def _rep(session: Session, *, meeting_ids: Select[tuple[int]]) -> dict[str, Any] | None:
+    """``{"username", "hubspot_owner_id"}`` of the rep of the first of these meetings assigned, or None."""
+    row = session.execute(
+        select(User.username, User.hubspot_owner_id)
+        .join(MeetingAssignment, MeetingAssignment.user_id == User.id)
+        .where(MeetingAssignment.meeting_id.in_(meeting_ids))
+        .order_by(MeetingAssignment.meeting_id)
+        .limit(1)
+    ).first()
+    return None if row is None else {"username": row.username, "hubspot_owner_id": row.hubspot_owner_id}
+
+
 def publish_meeting_booked(session: Session, *, meeting: Meeting, now: datetime) -> bool:
     """Publish ``meeting.booked`` for a meeting just booked (key ``meeting.booked:meeting-<id>``).
 
     Payload: ``meeting_id``, ``attempt_id``, ``campaign`` (name), ``lead`` (id, names, email,
     ``phone_e164``, company, title, state), ``starts_at`` (UTC ISO-8601), ``duration_minutes``,
-    ``lead_timezone`` (IANA), ``email`` (the one confirmed on the call), ``requested_text``, ``notes``.
+    ``lead_timezone`` (IANA), ``email`` (the one confirmed on the call), ``requested_text``, ``notes``,
+    ``rep`` (``{username, hubspot_owner_id}`` of the rep it is assigned to at booking, or null).
     """
     lead = session.get_one(Lead, meeting.lead_id)
     campaign = session.get_one(Campaign, meeting.campaign_id)
@@ -122,6 +137,7 @@ def publish_meeting_booked(session: Session, *, meeting: Meeting, now: datetime)
             "email": meeting.email,
             "requested_text": meeting.requested_text,
             "notes": meeting.notes,
+            "rep": _rep(session, meeting_ids=select(literal(meeting.id))),
         },
     )
 
@@ -134,7 +150,8 @@ def publish_call_completed(
     Payload: ``attempt_id``, ``call_sid``, ``campaign``, ``lead``, ``status`` (the final carrier
     status: ``completed``, ``busy``, ``no-answer``...), ``answered_by`` (AMD), ``disposition`` (the
     decisive one) and ``dispositions`` (all, with notes), ``from_e164``, ``to_e164``,
-    ``answered_at``, ``ended_at`` (UTC ISO-8601 or null), ``duration_seconds``.
+    ``answered_at``, ``ended_at`` (UTC ISO-8601 or null), ``duration_seconds``, ``rep`` (the rep of
+    the meeting booked on the call, ``{username, hubspot_owner_id}``, or null).
     """
     lead = session.get_one(Lead, attempt.lead_id)
     campaign = session.get_one(Campaign, attempt.campaign_id)
@@ -160,6 +177,7 @@ def publish_call_completed(
             "answered_at": attempt.answered_at,
             "ended_at": attempt.ended_at,
             "duration_seconds": attempt.duration_seconds,
+            "rep": _rep(session, meeting_ids=select(Meeting.id).where(Meeting.attempt_id == attempt.id)),
         },
     )
 

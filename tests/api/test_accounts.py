@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -172,3 +173,24 @@ def test_retry_after_counts_the_oldest_failure_of_the_newest_limit(clock):
     assert retry_after(times, limit=4, window=window, now=now) is None
     assert retry_after(times, limit=3, window=window, now=now) == 12 * 60
     assert retry_after([*times, now - timedelta(minutes=20)], limit=4, window=window, now=now) is None
+
+
+def test_concurrent_failures_never_pass_the_throttle_together(runtime, users):
+    """Review: the check and the failure were two steps, so ten guesses at once all passed a check
+    that had counted none of them. With the account's advisory lock, the sixth and later are
+    refused unchecked (``auth.login_throttled``) however they interleave."""
+    start = threading.Barrier(10)
+    results: list[object] = []
+
+    def guess() -> None:
+        start.wait(timeout=30)
+        results.append(_login(runtime, "ops", "guess guess guess").error)
+
+    threads = [threading.Thread(target=guess) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    kinds = sorted(type(error).__name__ for error in results)
+    assert kinds == ["LoginFailedError"] * 5 + ["LoginThrottledError"] * 5
+    assert len(_events(runtime, "auth.login_failed")) == accounts.LIMITS.account_failures

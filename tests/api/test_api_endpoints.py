@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from dialer import accounts
 from dialer.db import transaction
 from dialer.errors import ImportFileError
 from dialer.leads.service import import_leads
-from dialer.models import AuditEvent, Lead, Meeting
+from dialer.models import AuditEvent, Lead, Meeting, Speaker, TranscriptTurn
 from tests.api.conftest import PASSWORD, bearer
 from tests.factories import create_attempt, create_campaign, create_lead
 
@@ -109,12 +109,12 @@ def test_lead_import_upload_uses_the_clis_validation(api, tokens, runtime):
         f"/api/campaigns/{campaign.id}/leads",
         headers=bearer(tokens["ops"]),
         files={"file": ("x.csv", b"phone\n+13125550101\n", "text/csv")},
-        data={"map": "nonsense"},
+        data={"map": ["phone=phone", "nonsense"]},
     )
-    assert (
-        bad_map.status_code == 409
-        and "map 'nonsense': expected COLUMN=FIELD" in bad_map.json()["error"]["message"]
-    )
+    assert bad_map.status_code == 422, bad_map.text
+    error = bad_map.json()["error"]
+    assert "body.map.1: map 'nonsense': expected COLUMN=FIELD" in error["message"]
+    assert error["details"][0]["loc"] == ["body", "map", 1]
 
 
 def _meeting(session, campaign, phone, minutes):
@@ -248,3 +248,39 @@ def test_the_openapi_document_lists_the_api_and_leaves_the_carrier_out(api):
     schemes = doc["components"]["securitySchemes"]
     assert schemes["HTTPBearer"]["scheme"] == "bearer" and schemes["APIKeyCookie"]["name"] == "dialer_session"
     assert doc["paths"]["/api/dnc"]["post"]["security"]
+
+
+def test_meetings_page_by_cursor_with_their_excerpts_in_a_fixed_number_of_queries(api, tokens, runtime):
+    """Review: GET /api/meetings returned every meeting and ran one transcript query per meeting."""
+    with transaction(runtime.sessions) as session:
+        campaign = create_campaign(session, name="autumn", created_at=runtime.clock.now())
+        ids = [_meeting(session, campaign, f"+1312555020{n}", n) for n in range(6)]
+        attempts = session.scalars(select(Meeting.attempt_id).order_by(Meeting.id)).all()
+        for n, attempt_id in enumerate(attempts):
+            session.add_all(
+                TranscriptTurn(
+                    attempt_id=attempt_id,
+                    speaker=Speaker.CALLER,
+                    text=f"m{n} t{k}",
+                    occurred_at=runtime.clock.now(),
+                )  # fmt: skip
+                for k in range(8)
+            )
+    ops = bearer(tokens["ops"])
+    params = {"since": "2026-01-01T00:00:00Z", "limit": 4}
+    statements: list[str] = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(runtime.sessions.kw["bind"], "before_cursor_execute", listen)
+    try:
+        first = api.get("/api/meetings", headers=ops, params=params).json()
+        first_count = len(statements)
+        statements.clear()
+        second = api.get(
+            "/api/meetings", headers=ops, params={**params, "after_id": first[-1]["meeting_id"]}
+        ).json()
+    finally:
+        event.remove(runtime.sessions.kw["bind"], "before_cursor_execute", listen)
+    assert [m["meeting_id"] for m in first] == ids[:4] and [m["meeting_id"] for m in second] == ids[4:]
+    assert first[0]["excerpt"] == [f"caller: m0 t{k}" for k in range(2, 8)]  # the last six, in order
+    assert len(statements) == first_count  # four meetings or two: the same queries
+    assert sum("transcript_turns" in s for s in statements) == 1

@@ -21,6 +21,7 @@ ENDPOINTS = [
         {"admin", "ops"},
     ),
     ("POST", "/api/campaigns/{campaign}/pause", {}, {"admin", "ops"}),
+    ("PATCH", "/api/campaigns/{campaign}", {"json": {"assignment": {"rule": "none"}}}, {"admin", "ops"}),
     (
         "POST",
         "/api/campaigns/{campaign}/leads",

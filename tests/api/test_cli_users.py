@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -88,3 +89,36 @@ def test_bad_user_commands_exit_2_with_the_reason_and_change_nothing(dialer, tmp
     result = dialer(*args, stdin=stdin)
     assert result.returncode == 2 and message in result.stderr
     assert _audit_kinds(tmp_path) == []
+
+
+def test_a_campaign_rule_is_set_and_shown_by_the_cli(dialer):
+    for name in ("rhea", "ravi"):
+        made = dialer("users", "create", name, "--role", "rep", "--password-stdin", stdin=PASSWORD + "\n")
+        assert made.returncode == 0, made.stderr
+    base = ("campaigns", "create", "spring", "--seller", "Northwind Inc.", "--caller-id", "+13125550199")
+    unknown = dialer(*base, "--assign", "fixed:nobody")
+    assert unknown.returncode == 2 and "'nobody' is not an active rep" in unknown.stderr
+    created = dialer(*base, "--assign", "fixed:rhea")
+    assert created.returncode == 0 and "meetings: fixed:rhea" in created.stdout, created.stderr
+    assert dialer("campaigns", "update", "spring", "--assign", "round_robin:ravi,rhea").returncode == 0
+    assert "round_robin:ravi,rhea" in dialer("campaigns", "list").stdout
+    bad = dialer("campaigns", "update", "spring", "--assign", "rotate:ravi")
+    assert bad.returncode == 2 and "unknown rule 'rotate'" in bad.stderr
+    shown = dialer("campaigns", "show", "spring").stdout
+    assert re.search(r"meetings assigned +│ round_robin:ravi,rhea", shown)
+
+
+def test_a_reps_hubspot_owner_is_set_listed_and_cleared_by_the_cli(dialer, tmp_path):
+    assert (
+        dialer(
+            "users", "create", "rhea", "--role", "rep", "--password-stdin", stdin=PASSWORD + "\n"
+        ).returncode
+        == 0
+    )
+    bad = dialer("users", "set-hubspot-owner", "rhea", "owner-7")
+    assert bad.returncode == 2 and "use the owner's numeric id" in bad.stderr
+    assert dialer("users", "set-hubspot-owner", "rhea", "7770002").returncode == 0
+    assert "7770002" in dialer("users", "list").stdout
+    cleared = dialer("users", "set-hubspot-owner", "rhea")
+    assert cleared.returncode == 0 and "DIALER_CRM__HUBSPOT__OWNER_ID" in cleared.stdout
+    assert _audit_kinds(tmp_path)[-2:] == ["user.hubspot_owner_set", "user.hubspot_owner_set"]

@@ -12,11 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from crm.meetings import book_meeting
 from crm.outbox import build_destinations, drain
 from crm.transcripts import transcript_signature
+from dialer.accounts import set_hubspot_owner
+from dialer.assignment_rules import parse_rule, set_rule
 from dialer.calls.attempts import CallStatusUpdate, apply_call_status
 from dialer.calls.outcomes import record_attempt_disposition
 from dialer.crm_settings import CrmSettings, HubSpotSettings, OutboxParams
@@ -29,6 +31,8 @@ from dialer.models import (
     OutboxEvent,
     OutboxMessage,
     OutboxStatus,
+    Role,
+    User,
 )
 from sandbox.hubspot import DEFAULT_TOKEN, create_hubspot_app
 from tests.cli import invoke
@@ -139,8 +143,8 @@ def test_a_booked_meeting_survives_an_outage_and_lands_once(runtime, hubspot):
 @pytest.mark.parametrize(
     "fault",
     [
-        {"skip": 2, "fail": 1, "status": 502, "mode": "after"},  # created, but told it failed
-        {"skip": 2, "fail": 1, "mode": "timeout", "delay_ms": 3000},  # created, answer too late
+        {"skip": 1, "fail": 1, "status": 502, "mode": "after"},  # created, but told it failed
+        {"skip": 1, "fail": 1, "mode": "timeout", "delay_ms": 3000},  # created, answer too late
     ],
     ids=["lost-answer", "timeout"],
 )
@@ -148,7 +152,9 @@ def test_a_retry_after_an_unknown_outcome_creates_no_duplicate(runtime, hubspot,
     url, admin = hubspot
     rt = _synced(runtime, url)
     _book(rt)
-    admin.post("/sandbox/faults", json=fault)  # upsert and search pass; the meeting's create is lost
+    # The upsert passes; the meeting's create (the first try's second request: it has nothing
+    # to look up) is lost. The retry looks the meeting up by its URL and finds it.
+    admin.post("/sandbox/faults", json=fault)
     assert _drain(rt)["pending"] == 1
     assert len(admin.get("/sandbox/objects").json()["meetings"]) == 1  # HubSpot has it already
     rt.clock.advance(seconds=30)
@@ -243,3 +249,48 @@ def test_the_event_commits_or_rolls_back_with_the_booking(runtime, hubspot):
         raise RuntimeError("the tool's transaction fails after the booking")
     with rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+
+
+@pytest.fixture
+def rhea(runtime) -> Iterator[str]:
+    """A rep whose HubSpot owner id is 7770002 (set as ``dialer users set-hubspot-owner`` does)."""
+    with transaction(runtime.sessions) as s:
+        s.add(User(username="rhea", role=Role.REP, password_hash="unused"))
+        s.flush()
+        set_hubspot_owner(s, username="rhea", owner_id="7770002", now=runtime.clock.now(), actor="test")
+    yield "rhea"
+    with transaction(runtime.sessions) as s:
+        s.execute(text("TRUNCATE users CASCADE"))
+
+
+def test_the_meeting_and_its_call_carry_the_reps_own_hubspot_owner(runtime, hubspot, rhea):
+    url, admin = hubspot
+    rt = _synced(runtime, url)
+    with transaction(rt.sessions) as s:
+        campaign = create_campaign(s)
+        set_rule(s, campaign=campaign, rule=parse_rule(f"fixed:{rhea}"), now=rt.clock.now(), actor="test")
+        lead = create_lead(s, campaign, email="ava@brightlane.example")
+        attempt = create_attempt(s, campaign, lead)
+        attempt.call_sid, attempt.status = "CA" + "2" * 32, AttemptStatus.IN_PROGRESS
+        attempt_id = attempt.id
+        book_meeting(
+            s,
+            campaign_id=campaign.id,
+            lead_id=lead.id,
+            attempt_id=attempt.id,
+            preferred_time="Tuesday at 2pm",
+            email="ava@brightlane.example",
+            lead_timezone="America/Chicago",
+            now=rt.clock.now(),
+        )
+    with transaction(rt.sessions) as s:
+        update = CallStatusUpdate(
+            "CA" + "2" * 32, AttemptStatus.COMPLETED, sequence_number=2, duration_seconds=80
+        )
+        apply_call_status(s, attempt_id=attempt_id, update_=update, now=rt.clock.now())
+    assert _drain(rt)["delivered"] == 2
+    objects = admin.get("/sandbox/objects").json()
+    assert [m["properties"]["hubspot_owner_id"] for m in objects["meetings"]] == ["7770002"]
+    assert [c["properties"]["hubspot_owner_id"] for c in objects["calls"]] == ["7770002"]
+    # First tries have nothing to find: the meeting and the call are created without a search.
+    assert [r for r in admin.get("/sandbox/stats").json() if "/search" in r] == []

@@ -10,7 +10,7 @@ from dialer.crm_settings import OutboxParams
 from dialer.db import session_factory, transaction
 from dialer.errors import DeliveryError
 from dialer.models import OutboxEvent, OutboxEventType, OutboxStatus
-from dialer.outbox import claim_due, fan_out, publish, settle
+from dialer.outbox import Routed, claim_due, fan_out, publish, settle
 
 NOW = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)
 PARAMS = OutboxParams(batch_size=3, lease_seconds=60, max_attempts=2)
@@ -33,7 +33,9 @@ def test_two_drains_claim_disjoint_messages_and_a_lost_claim_comes_back_after_it
     sessions = session_factory(committed_pg)
     with transaction(sessions) as s:
         _publish(s, 5)
-        assert fan_out(s, destinations_for=lambda _type: ["webhook:a"], now=NOW) == 5
+        assert fan_out(s, destinations_for=lambda _type: ["webhook:a"], now=NOW) == Routed(
+            events=5, messages=5
+        )
     with sessions() as first, sessions() as second, first.begin(), second.begin():
         mine = claim_due(first, now=NOW, params=PARAMS)
         theirs = claim_due(second, now=NOW, params=PARAMS)  # first's rows are locked: skipped
