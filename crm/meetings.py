@@ -9,9 +9,10 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from crm.transcripts import booking_excerpt
 from dialer.audit import record_event
 from dialer.errors import ToolArgumentError
-from dialer.models import Campaign, Lead, Meeting, MeetingAssignment, MeetingStatus, TranscriptTurn, User
+from dialer.models import Campaign, Lead, Meeting, MeetingAssignment, MeetingStatus, User
 from dialer.outbox import publish_meeting_booked
 from dialer.timeparse import parse_time_phrase
 
@@ -82,6 +83,7 @@ def book_meeting(
         requested_text=preferred_time[:200],
         notes=notes,
         tool_call_id=tool_call_id,
+        booked_at=now,
     )
     session.add(meeting)
     session.flush()
@@ -111,8 +113,11 @@ class MeetingForRep:
 
     Attributes:
         starts_at: start instant, UTC; ``lead_timezone`` says where the prospect is.
-        excerpt: the last transcript turns of the call that booked it, ``"agent: ..."`` / ``"caller: ..."``.
+        excerpt: the transcript turns around the booking (:func:`crm.transcripts.booking_excerpt`),
+            ``"agent: ..."`` / ``"caller: ..."``.
         rep: the login of the rep it is assigned to (:mod:`crm.assignments`), None while unassigned.
+        attempt_id: the call that booked it.
+        booked_at: when the agent booked it (UTC), None for meetings older than migration 0016.
     """
 
     meeting_id: int
@@ -129,6 +134,8 @@ class MeetingForRep:
     notes: str
     excerpt: tuple[str, ...]
     rep: str | None = None
+    attempt_id: int | None = None
+    booked_at: datetime | None = None
 
 
 def meetings_for_reps(
@@ -138,11 +145,14 @@ def meetings_for_reps(
     campaign_id: int | None = None,
     excerpt_turns: int = 6,
     rep_user_id: int | None = None,
+    meeting_id: int | None = None,
 ) -> list[MeetingForRep]:
     """Booked meetings starting at or after ``since`` (UTC), soonest first.
 
     Args:
+        excerpt_turns: how many transcript turns each excerpt has at most.
         rep_user_id: only the meetings assigned to this rep (:mod:`crm.assignments`).
+        meeting_id: only this meeting.
     """
     statement = (
         select(Meeting, Lead, Campaign, User.username)
@@ -157,14 +167,13 @@ def meetings_for_reps(
         statement = statement.where(Meeting.campaign_id == campaign_id)
     if rep_user_id is not None:
         statement = statement.where(MeetingAssignment.user_id == rep_user_id)
+    if meeting_id is not None:
+        statement = statement.where(Meeting.id == meeting_id)
     result = []
     for meeting, lead, campaign, rep in session.execute(statement):
-        turns = session.scalars(
-            select(TranscriptTurn)
-            .where(TranscriptTurn.attempt_id == meeting.attempt_id)
-            .order_by(TranscriptTurn.id.desc())
-            .limit(excerpt_turns)
-        ).all()
+        excerpt = booking_excerpt(
+            session, attempt_id=meeting.attempt_id, booked_at=meeting.booked_at, turns=excerpt_turns
+        )
         result.append(
             MeetingForRep(
                 meeting_id=meeting.id,
@@ -179,8 +188,10 @@ def meetings_for_reps(
                 lead_timezone=meeting.lead_timezone,
                 requested_text=meeting.requested_text,
                 notes=meeting.notes,
-                excerpt=tuple(f"{t.speaker}: {t.text}" for t in reversed(turns)),
+                excerpt=excerpt,
                 rep=rep,
+                attempt_id=meeting.attempt_id,
+                booked_at=meeting.booked_at,
             )
         )
     return result

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,3 +60,37 @@ def render_transcript(session: Session, *, attempt_id: int) -> str:
     if not turns:
         lines.append("(nothing was said on this call)")
     return "\n".join(lines) + "\n"
+
+
+AFTER_BOOKING = 2
+"""Turns an excerpt keeps after the booking: the agent's confirmation, and a caller turn whose
+transcription arrived after the tool call (speech-to-speech agents transcribe asynchronously)."""
+
+
+def booking_excerpt(
+    session: Session, *, attempt_id: int, booked_at: datetime | None, turns: int = 6
+) -> tuple[str, ...]:
+    """The call's turns around its booking, ``"agent: ..."`` / ``"caller: ..."``, in order.
+
+    Up to ``turns`` turns: those just before ``booked_at`` (the ``book_meeting`` tool call, on the
+    same clock as the turns) and :data:`AFTER_BOOKING` after it; without ``booked_at``, the
+    call's last ``turns`` turns.
+    """
+    by_attempt = select(TranscriptTurn).where(TranscriptTurn.attempt_id == attempt_id)
+    if booked_at is None:
+        picked = list(session.scalars(by_attempt.order_by(TranscriptTurn.id.desc()).limit(turns)))[::-1]
+    else:
+        after = list(
+            session.scalars(
+                by_attempt.where(TranscriptTurn.occurred_at > booked_at)
+                .order_by(TranscriptTurn.id)
+                .limit(min(AFTER_BOOKING, turns))
+            )
+        )
+        before = session.scalars(
+            by_attempt.where(TranscriptTurn.occurred_at <= booked_at)
+            .order_by(TranscriptTurn.id.desc())
+            .limit(turns - len(after))
+        )
+        picked = list(before)[::-1] + after
+    return tuple(f"{t.speaker}: {t.text}" for t in picked)

@@ -51,6 +51,8 @@ class Permission(StrEnum):
     DNC_READ = "dnc:read"
     DNC_WRITE = "dnc:write"
     AUDIT_EXPORT = "audit:export"
+    CRM_READ = "crm:read"
+    CRM_WRITE = "crm:write"
     ACCOUNT = "account"
 
 
@@ -69,6 +71,9 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.DNC_READ: frozenset({Role.ADMIN, Role.COMPLIANCE}),
     Permission.DNC_WRITE: frozenset({Role.ADMIN, Role.COMPLIANCE}),
     Permission.AUDIT_EXPORT: frozenset({Role.ADMIN, Role.COMPLIANCE}),
+    # The CRM sync's outbox and webhook delivery log, and re-queueing dead messages.
+    Permission.CRM_READ: frozenset({Role.ADMIN, Role.OPS}),
+    Permission.CRM_WRITE: frozenset({Role.ADMIN, Role.OPS}),
     Permission.ACCOUNT: _EVERYONE,
 }
 """Which roles hold each permission; ``admin`` holds every one."""

@@ -1,6 +1,14 @@
 """SQLAlchemy models of every table (the database belongs to ``dialer``)."""
 
-from dialer.models.account import ApiToken, LoginFailure, MeetingAssignment, Role, User, WebSession
+from dialer.models.account import (
+    ApiToken,
+    CalendarFeed,
+    LoginFailure,
+    MeetingAssignment,
+    Role,
+    User,
+    WebSession,
+)
 from dialer.models.audit import AuditEvent, AuditSeal
 from dialer.models.call import CallAttempt, GateDecisionRecord, TranscriptTurn
 from dialer.models.campaign import Campaign
@@ -43,6 +51,7 @@ __all__ = [
     "AttemptStatus",
     "AuditEvent",
     "AuditSeal",
+    "CalendarFeed",
     "CallAttempt",
     "Callback",
     "CallbackStatus",
