@@ -137,22 +137,41 @@ def make_outbox(runtime: Runtime) -> dict[str, int]:
     """
     now = runtime.clock.now()
     plan = (
-        ("delivered", "crm:hubspot", OutboxStatus.DELIVERED, [(True, 201, None)]),
+        (
+            "delivered",
+            "call.completed:attempt-41",
+            "crm:hubspot",
+            OutboxStatus.DELIVERED,
+            [(True, 201, None)],
+        ),
         (
             "retried",
+            "meeting.booked:meeting-12",
             "webhook:ops",
             OutboxStatus.DELIVERED,
             [(False, 503, "HTTP 503: upstream busy"), (True, 200, None)],
         ),
-        ("dead", "webhook:ops", OutboxStatus.DEAD, [(False, 410, "HTTP 410: endpoint gone")]),
-        ("pending", "webhook:ops", OutboxStatus.PENDING, [(False, None, "connection refused")]),
+        (
+            "dead",
+            "dnc.added:dnc-7",
+            "webhook:ops",
+            OutboxStatus.DEAD,
+            [(False, 410, "HTTP 410: endpoint gone")],
+        ),
+        (
+            "pending",
+            "call.completed:attempt-42",
+            "webhook:ops",
+            OutboxStatus.PENDING,
+            [(False, None, "connection refused")],
+        ),
     )
     ids = {}
     with transaction(runtime.sessions) as session:
-        for n, (name, destination, status, tries) in enumerate(plan):
+        for name, key, destination, status, tries in plan:
             event = OutboxEvent(
-                event_type="meeting.booked",
-                event_key=f"meeting.booked:meeting-{n + 1}",
+                event_type=key.split(":")[0],
+                event_key=key,
                 payload={},
                 occurred_at=now,
                 fanned_out_at=now,
