@@ -94,7 +94,8 @@ def split(
     meetings: list[MeetingForRep], *, now: datetime, rep_zone: str
 ) -> tuple[list[MeetingView], list[MeetingView]]:
     """Upcoming (not yet ended, soonest first) and past (most recent first) meetings."""
-    upcoming, past = [], []
+    upcoming: list[MeetingView] = []
+    past: list[MeetingView] = []
     for meeting in meetings:
         ended = meeting.starts_at + timedelta(minutes=meeting.duration_minutes) <= now
         (past if ended else upcoming).append(view(meeting, rep_zone=rep_zone))

@@ -40,6 +40,13 @@ COMPANIES = {
 }
 
 
+NOTES = {
+    "Ava": "Runs a 40-truck fleet; shipment feeds break weekly.",
+    "Marcus": "Wants pricing for 12 pipelines before the call.",
+    "Grace": "Evaluating two vendors; decision in January.",
+}
+
+
 @dataclass(frozen=True)
 class RepMeetings:
     """The meetings made: ids by lead first name, and who they belong to."""
@@ -76,7 +83,7 @@ def _call_and_book(session, campaign, lead, *, when: str, email: str, booked_at:
         email=email,
         lead_timezone=zone,
         now=booked_at,
-        notes="Runs a 40-truck fleet; shipment feeds break weekly.",
+        notes=NOTES.get(lead.first_name or "", ""),
     )
     confirm = f"You're booked for {when}. The invite is on its way to {email}."
     session.add(

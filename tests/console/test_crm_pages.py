@@ -1,4 +1,4 @@
-"""``/console/crm``: the outbox per destination, dead messages re-queued by button, the webhook delivery log."""
+"""``/console/crm``: the outbox per destination, dead messages re-queued by button, webhook tries."""
 
 from __future__ import annotations
 
