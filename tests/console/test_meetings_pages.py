@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 from icalendar import Calendar
 from sqlalchemy import select
 
+from dialer import accounts
+from dialer.db import transaction
 from dialer.models import AuditEvent
 from dialer.runtime import Runtime
 from tests.console.conftest import PASSWORD, csrf
@@ -187,3 +189,14 @@ def test_the_feed_box_says_when_feeds_are_off(runtime: Runtime, users, booked: R
         page = client.get("/console/meetings").text
         assert "Calendar feeds are off" in page and 'id="feed-url"' not in page
         assert client.post("/console/meetings/feed", data={"csrf_token": csrf(client)}).status_code == 404
+
+
+def test_a_disabled_reps_feed_stops_working(
+    api: TestClient, logged_in, booked: RepMeetings, runtime: Runtime
+) -> None:
+    url = _feed_url(logged_in["rep"].get("/console/meetings").text).removeprefix("https://dialer.example.com")
+    assert api.get(url).status_code == 200
+    with transaction(runtime.sessions) as session:
+        accounts.disable_user(session, username="rep", now=runtime.clock.now(), actor="user:admin")
+    assert api.get(url).status_code == 403
+    assert api.get("/crm/calendar.ics", params={"token": "cal_1_" + "A" * 43}).status_code == 403
