@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, literal, or_, select, tuple_
+from sqlalchemy import CTE, Subquery, and_, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from crm.assignments import assign_meeting
+from crm.transcripts import AFTER_BOOKING
 from dialer.assignment_rules import rep_by_rule
 from dialer.audit import record_event
 from dialer.errors import ToolArgumentError
@@ -86,6 +87,7 @@ def book_meeting(
         requested_text=preferred_time[:200],
         notes=notes,
         tool_call_id=tool_call_id,
+        booked_at=now,
     )
     session.add(meeting)
     session.flush()
@@ -119,8 +121,11 @@ class MeetingForRep:
 
     Attributes:
         starts_at: start instant, UTC; ``lead_timezone`` says where the prospect is.
-        excerpt: the last transcript turns of the call that booked it, ``"agent: ..."`` / ``"caller: ..."``.
+        excerpt: the transcript turns around the booking (:func:`_excerpt_turns`),
+            ``"agent: ..."`` / ``"caller: ..."``.
         rep: the login of the rep it is assigned to (:mod:`crm.assignments`), None while unassigned.
+        attempt_id: the call that booked it.
+        booked_at: when the agent booked it (UTC), None for meetings older than migration 0014.
     """
 
     meeting_id: int
@@ -137,6 +142,8 @@ class MeetingForRep:
     notes: str
     excerpt: tuple[str, ...]
     rep: str | None = None
+    attempt_id: int | None = None
+    booked_at: datetime | None = None
 
 
 def meetings_for_reps(
@@ -148,27 +155,32 @@ def meetings_for_reps(
     rep_user_id: int | None = None,
     after_id: int | None = None,
     limit: int | None = None,
+    meeting_id: int | None = None,
 ) -> list[MeetingForRep]:
     """Booked meetings starting at or after ``since`` (UTC), soonest first (ties by id), in one query.
 
-    The page of meetings is a CTE; each one's last ``excerpt_turns`` transcript turns are joined to
-    it ranked by a window function (``row_number() OVER (PARTITION BY attempt_id ...)``) over the
-    page's attempts only, so the cost follows the page, not the meetings or the turns stored.
+    The page of meetings is a CTE; each one's excerpt (the transcript turns around its booking,
+    :func:`_excerpt_turns`) is joined to it, over the page's attempts only, so the cost follows the
+    page, not the meetings or the turns stored.
 
     Args:
+        excerpt_turns: how many transcript turns each excerpt has at most.
         rep_user_id: only the meetings assigned to this rep (:mod:`crm.assignments`).
         after_id: the last meeting of the previous page: continue after it in the same order
             (an id that is not a booked meeting starts at the beginning).
         limit: meetings at most (None: all).
+        meeting_id: only this meeting.
     """
     page = (
-        select(Meeting.id, Meeting.attempt_id, Meeting.starts_at)
+        select(Meeting.id, Meeting.attempt_id, Meeting.booked_at, Meeting.starts_at)
         .where(Meeting.status == MeetingStatus.BOOKED, Meeting.starts_at >= since)
         .order_by(Meeting.starts_at, Meeting.id)
         .limit(limit)
     )
     if campaign_id is not None:
         page = page.where(Meeting.campaign_id == campaign_id)
+    if meeting_id is not None:
+        page = page.where(Meeting.id == meeting_id)
     if rep_user_id is not None:
         mine = select(MeetingAssignment.meeting_id).where(MeetingAssignment.user_id == rep_user_id)
         page = page.where(Meeting.id.in_(mine))
@@ -176,27 +188,16 @@ def meetings_for_reps(
         last = select(Meeting.starts_at).where(Meeting.id == after_id).scalar_subquery()
         page = page.where(tuple_(Meeting.starts_at, Meeting.id) > tuple_(last, literal(after_id)))
     chosen = page.cte("page")
-    ranked = (
-        select(
-            TranscriptTurn.attempt_id,
-            TranscriptTurn.speaker,
-            TranscriptTurn.text,
-            func.row_number()
-            .over(partition_by=TranscriptTurn.attempt_id, order_by=TranscriptTurn.id.desc())
-            .label("rank"),
-        )
-        .where(TranscriptTurn.attempt_id.in_(select(chosen.c.attempt_id)))
-        .subquery("ranked")
-    )
+    excerpt = _excerpt_turns(chosen, excerpt_turns)
     rows = session.execute(
-        select(Meeting, Lead, Campaign, User.username, ranked.c.speaker, ranked.c.text)
+        select(Meeting, Lead, Campaign, User.username, excerpt.c.speaker, excerpt.c.text)
         .join(chosen, chosen.c.id == Meeting.id)
         .join(Lead, Lead.id == Meeting.lead_id)
         .join(Campaign, Campaign.id == Meeting.campaign_id)
         .outerjoin(MeetingAssignment, MeetingAssignment.meeting_id == Meeting.id)
         .outerjoin(User, User.id == MeetingAssignment.user_id)
-        .outerjoin(ranked, (ranked.c.attempt_id == Meeting.attempt_id) & (ranked.c.rank <= excerpt_turns))
-        .order_by(Meeting.starts_at, Meeting.id, ranked.c.rank.desc())
+        .outerjoin(excerpt, excerpt.c.meeting_id == Meeting.id)
+        .order_by(Meeting.starts_at, Meeting.id, excerpt.c.turn_id)
     )
     found: dict[int, tuple[Meeting, Lead, Campaign, str | None, list[str]]] = {}
     for meeting, lead, campaign, rep, speaker, text in rows:
@@ -204,6 +205,43 @@ def meetings_for_reps(
         if speaker is not None:
             entry[4].append(f"{speaker}: {text}")
     return [_for_rep(*entry) for entry in found.values()]
+
+
+def _excerpt_turns(chosen: CTE, turns: int) -> Subquery:
+    """Each chosen meeting's turns around its booking: ``(meeting_id, turn_id, speaker, text)``.
+
+    Up to ``turns`` turns: :data:`crm.transcripts.AFTER_BOOKING` after ``booked_at`` (the
+    ``book_meeting`` tool call, on the turns' clock) and the rest just before it; a meeting without
+    ``booked_at`` (booked before migration 0014) gets its call's last ``turns`` turns. Turns are
+    ranked per meeting and side (before / after) by a window function: nearest the booking first.
+    """
+    after = and_(chosen.c.booked_at.is_not(None), TranscriptTurn.occurred_at > chosen.c.booked_at)
+    side = case((after, 1), else_=0)
+    nearest_first = case((after, TranscriptTurn.id), else_=-TranscriptTurn.id)
+    ranked = (
+        select(
+            chosen.c.id.label("meeting_id"),
+            TranscriptTurn.id.label("turn_id"),
+            TranscriptTurn.speaker,
+            TranscriptTurn.text,
+            side.label("after"),
+            func.row_number().over(partition_by=(chosen.c.id, side), order_by=nearest_first).label("rank"),
+            func.sum(side).over(partition_by=chosen.c.id).label("after_total"),
+        )
+        .join(chosen, chosen.c.attempt_id == TranscriptTurn.attempt_id)
+        .subquery("ranked")
+    )
+    kept_after = func.least(ranked.c.after_total, min(AFTER_BOOKING, turns))
+    return (
+        select(ranked.c.meeting_id, ranked.c.turn_id, ranked.c.speaker, ranked.c.text)
+        .where(
+            or_(
+                and_(ranked.c.after == 1, ranked.c.rank <= kept_after),
+                and_(ranked.c.after == 0, ranked.c.rank <= turns - kept_after),
+            )
+        )
+        .subquery("excerpt")
+    )
 
 
 def _for_rep(
@@ -224,4 +262,6 @@ def _for_rep(
         notes=meeting.notes,
         excerpt=tuple(excerpt),
         rep=rep,
+        attempt_id=meeting.attempt_id,
+        booked_at=meeting.booked_at,
     )

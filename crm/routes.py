@@ -1,8 +1,9 @@
 """HTTP routes for reps: the calendar feed of booked meetings, and calls' transcripts by signed link.
 
 Calendar applications cannot log in, so the feed is protected the way calendar feeds usually are:
-by a long secret in its URL (``DIALER_CALENDAR_FEED_TOKEN``), compared in constant time. Without
-a configured token the feed does not exist (404).
+by a long secret in its URL, compared in constant time: ``DIALER_CALENDAR_FEED_TOKEN`` itself opens
+the team feed (every meeting), a rep's own token (:mod:`crm.feeds`) the meetings assigned to that
+rep. Without a configured ``DIALER_CALENDAR_FEED_TOKEN`` no feed exists (404).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from crm.calendar import calendar_feed
+from crm.feeds import feed_owner
 from crm.meetings import meetings_for_reps
 from crm.transcripts import render_transcript, signature_matches
 from dialer.errors import AccessDeniedError, NotFoundError
@@ -42,16 +44,17 @@ async def transcript(request: Request, attempt_id: int, sig: Annotated[str, Quer
 
 @router.get("/calendar.ics")
 async def calendar(request: Request, token: Annotated[str, Query()] = "") -> Response:
-    """Booked meetings from a week ago on, as ``text/calendar``."""
+    """Booked meetings from a week ago on, as ``text/calendar``: all of them, or one rep's."""
     runtime: Runtime = request.app.state.runtime
     expected = runtime.settings.calendar_feed_token
     if expected is None:
         raise NotFoundError("the calendar feed is not enabled")
-    if not hmac.compare_digest(token.encode(), expected.get_secret_value().encode()):
-        raise AccessDeniedError("invalid feed token")
+    master = expected.get_secret_value()
+    team = hmac.compare_digest(token.encode(), master.encode())
 
     def build(session: Session, now: datetime) -> bytes:
-        meetings = meetings_for_reps(session, since=now - timedelta(days=LOOKBACK_DAYS))
+        rep = None if team else feed_owner(session, master=master, token=token).id
+        meetings = meetings_for_reps(session, since=now - timedelta(days=LOOKBACK_DAYS), rep_user_id=rep)
         return calendar_feed(meetings, generated_at=now)
 
     body = await asyncio.to_thread(runtime.run_in_transaction, build)

@@ -59,3 +59,8 @@ def render_transcript(session: Session, *, attempt_id: int) -> str:
     if not turns:
         lines.append("(nothing was said on this call)")
     return "\n".join(lines) + "\n"
+
+
+AFTER_BOOKING = 2
+"""Turns an excerpt keeps after the booking: the agent's confirmation, and a caller turn whose
+transcription arrived after the tool call (speech-to-speech agents transcribe asynchronously)."""

@@ -52,6 +52,8 @@ class Permission(StrEnum):
     DNC_WRITE = "dnc:write"
     AUDIT_EXPORT = "audit:export"
     USERS_MANAGE = "users:manage"
+    CRM_READ = "crm:read"
+    CRM_WRITE = "crm:write"
     ACCOUNT = "account"
 
 
@@ -72,6 +74,9 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.AUDIT_EXPORT: frozenset({Role.ADMIN, Role.COMPLIANCE}),
     # Accounts are the admin's alone (the console's users screen; `dialer users` on the server).
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
+    # The CRM sync's outbox and webhook delivery log, and re-queueing dead messages.
+    Permission.CRM_READ: frozenset({Role.ADMIN, Role.OPS}),
+    Permission.CRM_WRITE: frozenset({Role.ADMIN, Role.OPS}),
     Permission.ACCOUNT: _EVERYONE,
 }
 """Which roles hold each permission; ``admin`` holds every one."""

@@ -32,6 +32,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("My meetings", f"{CONSOLE}/meetings", Permission.MEETINGS_READ),
     Section("Audit", f"{CONSOLE}/audit", Permission.AUDIT_EXPORT),
     Section("DNC", f"{CONSOLE}/dnc", Permission.DNC_READ),
+    Section("CRM sync", f"{CONSOLE}/crm", Permission.CRM_READ),
     Section("Users", f"{CONSOLE}/users", Permission.USERS_MANAGE),
 )
 """The navigation, in order; a role sees the sections whose permission it holds."""

@@ -1,4 +1,4 @@
-"""``dialer crm``: the outbox of CRM sync and webhooks (until the console shows it)."""
+"""``dialer crm``: the outbox of CRM sync and webhooks (the console shows the same at ``/console/crm``)."""
 
 from __future__ import annotations
 

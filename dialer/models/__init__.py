@@ -1,6 +1,14 @@
 """SQLAlchemy models of every table (the database belongs to ``dialer``)."""
 
-from dialer.models.account import ApiToken, LoginFailure, MeetingAssignment, Role, User, WebSession
+from dialer.models.account import (
+    ApiToken,
+    CalendarFeed,
+    LoginFailure,
+    MeetingAssignment,
+    Role,
+    User,
+    WebSession,
+)
 from dialer.models.assignment import AssignmentRule, AssignmentRuleKind, AssignmentRuleRep
 from dialer.models.audit import AuditEvent, AuditSeal
 from dialer.models.call import CallAttempt, GateDecisionRecord, TranscriptTurn
@@ -47,6 +55,7 @@ __all__ = [
     "AttemptStatus",
     "AuditEvent",
     "AuditSeal",
+    "CalendarFeed",
     "CallAttempt",
     "Callback",
     "CallbackStatus",

@@ -132,3 +132,23 @@ class MeetingAssignment(Base):
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     assigned_at: Mapped[datetime]
+
+
+class CalendarFeed(Base):
+    """A user's private calendar feed: which generation of its URL works (``crm.feeds``).
+
+    The feed URL's token is derived from ``DIALER_CALENDAR_FEED_TOKEN``, the user id and
+    ``generation`` (HMAC-SHA256), so no secret is stored here; a new link bumps ``generation``
+    and the old URL stops working. A user without a row is at generation 0.
+
+    Attributes:
+        user_id: the feed's owner (one feed per user).
+        generation: how many times the link was renewed.
+        rotated_at: when it was last renewed (UTC).
+    """
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    generation: Mapped[int] = mapped_column(default=0)
+    rotated_at: Mapped[datetime]

@@ -44,6 +44,8 @@ class Meeting(Timestamped, Base):
         lead_timezone: IANA zone the requested time was interpreted in.
         requested_text: the time as the prospect said it (e.g. "Tuesday at 2pm").
         tool_call_id: the agent's call id; a repeated call with the same id books nothing new.
+        booked_at: when the agent booked it (UTC, the product's clock, as the call's transcript
+            turns are), so the turns around the booking can be found (migration 0014).
     """
 
     __tablename__ = "meetings"
@@ -60,6 +62,7 @@ class Meeting(Timestamped, Base):
     requested_text: Mapped[str] = mapped_column(String(200))
     notes: Mapped[str] = mapped_column(Text, default="")
     tool_call_id: Mapped[str | None] = mapped_column(String(100))
+    booked_at: Mapped[datetime | None]
     status: Mapped[MeetingStatus] = mapped_column(
         StrEnumColumn(MeetingStatus, 20), default=MeetingStatus.BOOKED
     )

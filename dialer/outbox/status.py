@@ -101,6 +101,19 @@ def destination_states(session: Session, *, now: datetime) -> list[DestinationSt
     ]
 
 
+def last_errors(session: Session) -> dict[str, str]:
+    """Each destination's latest failure: the ``last_error`` of its newest message that has one."""
+    newest = (
+        select(func.max(OutboxMessage.id))
+        .where(OutboxMessage.last_error.is_not(None))
+        .group_by(OutboxMessage.destination)
+    )
+    rows = session.execute(
+        select(OutboxMessage.destination, OutboxMessage.last_error).where(OutboxMessage.id.in_(newest))
+    )
+    return {destination: error for destination, error in rows if error is not None}
+
+
 def unrouted_events(session: Session) -> int:
     """Events not yet turned into messages (the next drain routes them)."""
     return int(session.scalar(select(func.count()).where(OutboxEvent.fanned_out_at.is_(None))) or 0)
@@ -148,3 +161,64 @@ def delivery_log(session: Session, *, message_id: int) -> list[OutboxDelivery]:
             select(OutboxDelivery).where(OutboxDelivery.message_id == message_id).order_by(OutboxDelivery.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    """One try of one message, with where its message stands now (the console's delivery log).
+
+    Attributes:
+        attempt: which try of the message this was (1 for the first).
+        started_at: when the try began (UTC).
+        status_code: the HTTP status the destination answered, None when it did not answer.
+        error: why the try failed, None on success.
+        message_status: the message's state now; ``next_attempt_at`` its next try when pending.
+    """
+
+    delivery_id: int
+    message_id: int
+    event_type: str
+    event_key: str
+    destination: str
+    attempt: int
+    started_at: datetime
+    ok: bool
+    status_code: int | None
+    error: str | None
+    message_status: OutboxStatus
+    next_attempt_at: datetime
+
+
+def recent_deliveries(
+    session: Session, *, destination_prefix: str = "", limit: int = 50
+) -> list[DeliveryState]:
+    """The newest ``limit`` tries, newest first, of destinations starting with ``destination_prefix``.
+
+    ``destination_prefix="webhook:"`` gives the webhook delivery log; ``""`` every destination's.
+    """
+    statement = (
+        select(OutboxDelivery, OutboxMessage, OutboxEvent)
+        .join(OutboxMessage, OutboxMessage.id == OutboxDelivery.message_id)
+        .join(OutboxEvent, OutboxEvent.id == OutboxMessage.event_id)
+        .order_by(OutboxDelivery.id.desc())
+        .limit(limit)
+    )
+    if destination_prefix:
+        statement = statement.where(OutboxMessage.destination.startswith(destination_prefix, autoescape=True))
+    return [
+        DeliveryState(
+            delivery_id=d.id,
+            message_id=m.id,
+            event_type=e.event_type,
+            event_key=e.event_key,
+            destination=m.destination,
+            attempt=d.attempt,
+            started_at=d.started_at,
+            ok=d.ok,
+            status_code=d.status_code,
+            error=d.error,
+            message_status=m.status,
+            next_attempt_at=m.next_attempt_at,
+        )
+        for d, m, e in session.execute(statement)
+    ]
