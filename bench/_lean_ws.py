@@ -82,6 +82,23 @@ class End(asyncio.Protocol):
         self.closed = asyncio.get_running_loop().create_future()
         self._close_sent = False
         self._reader = FrameReader()
+        self._head: bytes | None = b""  # the HTTP upgrade so far; None once upgraded
+
+    def data_received(self, data: bytes) -> None:
+        if self._head is None:
+            self._frames(data)
+            return
+        self._head += data
+        head, found, rest = self._head.partition(b"\r\n\r\n")
+        if not found:
+            return
+        self._head = None
+        if self._upgraded(head) and rest:
+            self._frames(rest)
+
+    def _upgraded(self, head: bytes) -> bool:
+        """The upgrade's HTTP head arrived (without its blank line); False if it failed."""
+        raise NotImplementedError
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -129,7 +146,6 @@ class ClientEnd(End):
     def __init__(self, on_text: Callable[[End, str], None]) -> None:
         super().__init__(on_text)
         self.opened = asyncio.get_running_loop().create_future()
-        self._head = b""
         self._key = ""
 
     def request(self, url: str, headers: dict[str, str]) -> None:
@@ -149,21 +165,13 @@ class ClientEnd(End):
         assert self.transport is not None
         self.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode())
 
-    def data_received(self, data: bytes) -> None:
-        if self.opened.done():
-            self._frames(data)
-            return
-        self._head += data
-        head, found, rest = self._head.partition(b"\r\n\r\n")
-        if not found:
-            return
+    def _upgraded(self, head: bytes) -> bool:
         status = head.split(b"\r\n", 1)[0]
         if b" 101 " not in status + b" " or accept_key(self._key).encode() not in head:
             self.opened.set_exception(ConnectionError(f"upgrade refused: {status.decode(errors='replace')}"))
-            return
+            return False
         self.opened.set_result(None)
-        if rest:
-            self._frames(rest)
+        return True
 
 
 async def connect(url: str, headers: dict[str, str], on_text: Callable[[End, str], None]) -> ClientEnd:
@@ -193,16 +201,8 @@ class ServerEnd(End):
     ) -> None:
         super().__init__(on_text)
         self._on_open, self._on_close = on_open, on_close
-        self._head: bytes | None = b""
 
-    def data_received(self, data: bytes) -> None:
-        if self._head is None:
-            self._frames(data)
-            return
-        self._head += data
-        head, found, rest = self._head.partition(b"\r\n\r\n")
-        if not found:
-            return
+    def _upgraded(self, head: bytes) -> bool:
         key = next(
             (
                 line.split(b":", 1)[1].strip().decode()
@@ -218,10 +218,8 @@ class ServerEnd(End):
                 f"Sec-WebSocket-Accept: {accept_key(key)}\r\n\r\n"
             ).encode()
         )
-        self._head = None
         self._on_open(self)
-        if rest:
-            self._frames(rest)
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
