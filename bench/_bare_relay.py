@@ -4,7 +4,9 @@ A Starlette WebSocket route served exactly as the bridge is (:mod:`dialer.servin
 media stream it opens a Realtime session on the agent (``BARE_RELAY_AGENT_URL``) with the same
 ``websockets`` client the openai SDK uses, asks for a response, and then only translates: a
 Twilio ``media`` frame becomes ``input_audio_buffer.append``, an ``output_audio.delta`` becomes a
-Twilio ``media`` frame, everything else is dropped. No marks, no database, no checks.
+Twilio ``media`` frame, everything else is dropped. No marks, no database, no checks. Its
+start-up heap is frozen as the bridge's is (:mod:`bridge.server_app`): a full collection of
+these ~30 k objects took 40-80 ms here, a stall every call's frames waited behind.
 
     uvicorn bench._bare_relay:app
 """
@@ -12,6 +14,7 @@ Twilio ``media`` frame, everything else is dropped. No marks, no database, no ch
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 
 from starlette.applications import Starlette
@@ -60,3 +63,5 @@ async def _relay(ws: WebSocket) -> None:
 
 
 app = Starlette(routes=[WebSocketRoute("/relay", _relay)])
+gc.collect()
+gc.freeze()

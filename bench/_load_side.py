@@ -10,9 +10,12 @@ One process (pinned to its own core) plays both ends of every call:
   greeting) it streams ``response.output_audio.delta`` 50 times a second (20 ms each), with an
   ``response.output_audio_transcript.delta`` every 100 ms as OpenAI sends them.
 
-Every frame's payload starts with the time it was sent (12 base64 digits, 10 µs units), so the
-other side reads the forwarding latency without a lookup, and frames sent inside the measuring
-window are counted on both sides: "every frame delivered" is an exact count, per direction.
+Every frame's payload starts with the time it was sent (12 base64 digits, 10 µs units), taken
+just before its one ``transport.write``, so the other side reads the forwarding latency without a
+lookup; a frame is read in ``data_received`` (:mod:`bench._lean_ws`: no reader task, no queue),
+so what is measured is the server's forwarding plus the load loop's own lag, which
+:class:`LagProbe` reports beside it. Frames sent inside the measuring window are counted on both
+sides: "every frame delivered" is an exact count, per direction.
 """
 
 from __future__ import annotations
@@ -26,9 +29,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
+from bench._lean_ws import ClientEnd, End, ServerEnd, connect
 
 _M = TypeVar("_M")
 FRAME_S = 0.020
@@ -58,6 +59,24 @@ async def _paced(members: Callable[[], list[_M]], stop: asyncio.Event) -> AsyncI
             await asyncio.sleep(max(0.0, due - loop.time()))
         if stop.is_set():
             return
+
+
+class LagProbe:
+    """How late this process's event loop runs a 1 ms timer, sampled until ``stop``.
+
+    A frame arriving while the loop is busy waits as long before ``data_received`` reads it, so
+    this lag is part of every measured latency: the generator's share, not the server's.
+    """
+
+    def __init__(self) -> None:
+        self.lags_ms: list[float] = []
+
+    async def run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            due = loop.time() + 0.001
+            await asyncio.sleep(0.001)
+            self.lags_ms.append(max(0.0, loop.time() - due) * 1000)
 
 
 @dataclass
@@ -104,59 +123,59 @@ class FakeAgent:
     def __init__(self, up: Meter, down: Meter) -> None:
         self.up = up
         self.down = down
-        self.sessions: set[ServerConnection] = set()
-        self._speaking: dict[ServerConnection, str] = {}
-        self._server: Server | None = None
+        self.sessions: set[ServerEnd] = set()
+        self._speaking: dict[ServerEnd, str] = {}
+        self._server: asyncio.Server | None = None
+        self._opened = 0
         self.port = 0
 
     async def start(self) -> None:
-        self._server = await serve(self._session, "127.0.0.1", 0, compression=None, max_queue=None)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: ServerEnd(self.sessions.add, self._heard, self._gone), "127.0.0.1", 0
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     @property
     def speaking(self) -> int:
         return len(self._speaking)
 
-    async def _session(self, ws: ServerConnection) -> None:
-        self.sessions.add(ws)
-        number = len(self.sessions)
-        try:
-            async for raw in ws:
-                text = raw if isinstance(raw, str) else raw.decode()
-                if "input_audio_buffer.append" in text[:48]:
-                    self.up.on_delivered(text, '"audio"')
-                elif '"response.create"' in text and ws not in self._speaking:
-                    response, item = f"resp_{number}", f"item_{number}"
-                    await ws.send(json.dumps({"type": "response.created", "response": {"id": response}}))
-                    self._speaking[ws] = (
-                        '{"type":"response.output_audio.delta","event_id":"event_1",'
-                        f'"response_id":"{response}","item_id":"{item}","output_index":0,'
-                        '"content_index":0,"delta":"'
-                    )
-        except ConnectionClosed:
-            pass
-        finally:
-            self.sessions.discard(ws)
-            self._speaking.pop(ws, None)
+    def _heard(self, ws: End, text: str) -> None:
+        if "input_audio_buffer.append" in text[:48]:
+            self.up.on_delivered(text, '"audio"')
+        elif '"response.create"' in text and ws not in self._speaking:
+            self._opened += 1
+            response, item = f"resp_{self._opened}", f"item_{self._opened}"
+            ws.send_text(json.dumps({"type": "response.created", "response": {"id": response}}))
+            self._speaking[ws] = (  # type: ignore[index]
+                '{"type":"response.output_audio.delta","event_id":"event_1",'
+                f'"response_id":"{response}","item_id":"{item}","output_index":0,'
+                '"content_index":0,"delta":"'
+            )
+
+    def _gone(self, ws: ServerEnd) -> None:
+        self.sessions.discard(ws)
+        self._speaking.pop(ws, None)
 
     async def speak(self, stop: asyncio.Event) -> None:
         """Send every speaking session a 20 ms delta each 20 ms (a transcript delta each 100 ms)."""
         async for tick, sessions in _paced(lambda: list(self._speaking.items()), stop):
             for ws, prefix in sessions:
                 at = _now()
-                try:
-                    await ws.send(f'{prefix}{at:012d}{_SILENCE[_TAG:]}"}}')
-                    if tick % 5 == 0:
-                        await ws.send(
-                            prefix.replace("output_audio.delta", "output_audio_transcript.delta") + 'Hi "}'
-                        )
-                except ConnectionClosed:
+                if not ws.send_text(f'{prefix}{at:012d}{_SILENCE[_TAG:]}"}}'):
                     continue
                 self.down.on_sent(at)
+                if tick % 5 == 0:
+                    ws.send_text(
+                        prefix.replace("output_audio.delta", "output_audio_transcript.delta") + 'Hi "}'
+                    )
 
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+            for ws in list(self.sessions):
+                if ws.transport is not None:
+                    ws.transport.close()
             await self._server.wait_closed()
 
 
@@ -177,9 +196,9 @@ class TwilioSide:
     def __init__(self, up: Meter, down: Meter) -> None:
         self._up = up
         self.down = down
-        self._open: dict[str, ClientConnection] = {}  # every stream connected
-        self._calls: dict[str, tuple[ClientConnection, int]] = {}  # stream sid -> (socket, frames sent)
-        self._readers: list[asyncio.Task[None]] = []
+        self._open: dict[str, ClientEnd] = {}  # every stream connected
+        self._calls: dict[str, list] = {}  # type: ignore[type-arg] # stream sid -> [socket, frames sent]
+        self._sids: dict[End, str] = {}
         self.failures: list[str] = []
 
     @property
@@ -190,10 +209,8 @@ class TwilioSide:
     async def open(self, spec: CallSpec) -> None:
         """Connect one call's stream and start it (its frames go out with the next tick)."""
         try:
-            ws = await connect(
-                spec.url, additional_headers=spec.headers, compression=None, max_queue=None, open_timeout=30
-            )
-        except (OSError, TimeoutError, ConnectionClosed) as exc:
+            ws = await connect(spec.url, spec.headers, self._heard)
+        except (OSError, TimeoutError, ConnectionError) as exc:
             self.failures.append(f"{spec.stream_sid}: {exc!r}")
             return
         start = {
@@ -209,57 +226,51 @@ class TwilioSide:
             },
             "streamSid": spec.stream_sid,
         }
-        await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-        await ws.send(json.dumps(start))
+        self._sids[ws] = spec.stream_sid
+        ws.send_text(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+        ws.send_text(json.dumps(start))
         self._open[spec.stream_sid] = ws
-        self._readers.append(asyncio.create_task(self._read(ws, spec.stream_sid)))
 
-    async def _read(self, ws: ClientConnection, stream_sid: str) -> None:
-        echo = f'{{"event":"mark","sequenceNumber":"1","streamSid":"{stream_sid}","mark":{{"name":"'
-        try:
-            async for raw in ws:
-                text = raw if isinstance(raw, str) else raw.decode()
-                if '"media"' in text[:20]:
-                    self.down.on_delivered(text, '"payload"')
-                    if stream_sid not in self._calls:  # the agent speaks: the caller answers from now on
-                        self._calls[stream_sid] = (ws, 1)
-                elif '"mark"' in text[:20]:
-                    name = text[text.index('"name"') + 6 :].split('"')[1]
-                    await ws.send(f'{echo}{name}"}}}}')
-        except ConnectionClosed:
-            pass
-        finally:
-            self._calls.pop(stream_sid, None)
-            self._open.pop(stream_sid, None)
+    def _heard(self, ws: End, text: str) -> None:
+        if '"media"' in text[:20]:
+            self.down.on_delivered(text, '"payload"')
+            sid = self._sids[ws]
+            if sid not in self._calls:  # the agent speaks: the caller answers from now on
+                self._calls[sid] = [ws, 1]
+        elif '"mark"' in text[:20]:
+            sid = self._sids[ws]
+            name = text[text.index('"name"') + 6 :].split('"')[1]
+            ws.send_text(
+                f'{{"event":"mark","sequenceNumber":"1","streamSid":"{sid}","mark":{{"name":"{name}"}}}}'
+            )
 
     async def talk(self, stop: asyncio.Event) -> None:
         """Send every streaming call a 20 ms caller frame each 20 ms, until ``stop``."""
         async for _, calls in _paced(lambda: list(self._calls.items()), stop):
-            for sid, (ws, seq) in calls:
-                seq += 1
+            for sid, call in calls:
+                ws, seq = call[0], call[1] + 1
                 at = _now()
                 frame = (
                     f'{{"event":"media","sequenceNumber":"{seq}","media":{{"track":"inbound",'
                     f'"chunk":"{seq}","timestamp":"{seq * 20}","payload":"{at:012d}{_SILENCE[_TAG:]}"}},'
                     f'"streamSid":"{sid}"}}'
                 )
-                try:
-                    await ws.send(frame)
-                except ConnectionClosed:
-                    continue
-                self._calls[sid] = (ws, seq)
-                self._up.on_sent(at)
+                if ws.send_text(frame):
+                    call[1] = seq
+                    self._up.on_sent(at)
 
     async def hang_up(self) -> None:
-        """``stop`` and close every stream; wait for the readers."""
-        for sid, ws in list(self._open.items()):
-            seq = self._calls.get(sid, (ws, 1))[1]
-            try:
-                await ws.send(json.dumps({"event": "stop", "sequenceNumber": str(seq + 1), "streamSid": sid}))
-                await ws.close()
-            except ConnectionClosed:
-                pass
-        await asyncio.gather(*self._readers, return_exceptions=True)
-        self._readers.clear()
+        """``stop`` and close every stream; wait until the server has closed them (10 s at most)."""
+        for sid, ws in self._open.items():
+            seq = self._calls[sid][1] if sid in self._calls else 1
+            ws.send_text(json.dumps({"event": "stop", "sequenceNumber": str(seq + 1), "streamSid": sid}))
+            ws.close()
+        ends = list(self._open.values())
+        if ends:
+            await asyncio.wait([ws.closed for ws in ends], timeout=10)
+        for ws in ends:
+            if ws.transport is not None:
+                ws.transport.close()
         self._calls.clear()
         self._open.clear()
+        self._sids.clear()

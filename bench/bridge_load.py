@@ -3,13 +3,17 @@
 Each call is sandbox-shaped: a Twilio media stream sending a 20 ms frame 50 times a second, the
 agent (a fake Realtime server, :mod:`bench._load_side`) speaking 20 ms deltas 50 times a second
 once the bridge greets, and every mark echoed. The server under test runs alone on core 0; the
-load generator and the fake agent share core 1 (this process). For each server, the most calls
-*sustained* is found by doubling then bisecting: a step passes when every frame sent in its
-window arrived, both ways, and the p99 forwarding latency (frame sent -> frame received, through
-the server) is at most 20 ms. The bridge is the real product app (``bridge.app``, the OpenAI
-adapter, PostgreSQL for the stream tokens); the bare relay (:mod:`bench._bare_relay`) is the same
-uvicorn stack forwarding JSON with no logic. Their steps alternate, and each pass reports the two
-maxima and their ratio; the figures are the medians over the passes (the machine is shared).
+load generator and the fake agent share core 1 (this process, on uvloop, its start-up heap
+frozen, its WebSocket ends lean :mod:`bench._lean_ws` protocols that timestamp a frame when the
+event loop hands its bytes over). For each server, the most calls *sustained* is found by
+doubling then bisecting: a step passes when every frame sent in its window arrived, both ways,
+and the p99 forwarding latency (frame sent -> frame received, through the server) is at most
+20 ms. Each step also prints the load side's own event-loop lag (p99 of a 1 ms timer's
+lateness), the part of that latency that is the generator's. The bridge is the real product app
+(``bridge.app``, the OpenAI adapter, PostgreSQL for the stream tokens); the bare relay
+(:mod:`bench._bare_relay`) is the same uvicorn stack forwarding JSON with no logic. Their steps
+alternate, and each pass reports the two maxima and their ratio; the figures are the medians
+over the passes (the machine is shared).
 
     .venv/bin/python bench/bridge_load.py [--passes 3] [--window 4]
     .venv/bin/python bench/bridge_load.py --only bridge --calls 60 --window 30   # one step, to profile
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import resource
 import signal
@@ -30,10 +35,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import uvloop
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._bench_servers import Servers, server_cpu_s  # noqa: E402
-from bench._load_side import CallSpec, FakeAgent, Meter, TwilioSide  # noqa: E402
+from bench._load_side import CallSpec, FakeAgent, LagProbe, Meter, TwilioSide  # noqa: E402
 from dialer.serving import UVICORN_OPTIONS  # noqa: E402
 
 P99_LIMIT_MS = 20.0
@@ -59,6 +66,7 @@ class Step:
     cpu_ms_per_1000: float
     server_cpu_share: float
     load_cpu_share: float
+    load_lag_p99_ms: float
     p99_limit_ms: float = P99_LIMIT_MS
 
     @property
@@ -77,7 +85,8 @@ class Step:
             f"{self.frames_sent} latency p50/p99/max {self.p50_ms:.1f}/{self.p99_ms:.1f}/{self.max_ms:.0f} "
             "ms, "
             f"{self.cpu_ms_per_1000:5.1f} ms CPU/1000 frames, "
-            f"server core {self.server_cpu_share:4.0%}, load core {self.load_cpu_share:4.0%}"
+            f"server core {self.server_cpu_share:4.0%}, load core {self.load_cpu_share:4.0%} "
+            f"(its loop lag p99 {self.load_lag_p99_ms:.1f} ms)"
         )
 
 
@@ -118,7 +127,10 @@ async def run_step(
     cpu_before, load_before, wall_before = server_cpu_s(pid), _own_cpu_s(), time.monotonic()
     up.open_window(window_s)
     down.window = up.window
+    probe, probe_stop = LagProbe(), asyncio.Event()
+    probing = asyncio.create_task(probe.run(probe_stop))
     await asyncio.sleep(window_s)
+    probe_stop.set()
     cpu, load, wall = (
         server_cpu_s(pid) - cpu_before,
         _own_cpu_s() - load_before,
@@ -126,7 +138,7 @@ async def run_step(
     )
     await asyncio.sleep(GRACE_S)
     stop.set()
-    await asyncio.gather(*loops)
+    await asyncio.gather(*loops, probing)
     await twilio.hang_up()
     await _until(lambda: not agent.sessions, 30)
     delivered = up.delivered + down.delivered
@@ -143,6 +155,7 @@ async def run_step(
         cpu_ms_per_1000=cpu * 1000 / max(1, delivered) * 1000,
         server_cpu_share=cpu / wall,
         load_cpu_share=load / wall,
+        load_lag_p99_ms=_quantile(sorted(probe.lags_ms), 0.99),
         p99_limit_ms=p99_limit_ms,
     )
 
@@ -212,6 +225,8 @@ async def main(args: argparse.Namespace) -> None:
     await agent.start()
     options = {**UVICORN_OPTIONS, **{k: v for k, v in (("ws", args.ws), ("loop", args.loop)) if v}}
     with Servers(agent_port=agent.port, options=options, attempts=args.attempts) as servers:
+        gc.collect()
+        gc.freeze()  # the load side's start-up heap (SQLAlchemy, the seeding) is never walked again
         print(
             f"server stack: uvicorn {options}; bridge pid {servers.pid('bridge')}, relay pid "
             f"{servers.pid('relay')}; bridge RSS at start {servers.bridge_rss_mb():.0f} MB",
@@ -273,4 +288,4 @@ def _arguments() -> argparse.Namespace:
 
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so the servers and the database go too
-    asyncio.run(main(_arguments()))
+    uvloop.run(main(_arguments()))

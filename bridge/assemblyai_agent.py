@@ -46,7 +46,6 @@ how each is handled:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -65,6 +64,7 @@ from bridge.agent import (
 )
 from bridge.assemblyai_replies import ReplyTranslator
 from bridge.history import RECONNECTED_NOTE, CallHistory
+from bridge.wire_json import dumps
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ async def open_session(
     except (OSError, WebSocketException, TimeoutError) as exc:
         raise AgentUnavailableError(f"voice agent unavailable: {exc}") from exc
     try:
-        await ws.send(json.dumps(first))
+        await ws.send(dumps(first))
         async with asyncio.timeout(timeout_s):
             while True:
                 event = wire.parse_server_event(await ws.recv())
@@ -167,7 +167,7 @@ class AssemblyAIConnection(AgentConnection):
             return False
         async with self._send_lock:
             try:
-                await self._ws.send(json.dumps(event))
+                await self._ws.send(dumps(event))  # orjson: 50 a second per call
             except ConnectionClosed:
                 return False
         return True

@@ -8,11 +8,15 @@ D7 "reconnect with a fresh session and a rebuilt context") or :meth:`CallHistory
 
 An agent item the caller cut short (a barge-in the bridge truncated to ``audio_end_ms``) counts
 only as far as it was heard: the whole words of the same share of its transcript as of its audio
-(μ-law 8 kHz, 8 bytes per ms; :func:`bridge.heard.heard_text`, as the record's heard text).
+(μ-law 8 kHz, 8 bytes per ms; :func:`bridge.heard.heard_text`, as the record's heard text). What
+was heard is the playback's word when it has one (``heard_ms``, the call's
+:meth:`bridge.playback.PlaybackTracker.heard_ms`): a late chunk of a response cut before it
+started an item is never played, and no truncation is sent for it, yet it was cut (at 0 ms).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -53,16 +57,24 @@ class _AgentItem:
     audio_bytes: int = 0
     heard_ms: int | None = None  # set by a truncation
 
-    def heard(self) -> str:
-        if self.heard_ms is None:
+    def heard(self, played_ms: int | None) -> str:
+        heard_ms = self.heard_ms if played_ms is None else played_ms
+        if heard_ms is None:
             return self.text
-        return heard_text(self.text, self.heard_ms, self.audio_bytes / BYTES_PER_MS)
+        return heard_text(self.text, heard_ms, self.audio_bytes / BYTES_PER_MS)
 
 
 class CallHistory:
-    """The turns of one call in order, agent items as far as the caller heard them."""
+    """The turns of one call in order, agent items as far as the caller heard them.
 
-    def __init__(self) -> None:
+    Args:
+        heard_ms: what the caller heard of an agent item cut short (ms), None if it was not
+            (the call's :meth:`bridge.playback.PlaybackTracker.heard_ms`); it overrides
+            :meth:`truncated`. None: only truncations count.
+    """
+
+    def __init__(self, heard_ms: Callable[[str], int | None] | None = None) -> None:
+        self._played_ms = heard_ms
         self._order: list[tuple[TurnKind, str]] = []  # (kind, key): key = item id, call id or index
         self._items: dict[str, _AgentItem] = {}
         self._texts: list[str] = []
@@ -113,7 +125,7 @@ class CallHistory:
             if kind == "caller":
                 turns.append(HeardTurn("caller", self._texts[int(key)]))
             elif kind == "agent":
-                heard = self._items[key].heard()
+                heard = self._items[key].heard(self._played_ms(key) if self._played_ms else None)
                 if heard:
                     turns.append(HeardTurn("agent", heard))
             elif kind == "tool_call":

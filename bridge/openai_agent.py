@@ -3,6 +3,13 @@
 Audio is ``audio/pcmu`` in both directions, so Twilio payloads pass through unchanged (PROTOCOLS
 D3, D7). Frames are read raw and parsed by :func:`bridge.openai_events.parse_server_event`.
 
+The SDK opens and closes the connection; the frames go over its WebSocket (the ``websockets``
+client the SDK holds) directly. The SDK's own send path takes two thread locks and looks up the
+current task for every message (its queue for its own reconnects, which are not used here), and
+its typed ``send`` transforms each event: at 50 caller frames a second per call that was ~20 % of
+the bridge's CPU (``bench/bridge_load.py``, ``bench/realtime_send.py``). Events are built
+GA-shaped by :mod:`bridge.openai_events` and encoded with orjson (:mod:`bridge.wire_json`).
+
 Realtime has no resume: server state is lost with the socket (D7). After a drop,
 :meth:`OpenAIRealtimeConnection.reopen` (called by :mod:`bridge.reconnect`) opens a fresh session
 with the call's configuration, a note not to greet again, and the call so far as conversation
@@ -12,7 +19,6 @@ results. The SDK's own reconnect (``on_reconnecting``) only redials the socket, 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -137,31 +143,44 @@ Opener = Callable[[AgentSessionConfig], Awaitable[Any]]
 """Opens and configures a fresh SDK connection (raises :class:`AgentUnavailableError`)."""
 
 
+def _socket_of(connection: Any) -> Any:
+    """The ``websockets`` client connection under an SDK Realtime connection.
+
+    Raises:
+        AgentUnavailableError: the SDK holds no such socket (an SDK change this module missed).
+    """
+    socket = getattr(connection, "_connection", None)
+    if socket is None or not hasattr(socket, "send") or not hasattr(socket, "recv"):
+        raise AgentUnavailableError(f"the openai SDK's {type(connection).__name__} holds no WebSocket")
+    return socket
+
+
 class OpenAIRealtimeConnection(AgentConnection):
-    """A live Realtime session over the SDK's WebSocket connection.
+    """A live Realtime session: opened and closed by the SDK, its frames on the SDK's WebSocket.
 
     Args:
         connection: the SDK connection, configured for ``config``.
         config: the call's session configuration (reused by :meth:`reopen`).
         opener: opens a replacement (``None``: this connection cannot :meth:`reopen`).
+
+    Raises:
+        AgentUnavailableError: ``connection`` holds no WebSocket (see :func:`_socket_of`).
     """
 
     def __init__(self, connection: Any, config: AgentSessionConfig, opener: Opener | None = None) -> None:
         self._conn = connection
+        self._socket = _socket_of(connection)
         self._config = config
         self._opener = opener
         self._closed = False
-        self._send_lock = asyncio.Lock()
 
     async def _send(self, event: dict[str, Any]) -> None:
-        # send_raw skips the SDK's per-event typed transform, which costs ~60x the JSON encoding
-        # on the 50-frames-a-second audio path (bench/realtime_send.py); our events are built
-        # GA-shaped by bridge.openai_events and checked by the tests. orjson (bridge.wire_json).
-        async with self._send_lock:
-            try:
-                await self._conn.send_raw(dumps(event))
-            except ConnectionClosed:
-                pass  # the socket is down: the reader sees the drop and bridge.reconnect acts
+        # websockets writes each whole message before it waits to drain, so concurrent sends keep
+        # their order without a lock.
+        try:
+            await self._socket.send(dumps(event))
+        except ConnectionClosed:
+            pass  # the socket is down: the reader sees the drop and bridge.reconnect acts
 
     async def send_audio(self, payload_b64: str) -> None:
         """See :meth:`AgentConnection.send_audio`."""
@@ -190,7 +209,7 @@ class OpenAIRealtimeConnection(AgentConnection):
         """Read frames until the socket closes, yielding translated events."""
         while not self._closed:
             try:
-                raw = await self._conn.recv_bytes()
+                raw = await self._socket.recv(decode=False)
             except (ConnectionClosed, OpenAIError):
                 return
             translated = translate(wire.parse_server_event(raw))
@@ -208,21 +227,21 @@ class OpenAIRealtimeConnection(AgentConnection):
         reopened = replace(self._config, instructions=self._config.instructions + RECONNECTED_NOTE)
         connection = await self._opener(reopened)
         try:
+            socket = _socket_of(connection)
             for event in wire.seed_items(history.turns()):
-                await connection.send_raw(dumps(event))
+                await socket.send(dumps(event))
         except BaseException as exc:  # a session we cannot seed is no session: never leave it open
             with contextlib.suppress(Exception):
                 await connection.close()
             if not isinstance(exc, Exception):
                 raise  # cancelled mid-seed
             raise AgentUnavailableError(f"voice agent reopened but not seeded: {exc}") from exc
-        self._conn = connection
+        self._conn, self._socket = connection, socket
         return "fresh"
 
     def abort(self) -> None:
         """Drop the socket without a closing handshake (the SDK exposes no abort: its websocket's)."""
-        websocket = getattr(self._conn, "_connection", None)
-        transport = getattr(websocket, "transport", None)
+        transport = getattr(self._socket, "transport", None)
         if transport is not None:
             transport.abort()
 
@@ -268,7 +287,7 @@ class OpenAIRealtimeAgent(VoiceAgent):
     async def _open(self, config: AgentSessionConfig) -> Any:
         try:
             connection = await self._client.realtime.connect(model=self._model).enter()
-            await connection.send_raw(dumps(wire.session_update(session_payload(config))))
+            await _socket_of(connection).send(dumps(wire.session_update(session_payload(config))))
         except Exception as exc:  # noqa: BLE001 - whatever failed, there is no agent for this call
             raise AgentUnavailableError(f"voice agent unavailable: {exc}") from exc
         return connection

@@ -16,7 +16,11 @@ item 6):
 - **Send timeouts.** Every command to the agent gets ``send_timeout_s``. A socket that takes longer
   (the peer stopped reading, the kernel and WebSocket buffers are full) is aborted and counts as a
   drop, so one stalled upstream holds up neither its own call's Twilio side nor, since nothing
-  blocks the event loop, any other call.
+  blocks the event loop, any other call. One watchdog task per connection looks every quarter
+  of the timeout (a stall is caught after 1 to 1.25 times it); the abort ends the stuck send, as
+  a lost connection ends a WebSocket's wait to drain. Not a timer per command: the caller's audio
+  is a command every 20 ms per call, and an ``asyncio.timeout`` around each cost ~7 % of the
+  bridge's event loop at 50 calls (``bench/bridge_load.py``).
 - **Meanwhile.** Caller audio that arrives while the session is being replaced is kept (up to
   ``buffer_frames`` frames) and sent to the new session; other commands wait for it. A tool call
   the new session repeats (same ``call_id``) is not passed on, so no tool runs twice.
@@ -28,9 +32,11 @@ and each failed one (``failed``).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from bridge.agent import (
     AgentAudio,
@@ -64,6 +70,8 @@ class ResilientConnection(AgentConnection):
         send_timeout_s: longest wait for one command to the agent, in seconds.
         reconnects: how many replacements a call gets (the issue: one).
         buffer_frames: caller audio frames kept during a replacement.
+        heard_ms: what the caller heard of an agent item cut short (ms, None if not cut): the
+            call's :meth:`bridge.playback.PlaybackTracker.heard_ms`, read by the history.
 
     Attributes:
         history: what the caller heard so far (the seed of a replacement).
@@ -78,11 +86,12 @@ class ResilientConnection(AgentConnection):
         send_timeout_s: float,
         reconnects: int = 1,
         buffer_frames: int = RECONNECT_BUFFER_FRAMES,
+        heard_ms: Callable[[str], int | None] | None = None,
     ) -> None:
         self._inner = first
         self._send_timeout_s = send_timeout_s
         self._reconnects_left = reconnects
-        self.history = CallHistory()
+        self.history = CallHistory(heard_ms)
         self.reconnects = 0
         self.stalls = 0
         self._closing = False
@@ -94,6 +103,9 @@ class ResilientConnection(AgentConnection):
         self._stale_items: set[str] = set()  # agent items of a replaced session
         self._items: set[str] = set()
         self._stalled = ""  # why the socket was aborted, if a send timed out
+        self._sending: dict[int, float] = {}  # command number -> when it began (time.monotonic())
+        self._numbers = itertools.count()
+        self._watchdog: asyncio.Task[None] | None = None
 
     @property
     def reconnecting(self) -> bool:
@@ -103,15 +115,26 @@ class ResilientConnection(AgentConnection):
     # --- commands ---
 
     async def _command(self, send: Awaitable[None]) -> None:
-        """Run one command within the send timeout; a stalled socket is aborted (a drop)."""
+        """Run one command, watched: one still running after the send timeout aborts the socket."""
+        if self._watchdog is None:
+            self._watchdog = asyncio.create_task(self._watch(), name="agent-send-watchdog")
+        number = next(self._numbers)
+        self._sending[number] = time.monotonic()
         try:
-            async with asyncio.timeout(self._send_timeout_s):
-                await send
-        except TimeoutError:
-            self.stalls += 1
-            self._stalled = f"a send took over {self._send_timeout_s:g} s"
-            log.warning("voice agent: %s; dropping the socket", self._stalled)
-            self._inner.abort()
+            await send
+        finally:
+            self._sending.pop(number, None)
+
+    async def _watch(self) -> None:
+        """Every quarter of the send timeout: abort the socket under a command older than it."""
+        while not self._closing:
+            await asyncio.sleep(self._send_timeout_s / 4)
+            if self._sending and time.monotonic() - min(self._sending.values()) > self._send_timeout_s:
+                self._sending.clear()  # one stall, however many commands wait on the socket
+                self.stalls += 1
+                self._stalled = f"a send took over {self._send_timeout_s:g} s"
+                log.warning("voice agent: %s; dropping the socket", self._stalled)
+                self._inner.abort()
 
     async def _ready(self) -> bool:
         """Wait out a replacement in progress; False when there is no session any more."""
@@ -236,6 +259,8 @@ class ResilientConnection(AgentConnection):
             return
         self._closing = True
         self._up.set()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         try:
             async with asyncio.timeout(self._send_timeout_s):
                 await self._inner.close()

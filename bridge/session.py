@@ -149,7 +149,8 @@ class CallSession:
         except AgentUnavailableError as exc:
             await self._end.agent_failed(str(exc))
             return
-        self._agent = ResilientConnection(first, send_timeout_s=self._params.agent_send_timeout_ms / 1000)
+        timeout_s = self._params.agent_send_timeout_ms / 1000
+        self._agent = ResilientConnection(first, send_timeout_s=timeout_s, heard_ms=self._playback.heard_ms)
         self._turns = TurnTaking(
             self._agent, self._cut, self._playback, self._responses, self._hearing, self._clock
         )

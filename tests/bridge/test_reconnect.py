@@ -23,6 +23,7 @@ from bridge.agent import (
     ToolCall,
 )
 from bridge.history import CallHistory, HeardTurn
+from bridge.playback import PlaybackTracker
 from bridge.reconnect import ResilientConnection
 from tests.fakes.agent import FakeAgentConnection
 from tests.waiting import wait_until_async
@@ -112,6 +113,36 @@ async def test_a_drop_ends_open_responses_keeps_audio_and_seeds_what_was_heard()
     await reader
 
 
+async def test_a_late_item_of_a_cut_response_is_seeded_as_unheard():
+    """Review of issue 9: the history read only truncations, and none is sent for a late item.
+
+    After a barge-in cut the response, a chunk of a *new* item of that response arrives: the
+    playback drops it (heard 0 ms) and the bridge sends no truncation for it. The seed of a
+    replacement session must not say the caller heard it.
+    """
+    inner = Reopenable()
+    playback = PlaybackTracker()
+    upstream = ResilientConnection(inner, send_timeout_s=1.0, heard_ms=playback.heard_ms)
+    seen: list = []
+    reader = asyncio.create_task(_collect(upstream, seen))
+    playback.sent("i1", 0, AUDIO)
+    playback.cut()  # the barge-in, before item i2 existed
+    assert playback.sent("i2", 0, AUDIO) == (False, None)  # the late chunk: never played
+    inner.push(
+        ResponseStarted("r1"),
+        AgentAudio("r1", "i2", AUDIO),
+        AgentSaid("r1", "i2", "words nobody heard"),
+        CallerSaid("Wait."),
+    )
+    await _until(lambda: len(seen) == 4, "the events")
+    inner.allow.set()
+    inner.abort()
+    await _until(lambda: any(isinstance(e, AgentReconnected) for e in seen), "the reconnect")
+    assert inner.seeded == [[HeardTurn("caller", "Wait.")]]
+    await upstream.close()
+    await reader
+
+
 async def test_a_second_fault_is_fatal_and_commands_stop():
     inner = Reopenable()
     upstream, seen, reader = _reading(inner)
@@ -141,16 +172,26 @@ async def test_a_refused_reopen_is_fatal(refuse):
 
 
 class Stalling(Reopenable):
-    """A session whose sends never finish until it is replaced (the agent stopped reading)."""
+    """A session whose sends never finish until its socket is aborted (the agent stopped reading).
+
+    As a WebSocket's: a send waiting for the kernel's buffers to drain ends when the connection is
+    lost, and what it was sending is gone.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.stuck = True
+        self._lost = asyncio.Event()
 
     async def send_audio(self, payload_b64: str) -> None:
         if self.stuck:
-            await asyncio.Event().wait()
+            await self._lost.wait()
+            return
         await super().send_audio(payload_b64)
+
+    def abort(self) -> None:
+        self._lost.set()
+        super().abort()
 
     async def reopen(self, history: CallHistory) -> str:
         self.stuck = False
@@ -160,7 +201,7 @@ class Stalling(Reopenable):
 async def test_a_send_that_outlasts_its_timeout_aborts_the_socket_and_the_session_is_replaced():
     inner = Stalling()
     upstream, seen, reader = _reading(inner, send_timeout_s=0.05)
-    await asyncio.wait_for(upstream.send_audio(AUDIO), 5)  # returns: the timeout, not the socket
+    await asyncio.wait_for(upstream.send_audio(AUDIO), 5)  # returns: the watchdog aborted the socket
     assert upstream.stalls == 1
     await _until(lambda: any(isinstance(e, AgentReconnected) for e in seen), "the reconnect")
     assert seen[-1].cause == "a send took over 0.05 s"
