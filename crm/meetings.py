@@ -231,7 +231,8 @@ def _excerpt_turns(chosen: CTE, turns: int) -> Subquery:
         .join(chosen, chosen.c.attempt_id == TranscriptTurn.attempt_id)
         .subquery("ranked")
     )
-    kept_after = func.least(ranked.c.after_total, min(AFTER_BOOKING, turns))
+    cap = min(AFTER_BOOKING, turns)
+    kept_after = case((ranked.c.after_total < cap, ranked.c.after_total), else_=cap)  # SQLite has no least()
     return (
         select(ranked.c.meeting_id, ranked.c.turn_id, ranked.c.speaker, ranked.c.text)
         .where(
