@@ -9,7 +9,7 @@ are vendored in ``static/vendor`` (``tools/vendor_console_assets.py``): nothing 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from bridge.console import auth_pages, home
+from bridge.console import auth_pages, campaign_forms, campaign_live, campaign_pages, campaign_upload, home
 from bridge.console.errors import render_page_error
 from bridge.console.paths import CONSOLE, STATIC
 
@@ -19,7 +19,8 @@ __all__ = ["CONSOLE", "install_console", "render_page_error"]
 def install_console(app: FastAPI) -> None:
     """Add the console's pages and its static files to ``app`` (kept out of ``/openapi.json``)."""
     router = APIRouter(include_in_schema=False)
-    for module in (auth_pages, home):
+    # campaign_forms before campaign_pages: /campaigns/new must match before /campaigns/{id}.
+    for module in (auth_pages, home, campaign_forms, campaign_pages, campaign_upload, campaign_live):
         router.include_router(module.router)
     app.include_router(router)
     app.mount(STATIC, StaticFiles(packages=[("bridge.console", "static")]), name="console-static")
