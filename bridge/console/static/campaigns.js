@@ -1,6 +1,7 @@
 // The dispositions-over-time chart of a campaign's page (Chart.js, vendored). The canvas names
 // its data's URL in data-source (JSON: {bucket_seconds, labels: [ISO-8601 UTC], series: {name: [n]}});
-// the chart is refetched every 10 s and updated in place.
+// the chart is refetched each time htmx refreshes the funnel (#progress, every 2 s) and updated in
+// place; data-points on the canvas counts the dispositions drawn.
 (function () {
   "use strict";
   const COLORS = {
@@ -25,6 +26,7 @@
     const answer = await fetch(canvas.dataset.source, { headers: { Accept: "application/json" }, credentials: "same-origin" });
     if (!answer.ok) return chart;
     const data = await answer.json();
+    canvas.dataset.points = String(Object.values(data.series).flat().reduce(function (a, b) { return a + b; }, 0));
     const labels = data.labels.map(function (iso) { return label(iso, data.bucket_seconds); });
     if (chart) {
       chart.data.labels = labels;
@@ -47,8 +49,15 @@
     const canvas = document.getElementById("dispositions-chart");
     if (!canvas || !window.Chart) return;
     let chart = null;
-    const refresh = async function () { chart = await load(canvas, chart); canvas.dataset.loaded = "true"; };
+    let busy = false;
+    const refresh = async function () {
+      if (busy) return;
+      busy = true;
+      try { chart = await load(canvas, chart); } finally { busy = false; }
+    };
     refresh();
-    window.setInterval(refresh, 10000);
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      if (event.target && event.target.id === "progress") refresh();
+    });
   });
 })();
