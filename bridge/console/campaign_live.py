@@ -2,7 +2,7 @@
 
 - ``GET .../progress``: the funnel (:mod:`dialer.calls.funnel`), lead counts and estimated
   costs (:func:`dialer.calls.costs.campaign_costs`, as ``dialer campaigns show`` prints them;
-  :func:`bridge.console.campaign_pages.progress_context`);
+  :func:`bridge.console.campaign_pages.load_progress`);
 - ``GET .../dispositions.json``: dispositions over time for the Chart.js chart
   (``static/campaigns.js``): ``{"bucket_seconds", "labels": [ISO-8601 UTC], "series": {name: [n]}}``;
 - ``GET .../live``: calls in progress with their transcripts so far (:mod:`dialer.calls.live`).
@@ -18,9 +18,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
 from bridge.api._run import in_transaction
-from bridge.api.access import Permission, Principal, allow, runtime_of
+from bridge.api.access import Permission, Principal, allow
 from bridge.api.schemas import RowId
-from bridge.console.campaign_pages import CAMPAIGNS, progress_context
+from bridge.console.campaign_pages import CAMPAIGNS, load_progress
 from bridge.console.templating import render
 from dialer import campaigns as service
 from dialer.calls.funnel import disposition_series
@@ -34,13 +34,7 @@ CallsReader = Annotated[Principal, Depends(allow(Permission.ATTEMPTS_READ))]
 @router.get(f"{CAMPAIGNS}/{{campaign_id}}/progress")
 async def campaign_progress(campaign_id: RowId, request: Request, principal: Reader) -> HTMLResponse:
     """The funnel and costs fragment."""
-    settings = runtime_of(request).settings
-
-    def work(session: Session, now: datetime) -> dict[str, Any]:
-        return progress_context(session, service.campaign_by_id(session, campaign_id=campaign_id), settings)
-
-    context = await in_transaction(request, work)
-    return render(request, "campaigns/_progress.html", principal, context)
+    return render(request, "campaigns/_progress.html", principal, await load_progress(request, campaign_id))
 
 
 @router.get(f"{CAMPAIGNS}/{{campaign_id}}/dispositions.json")

@@ -105,8 +105,7 @@ def _row(session: Session, campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def progress_context(session: Session, campaign: Campaign, settings: Settings) -> dict[str, Any]:
-    """What ``campaigns/_progress.html`` shows: funnel, lead counts, estimated costs in dollars."""
+def _progress_context(session: Session, campaign: Campaign, settings: Settings) -> dict[str, Any]:
     spend = campaign_costs(session, campaign_id=campaign.id, settings=settings)
     costs = {
         "per_call": dollars(spend.per_call),
@@ -115,6 +114,20 @@ def progress_context(session: Session, campaign: Campaign, settings: Settings) -
         "unpriced": spend.unpriced,
     }
     return {**_row(session, campaign), "costs": costs}
+
+
+async def load_progress(request: Request, campaign_id: int) -> dict[str, Any]:
+    """What ``campaigns/_progress.html`` shows: the campaign, funnel, lead counts, costs in dollars.
+
+    Raises:
+        NotFoundError: no such campaign.
+    """
+    settings = runtime_of(request).settings
+
+    def work(session: Session, now: datetime) -> dict[str, Any]:
+        return _progress_context(session, service.campaign_by_id(session, campaign_id=campaign_id), settings)
+
+    return await in_transaction(request, work)
 
 
 def can(principal: Principal, permission: Permission) -> bool:
@@ -137,12 +150,7 @@ async def campaigns_list(request: Request, principal: Reader) -> HTMLResponse:
 @router.get(f"{CAMPAIGNS}/{{campaign_id}}")
 async def campaign_detail(campaign_id: RowId, request: Request, principal: Reader) -> HTMLResponse:
     """One campaign: settings, status buttons, and the live parts (funnel, chart, live calls)."""
-    settings = runtime_of(request).settings
-
-    def work(session: Session, now: datetime) -> dict[str, Any]:
-        return progress_context(session, service.campaign_by_id(session, campaign_id=campaign_id), settings)
-
-    row = await in_transaction(request, work)
+    row = await load_progress(request, campaign_id)
     context = {
         **row,
         "actions": actions_for(row["campaign"].status),
