@@ -36,8 +36,8 @@ OPTIONAL_TEXTS = ("callback_number", "subject", "voice_agent")
 FIELDS = tuple(CampaignCreate.model_fields)
 
 
-class FormErrors(Exception):
-    """The form's problems: ``{field: message}``; ``""`` holds those of no one field."""
+class FormErrors(InvalidInputError):
+    """The form's problems: ``{field: message}``; ``""`` holds those of no one field (422)."""
 
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k or 'form'}: {v}" for k, v in errors.items()))
