@@ -1,12 +1,14 @@
-"""Campaigns: create, look up, start, pause, stop, and progress counts."""
+"""Campaigns: create, edit, look up, start, pause, stop, and progress counts."""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -46,11 +48,25 @@ _TRANSITIONS: dict[CampaignStatus, set[CampaignStatus]] = {
 }
 
 
-def _e164(value: str, what: str) -> str:
+class CampaignFieldError(InvalidStateError):
+    """A campaign setting that cannot be used; ``field`` names it (the form shows it there).
+
+    Attributes:
+        field: the setting's name, as :class:`CampaignFields` and the REST API spell it.
+    """
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _e164(value: str, what: str, field: str) -> str:
     try:
         return normalize_phone(value).e164
     except PhoneNumberError as exc:
-        raise InvalidStateError(f"{what} {value!r} is not a valid phone number: {exc}") from None
+        raise CampaignFieldError(
+            f"{what} {value!r} is not a valid phone number: {exc}", field=field
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -72,17 +88,100 @@ class CallSettings:
         """These settings, after checking them.
 
         Raises:
-            InvalidStateError: an unknown backend, or a limit out of its range.
+            CampaignFieldError: an unknown backend, or a limit out of its range.
         """
         if self.voice_agent is not None and self.voice_agent not in VOICE_AGENT_NAMES:
-            raise InvalidStateError(
-                f"unknown voice agent {self.voice_agent!r}; known: {', '.join(VOICE_AGENT_NAMES)}"
+            raise CampaignFieldError(
+                f"unknown voice agent {self.voice_agent!r}; known: {', '.join(VOICE_AGENT_NAMES)}",
+                field="voice_agent",
             )
         if self.max_call_seconds is not None and not 60 <= self.max_call_seconds <= 14400:
-            raise InvalidStateError(f"max call length {self.max_call_seconds} s is not within 60..14400")
+            raise CampaignFieldError(
+                f"max call length {self.max_call_seconds} s is not within 60..14400", field="max_call_seconds"
+            )
         if self.silence_timeout_seconds is not None and not 5 <= self.silence_timeout_seconds <= 600:
-            raise InvalidStateError(f"silence timeout {self.silence_timeout_seconds} s is not within 5..600")
+            raise CampaignFieldError(
+                f"silence timeout {self.silence_timeout_seconds} s is not within 5..600",
+                field="silence_timeout_seconds",
+            )
         return self
+
+
+@dataclass(frozen=True)
+class CampaignFields:
+    """A campaign's settings as :func:`create_campaign` and :func:`update_campaign` take them.
+
+    Attributes:
+        caller_id: the ``From`` number (any common format; stored E.164).
+        callback_number: number callees can call for DNC requests (47 CFR 64.1200(b)(2));
+            None or blank: the caller ID.
+        max_concurrent_calls: live-call cap (>= 1).
+        max_attempts: calls per lead at most (>= 1).
+        retry_delay_seconds: wait before retrying a no-answer/busy/machine/failed attempt (>= 0).
+        subject: what the calls are about, at most 200 characters; frequency caps count attempts with
+            the same subject (FL 501.616(6), OK, MD: "same subject matter", 3 per rolling 24 h, CP-9).
+            None or blank: every attempt to the number counts, whatever its subject.
+        call_settings: the campaign's voice agent, longest call and silence timeout.
+    """
+
+    name: str
+    seller_name: str
+    caller_id: str
+    product: str = ""
+    agent_name: str = "Alex"
+    callback_number: str | None = None
+    script: str = DEFAULT_SCRIPT
+    max_concurrent_calls: int = 5
+    max_attempts: int = 3
+    retry_delay_seconds: int = 3600
+    record_calls: bool = False
+    subject: str | None = None
+    call_settings: CallSettings = CallSettings()
+
+
+def _column_values(session: Session, fields: CampaignFields, *, campaign_id: int | None) -> dict[str, Any]:
+    """The campaign's column values from ``fields``, checked (the one validation of create and update).
+
+    Raises:
+        CampaignFieldError: another campaign has the name, a number is invalid, a limit is out of
+            range, the seller is blank or the subject is longer than 200 characters.
+    """
+    name = fields.name.strip()
+    if not name:
+        raise CampaignFieldError("the campaign needs a name", field="name")
+    clash = session.scalar(select(Campaign.id).where(Campaign.name == name))
+    if clash is not None and clash != campaign_id:
+        raise CampaignFieldError(f"campaign {name!r} already exists", field="name")
+    if not fields.seller_name.strip():
+        raise CampaignFieldError(
+            "the seller's legal name is required (it is spoken in the disclosure)", field="seller_name"
+        )
+    for field, least in (("max_concurrent_calls", 1), ("max_attempts", 1), ("retry_delay_seconds", 0)):
+        if getattr(fields, field) < least:
+            raise CampaignFieldError(f"{field} must be >= {least}", field=field)
+    calls = fields.call_settings.checked()
+    subject = (fields.subject or "").strip() or None
+    if subject is not None and len(subject) > SUBJECT_LIMIT:
+        raise CampaignFieldError(
+            f"the subject is {len(subject)} characters; the limit is {SUBJECT_LIMIT}", field="subject"
+        )
+    caller_id = _e164(fields.caller_id, "caller ID", "caller_id")
+    callback = (fields.callback_number or "").strip()
+    return {
+        "name": name,
+        "seller_name": fields.seller_name.strip(),
+        "agent_name": fields.agent_name,
+        "product": fields.product,
+        "subject": subject,
+        "caller_id": caller_id,
+        "callback_number": _e164(callback, "callback number", "callback_number") if callback else caller_id,
+        "script": fields.script,
+        "max_concurrent_calls": fields.max_concurrent_calls,
+        "max_attempts": fields.max_attempts,
+        "retry_delay_seconds": fields.retry_delay_seconds,
+        "record_calls": fields.record_calls,
+        **dataclasses.asdict(calls),
+    }
 
 
 def create_campaign(
@@ -104,55 +203,35 @@ def create_campaign(
     subject: str | None = None,
     call_settings: CallSettings | None = None,
 ) -> Campaign:
-    """Create a campaign in ``draft``.
+    """Create a campaign in ``draft`` (audited as ``campaign.created``).
 
-    Args:
-        caller_id: the ``From`` number (any common format; stored E.164).
-        callback_number: number callees can call for DNC requests (47 CFR 64.1200(b)(2));
-            defaults to the caller ID.
-        max_concurrent_calls: live-call cap (>= 1).
-        max_attempts: calls per lead at most (>= 1).
-        retry_delay_seconds: wait before retrying a no-answer/busy/machine/failed attempt.
-        subject: what the calls are about, at most 200 characters; frequency caps count attempts with
-            the same subject (FL 501.616(6), OK, MD: "same subject matter", 3 per rolling 24 h, CP-9).
-            None or blank: every attempt to the number counts, whatever its subject.
-        call_settings: the campaign's voice agent, longest call and silence timeout (None: the
-            process settings for each).
+    The arguments are :class:`CampaignFields`'s (see there for each); ``call_settings`` None
+    keeps the process settings for each.
 
     Raises:
-        InvalidStateError: a campaign with that name exists, a number is invalid, a limit is < 1, or
-            the subject is longer than 200 characters.
+        CampaignFieldError: (an :class:`InvalidStateError`) a campaign with that name exists, a
+            number is invalid, a limit is out of range, or the subject is longer than 200 characters.
     """
-    if session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
-        raise InvalidStateError(f"campaign {name!r} already exists")
-    if not seller_name.strip():
-        raise InvalidStateError("the seller's legal name is required (it is spoken in the disclosure)")
-    if max_concurrent_calls < 1 or max_attempts < 1 or retry_delay_seconds < 0:
-        raise InvalidStateError("max_concurrent_calls and max_attempts must be >= 1, retry delay >= 0")
-    calls = (call_settings or CallSettings()).checked()
-    subject = (subject or "").strip() or None
-    if subject is not None and len(subject) > SUBJECT_LIMIT:
-        raise InvalidStateError(f"the subject is {len(subject)} characters; the limit is {SUBJECT_LIMIT}")
-    campaign = Campaign(
+    fields = CampaignFields(
         name=name,
-        seller_name=seller_name.strip(),
-        agent_name=agent_name,
+        seller_name=seller_name,
+        caller_id=caller_id,
         product=product,
-        subject=subject,
-        caller_id=_e164(caller_id, "caller ID"),
-        callback_number=_e164(callback_number or caller_id, "callback number"),
+        agent_name=agent_name,
+        callback_number=callback_number,
         script=script,
-        status=CampaignStatus.DRAFT,
         max_concurrent_calls=max_concurrent_calls,
         max_attempts=max_attempts,
         retry_delay_seconds=retry_delay_seconds,
         record_calls=record_calls,
-        voice_agent=calls.voice_agent,
-        max_call_seconds=calls.max_call_seconds,
-        silence_timeout_seconds=calls.silence_timeout_seconds,
+        subject=subject,
+        call_settings=call_settings or CallSettings(),
     )
+    values = _column_values(session, fields, campaign_id=None)
+    campaign = Campaign(status=CampaignStatus.DRAFT, **values)
     session.add(campaign)
     session.flush()
+    audited = ("name", "seller_name", "caller_id", "max_concurrent_calls", "max_attempts", "record_calls")
     record_event(
         session,
         kind="campaign.created",
@@ -160,17 +239,57 @@ def create_campaign(
         actor=actor,
         campaign_id=campaign.id,
         payload={
-            "name": name,
-            "seller_name": campaign.seller_name,
-            "caller_id": campaign.caller_id,
-            "max_concurrent_calls": max_concurrent_calls,
-            "max_attempts": max_attempts,
-            "record_calls": record_calls,
-            "subject": subject,
-            **dataclasses.asdict(calls),
+            **{key: values[key] for key in (*audited, "subject")},
+            **dataclasses.asdict(fields.call_settings),
         },
     )
     return campaign
+
+
+def _audited_value(key: str, value: Any) -> Any:
+    """A setting as the audit log keeps it: the script by its sha256 (it can be long)."""
+    if key == "script":
+        return {"sha256": hashlib.sha256(value.encode("utf-8")).hexdigest(), "characters": len(value)}
+    return value
+
+
+def update_campaign(
+    session: Session, *, campaign: Campaign, fields: CampaignFields, now: datetime, actor: str
+) -> dict[str, Any]:
+    """Change a campaign's settings to ``fields`` (checked as :func:`create_campaign` checks them).
+
+    Audited as ``campaign.updated`` with ``{"changed": {setting: {"from", "to"}}}`` (the script by
+    its sha256 and length); nothing changed, nothing recorded. A running campaign takes the new
+    settings on its next dial.
+
+    Returns:
+        The changed settings, ``{setting: {"from": old, "to": new}}`` (empty when nothing changed).
+
+    Raises:
+        CampaignFieldError: a setting that cannot be used (nothing is changed).
+        InvalidStateError: the campaign is stopped (for good).
+    """
+    if campaign.status == CampaignStatus.STOPPED:
+        raise InvalidStateError(f"campaign {campaign.name!r} is stopped; its settings can no longer change")
+    values = _column_values(session, fields, campaign_id=campaign.id)
+    changed = {
+        key: {"from": _audited_value(key, getattr(campaign, key)), "to": _audited_value(key, value)}
+        for key, value in values.items()
+        if getattr(campaign, key) != value
+    }
+    if not changed:
+        return changed
+    for key, value in values.items():
+        setattr(campaign, key, value)
+    record_event(
+        session,
+        kind="campaign.updated",
+        occurred_at=now,
+        actor=actor,
+        campaign_id=campaign.id,
+        payload={"changed": changed},
+    )
+    return changed
 
 
 def check_script(text: str, *, where: str) -> str:
@@ -210,6 +329,11 @@ def get_campaign(session: Session, *, name: str) -> Campaign:
             f"campaign {name!r} does not exist; create it first with `dialer campaigns create`"
         )
     return campaign
+
+
+def allowed_statuses(status: CampaignStatus) -> frozenset[CampaignStatus]:
+    """The statuses a campaign in ``status`` may move to (what :func:`set_status` accepts)."""
+    return frozenset(_TRANSITIONS[status])
 
 
 def set_status(

@@ -10,6 +10,7 @@ worker needs (``retryable``)::
     ├── DatabaseUnavailableError    the database cannot be reached (retryable)
     ├── NotFoundError               a campaign, lead or attempt id that does not exist
     ├── InvalidStateError           an action not allowed in the row's current state
+    │   └── CampaignFieldError      (dialer.campaigns) a campaign setting that cannot be used; names the field
     ├── InvalidRequestError         an HTTP request missing a parameter or carrying an unusable one
     ├── AccessDeniedError           a request without valid credentials (bad signature or token)
     │   ├── RoleRefusedError        a logged-in user whose role may not do this (dialer.accounts)
@@ -19,7 +20,8 @@ worker needs (``retryable``)::
     ├── LoginFailedError            a wrong username or password, or a disabled account (401)
     ├── LoginThrottledError         too many failed logins for the account or client IP (429)
     ├── InvalidInputError           an input document or value that cannot be used; says where
-    │   └── ProtocolError           a carrier media-stream message that is not one (bridge)
+    │   ├── ProtocolError           a carrier media-stream message that is not one (bridge)
+    │   └── FormErrors              (bridge.console) a console form's problems, field by field
     ├── ImportFileError             a lead file that cannot be imported at all (nothing written)
     ├── RegistryError               a DNC registry import or lookup that cannot be done
     │   └── RegistryFileError       a DNC/RND file that cannot be imported (path, line, column)

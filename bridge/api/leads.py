@@ -27,8 +27,10 @@ from bridge.api.schemas import LeadImportPublic, RejectedRowPublic, RowId, stora
 from dialer.campaigns import campaign_by_id
 from dialer.errors import ImportFileError, InvalidInputError
 from dialer.leads.mappings import parse_mappings
+from dialer.leads.schemas import ImportResult
 from dialer.leads.service import import_leads
 from dialer.registry import registry_store
+from dialer.settings import Settings
 
 router = APIRouter(prefix="/api/campaigns", tags=["leads"])
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -47,13 +49,13 @@ def _form_text(value: str | None, where: str) -> str | None:
         raise InvalidInputError(str(exc)) from None
 
 
-def _save_upload(file: UploadFile, path: Path) -> None:
+def save_upload(file: UploadFile, path: Path) -> None:
     """Copy the uploaded file to ``path`` (blocking disk I/O: run in a thread)."""
     with path.open("wb") as out:
         shutil.copyfileobj(file.file, out)
 
 
-def _renamed(exc: ImportFileError, path: Path, name: str) -> ImportFileError:
+def renamed_upload_error(exc: ImportFileError, path: Path, name: str) -> ImportFileError:
     """The same error, naming the uploaded file instead of its temporary copy."""
     return ImportFileError(exc.reason.replace(str(path), name), path=name, row=exc.row, column=exc.column)
 
@@ -69,6 +71,40 @@ def _mappings(values: list[str]) -> dict[str, str]:
                 [{"loc": ("body", "map", index), "msg": exc.message, "type": "value_error"}]
             ) from None
     return mappings
+
+
+def import_upload(
+    session: Session,
+    *,
+    campaign_id: int,
+    path: Path,
+    mappings: dict[str, str],
+    attestation: str | None,
+    attested_by: str,
+    region: str,
+    now: datetime,
+    settings: Settings,
+    allow_vanity: bool = False,
+) -> ImportResult:
+    """Import the uploaded file at ``path`` into campaign ``campaign_id`` (the API's and the console's way).
+
+    Raises:
+        NotFoundError: no such campaign.
+        ImportFileError: the file cannot be imported (naming ``path``: see :func:`renamed_upload_error`).
+    """
+    campaign = campaign_by_id(session, campaign_id=campaign_id)
+    return import_leads(
+        session,
+        campaign_name=campaign.name,
+        path=path,
+        mappings=mappings,
+        attestation=attestation,
+        attested_by=attested_by,
+        default_region=region,
+        now=now,
+        registry=registry_store(settings),
+        allow_vanity=allow_vanity,
+    )
 
 
 @router.post(
@@ -103,20 +139,19 @@ async def import_lead_file(
     path = folder / name
     try:
         # Off the event loop: it also carries the live calls' media streams.
-        await asyncio.to_thread(_save_upload, file, path)
+        await asyncio.to_thread(save_upload, file, path)
 
         def work(session: Session, now: datetime) -> LeadImportPublic:
-            campaign = campaign_by_id(session, campaign_id=campaign_id)
-            result = import_leads(
+            result = import_upload(
                 session,
-                campaign_name=campaign.name,
+                campaign_id=campaign_id,
                 path=path,
                 mappings=mappings,
                 attestation=attestation,
                 attested_by=principal.username,
-                default_region=region_code,
+                region=region_code,
                 now=now,
-                registry=registry_store(runtime.settings),
+                settings=runtime.settings,
                 allow_vanity=allow_vanity,
             )
             return LeadImportPublic(
@@ -134,6 +169,6 @@ async def import_lead_file(
         try:
             return await in_transaction(request, work)
         except ImportFileError as exc:
-            raise _renamed(exc, path, name) from None
+            raise renamed_upload_error(exc, path, name) from None
     finally:
         await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)

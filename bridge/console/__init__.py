@@ -9,7 +9,17 @@ are vendored in ``static/vendor`` (``tools/vendor_console_assets.py``): nothing 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from bridge.console import auth_pages, crm_pages, home, meeting_pages, users_pages
+from bridge.console import (
+    auth_pages,
+    campaign_forms,
+    campaign_live,
+    campaign_pages,
+    campaign_upload,
+    crm_pages,
+    home,
+    meeting_pages,
+    users_pages,
+)
 from bridge.console.errors import render_page_error
 from bridge.console.paths import CONSOLE, STATIC
 
@@ -19,7 +29,9 @@ __all__ = ["CONSOLE", "install_console", "render_page_error"]
 def install_console(app: FastAPI) -> None:
     """Add the console's pages and its static files to ``app`` (kept out of ``/openapi.json``)."""
     router = APIRouter(include_in_schema=False)
-    for module in (auth_pages, crm_pages, home, meeting_pages, users_pages):
+    # campaign_forms before campaign_pages: /campaigns/new must match before /campaigns/{id}.
+    modules = (auth_pages, home, campaign_forms, campaign_pages, campaign_upload, campaign_live)
+    for module in (*modules, meeting_pages, crm_pages, users_pages):
         router.include_router(module.router)
     app.include_router(router)
     app.mount(STATIC, StaticFiles(packages=[("bridge.console", "static")]), name="console-static")

@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dialer.models import CallAttempt, Campaign, Meeting
+from dialer.calls.funnel import meetings_booked
+from dialer.models import CallAttempt, Campaign
 from dialer.prices import PriceTable
 from dialer.settings import Settings
 
@@ -212,10 +213,8 @@ def campaign_costs(session: Session, *, campaign_id: int, settings: Settings) ->
         for name, amount in cost.parts().items():
             parts[name] += amount
         unpriced.update(cost.unpriced)
-    meetings = session.scalar(
-        select(func.count()).select_from(Meeting).where(Meeting.campaign_id == campaign_id)
-    )
-    return CampaignCosts(calls=calls, meetings=meetings or 0, parts=parts, unpriced=tuple(sorted(unpriced)))
+    meetings = meetings_booked(session, campaign_id=campaign_id)
+    return CampaignCosts(calls=calls, meetings=meetings, parts=parts, unpriced=tuple(sorted(unpriced)))
 
 
 def dollars(value: Decimal | None) -> str:
