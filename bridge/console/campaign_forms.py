@@ -23,6 +23,7 @@ from bridge.api.schemas import CampaignCreate, RowId
 from bridge.console.campaign_pages import ACTIONS, CAMPAIGNS, actions_for
 from bridge.console.templating import render
 from dialer import campaigns as service
+from dialer.assignment_rules import RuleSpec, parse_rule, rules_of, set_rule
 from dialer.errors import InvalidInputError, InvalidStateError
 from dialer.models import Campaign
 from dialer.settings import VOICE_AGENT_NAMES
@@ -33,7 +34,8 @@ Writer = Annotated[Principal, Depends(allow(Permission.CAMPAIGNS_WRITE))]
 OPTIONAL_NUMBERS = ("max_call_seconds", "silence_timeout_seconds")
 """Number fields a blank input leaves unset (the process setting applies)."""
 OPTIONAL_TEXTS = ("callback_number", "subject", "voice_agent")
-FIELDS = tuple(CampaignCreate.model_fields)
+FIELDS = tuple(name for name in CampaignCreate.model_fields if name != "assignment")
+"""The campaign's own settings; the meeting assignment rule is its own field (:func:`checked_rule`)."""
 
 
 class FormErrors(InvalidInputError):
@@ -98,14 +100,39 @@ def checked_fields(form: dict[str, Any]) -> service.CampaignFields:
     )
 
 
-def campaign_values(campaign: Campaign) -> dict[str, Any]:
-    """A campaign's settings as the form shows them (None as blank)."""
-    return {field: getattr(campaign, field) for field in FIELDS}
+def checked_rule(form: dict[str, Any]) -> RuleSpec:
+    """The form's meeting assignment rule (blank: ``none``), as ``dialer campaigns --assign`` reads it.
+
+    Raises:
+        FormErrors: a malformed rule, on the ``assignment`` field.
+    """
+    try:
+        return parse_rule(str(form.get("assignment") or "none"), where="assignment")
+    except InvalidInputError as exc:
+        raise FormErrors({"assignment": exc.message}) from None
+
+
+def apply_rule(session: Session, campaign: Campaign, rule: RuleSpec, *, now: datetime, actor: str) -> None:
+    """Give the campaign the form's rule in the form's transaction.
+
+    Raises:
+        FormErrors: a login that is not an active rep, on the ``assignment`` field (nothing is saved).
+    """
+    try:
+        set_rule(session, campaign=campaign, rule=rule, now=now, actor=actor)
+    except InvalidInputError as exc:
+        raise FormErrors({"assignment": exc.message}) from None
+
+
+def campaign_values(campaign: Campaign, rule: RuleSpec) -> dict[str, Any]:
+    """A campaign's settings and assignment rule as the form shows them (None as blank)."""
+    return {field: getattr(campaign, field) for field in FIELDS} | {"assignment": str(rule)}
 
 
 DEFAULTS: dict[str, Any] = {
-    **{name: field.default for name, field in CampaignCreate.model_fields.items()},
+    **{name: CampaignCreate.model_fields[name].default for name in FIELDS},
     "script": service.DEFAULT_SCRIPT,
+    "assignment": str(RuleSpec()),
 }
 
 
@@ -143,11 +170,12 @@ async def create_campaign(request: Request, principal: Writer) -> Response:
     """Create the campaign (draft) and open its page; the form again (422) with the errors."""
     form = await _submitted(request)
     try:
-        fields = checked_fields(form)
+        fields, rule = checked_fields(form), checked_rule(form)
 
         def work(session: Session, now: datetime) -> int:
             values = {f.name: getattr(fields, f.name) for f in dataclasses.fields(fields)}
             campaign = service.create_campaign(session, now=now, actor=principal.actor, **values)
+            apply_rule(session, campaign, rule, now=now, actor=principal.actor)
             return campaign.id
 
         campaign_id = await in_transaction(request, work)
@@ -164,11 +192,12 @@ async def create_campaign(request: Request, principal: Writer) -> Response:
 async def edit_campaign_form(campaign_id: RowId, request: Request, principal: Writer) -> HTMLResponse:
     """The form with the campaign's current settings."""
 
-    def work(session: Session, now: datetime) -> Campaign:
-        return service.campaign_by_id(session, campaign_id=campaign_id)
+    def work(session: Session, now: datetime) -> tuple[Campaign, RuleSpec]:
+        campaign = service.campaign_by_id(session, campaign_id=campaign_id)
+        return campaign, rules_of(session, campaign_ids=[campaign_id])[campaign_id]
 
-    campaign = await in_transaction(request, work)
-    return _form(request, principal, values=campaign_values(campaign), campaign=campaign)
+    campaign, rule = await in_transaction(request, work)
+    return _form(request, principal, values=campaign_values(campaign, rule), campaign=campaign)
 
 
 @router.post(f"{CAMPAIGNS}/{{campaign_id}}/edit")
@@ -180,14 +209,16 @@ async def update_campaign(campaign_id: RowId, request: Request, principal: Write
         return service.campaign_by_id(session, campaign_id=campaign_id)
 
     try:
-        fields = checked_fields(form)
+        fields, rule = checked_fields(form), checked_rule(form)
 
         def work(session: Session, now: datetime) -> bool:
             campaign = service.campaign_by_id(session, campaign_id=campaign_id)
             changed = service.update_campaign(
                 session, campaign=campaign, fields=fields, now=now, actor=principal.actor
             )
-            return bool(changed)
+            before = rules_of(session, campaign_ids=[campaign_id])[campaign_id]
+            apply_rule(session, campaign, rule, now=now, actor=principal.actor)
+            return bool(changed) or before != rule
 
         changed = await in_transaction(request, work)
     except (FormErrors, service.CampaignFieldError) as exc:

@@ -213,3 +213,39 @@ def test_compliance_and_reps_cannot_change_campaigns(
         created = client.post("/console/campaigns", data={**FORM, "name": "x", "csrf_token": csrf(client)})
         assert created.status_code == 403, role
     assert _campaigns(runtime)[0].status == CampaignStatus.DRAFT
+
+
+def test_the_form_sets_who_gets_the_meetings_and_refuses_a_non_rep(
+    runtime: Runtime, logged_in: dict[str, TestClient]
+) -> None:
+    from dialer.assignment_rules import rules_of
+
+    client = logged_in["ops"]
+    refused = client.post(
+        "/console/campaigns", data={**FORM, "assignment": "fixed:ops", "csrf_token": csrf(client)}
+    )
+    assert refused.status_code == 422
+    assert "&#39;ops&#39; is not an active rep" in _error_of(refused.text, "assignment")
+    assert _campaigns(runtime) == []  # nothing half-saved
+    malformed = client.post(
+        "/console/campaigns", data={**FORM, "assignment": "lottery:rep", "csrf_token": csrf(client)}
+    )
+    assert "unknown rule &#39;lottery&#39;" in _error_of(malformed.text, "assignment")
+
+    made = client.post(
+        "/console/campaigns",
+        data={**FORM, "assignment": "round_robin:rep", "csrf_token": csrf(client)},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    (campaign,) = _campaigns(runtime)
+    edit = client.get(f"/console/campaigns/{campaign.id}/edit")
+    assert 'value="round_robin:rep"' in edit.text
+    saved = client.post(
+        f"/console/campaigns/{campaign.id}/edit",
+        data={**FORM, "assignment": "none", "csrf_token": csrf(client)},
+        follow_redirects=False,
+    )
+    assert saved.headers["location"].endswith("?notice=updated")  # only the rule changed
+    with runtime.sessions() as session:
+        assert str(rules_of(session, campaign_ids=[campaign.id])[campaign.id]) == "none"
