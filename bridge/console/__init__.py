@@ -9,7 +9,7 @@ are vendored in ``static/vendor`` (``tools/vendor_console_assets.py``): nothing 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from bridge.console import auth_pages, home
+from bridge.console import audit_pages, auth_pages, dnc_pages, evidence, home
 from bridge.console.errors import render_page_error
 from bridge.console.paths import CONSOLE, STATIC
 
@@ -19,7 +19,7 @@ __all__ = ["CONSOLE", "install_console", "render_page_error"]
 def install_console(app: FastAPI) -> None:
     """Add the console's pages and its static files to ``app`` (kept out of ``/openapi.json``)."""
     router = APIRouter(include_in_schema=False)
-    for module in (auth_pages, home):
+    for module in (auth_pages, home, audit_pages, dnc_pages, evidence):
         router.include_router(module.router)
     app.include_router(router)
     app.mount(STATIC, StaticFiles(packages=[("bridge.console", "static")]), name="console-static")
