@@ -52,9 +52,9 @@ def _status(
         apply_call_status(s, attempt_id=attempt.id, update_=update, now=runtime.clock.now())
 
 
-def make_dnc_call(runtime: Runtime, **campaign: object) -> DncCall:
+def make_dnc_call(runtime: Runtime, phone: str = "+13125550101", **campaign: object) -> DncCall:
     """Dial a consented lead, play the disclosure, hear the opt-out, honour it, end the call."""
-    attempt = dial_one_lead(runtime, **campaign)
+    attempt = dial_one_lead(runtime, phone, **campaign)
     assert attempt.call_sid, "the fake carrier gives every placed call a CallSid"
     _status(runtime, attempt, AttemptStatus.IN_PROGRESS, 1, None)
     with transaction(runtime.sessions) as s:
