@@ -32,8 +32,6 @@ COLUMNS = (
 )
 """The export's columns (CSV header, JSON keys); instants are ISO-8601 UTC."""
 
-MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
-
 
 def entry_fields(entry: DncEntry) -> dict[str, Any]:
     """One entry as the export's plain values (:data:`COLUMNS`)."""

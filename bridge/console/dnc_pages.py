@@ -17,16 +17,17 @@ from datetime import datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from bridge.api._run import in_transaction
 from bridge.api.access import GRANTS, Permission, Principal, allow
+from bridge.api.audit import MEDIA
 from bridge.api.leads import upload_name
 from bridge.api.params import phone_e164
 from bridge.api.schemas import MAX_ID
-from bridge.console.dnc_export import MEDIA, export_lines
+from bridge.console.dnc_export import export_lines
 from bridge.console.paths import CONSOLE
 from bridge.console.templating import render
 from dialer.consent import add_internal_dnc, import_internal_list, internal_dnc_entries, remove_internal_dnc
@@ -95,12 +96,25 @@ async def _page(
     return render(request, "dnc/list.html", principal, context, status_code=status)
 
 
+def _save_upload(file: UploadFile, path: FilePath) -> None:
+    with path.open("wb") as out:
+        shutil.copyfileobj(file.file, out)
+
+
 @router.get(DNC)
 async def dnc_list(
-    request: Request, principal: Reader, phone: str | None = None, after_id: int | None = None
+    request: Request,
+    principal: Reader,
+    phone: str | None = None,
+    after_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    added: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> HTMLResponse:
-    """Search the list by number (any common format, normalised to E.164) or page through it by id."""
-    return await _page(request, principal, phone=phone, after_id=after_id)
+    """Search the list by number (any common format, normalised to E.164) or page through it by id.
+
+    ``added``: the entry just added (the add form comes back here), named in a notice.
+    """
+    notice = None if added is None else f"Entry {added} added: every campaign stops calling the number"
+    return await _page(request, principal, phone=phone, after_id=after_id, notice=notice)
 
 
 @router.post(DNC)
@@ -139,7 +153,7 @@ async def dnc_import(
     folder = FilePath(await asyncio.to_thread(tempfile.mkdtemp, prefix="dialer-dnc-upload-"))
     path = folder / name
     try:
-        await asyncio.to_thread(lambda: path.write_bytes(file.file.read()))
+        await asyncio.to_thread(_save_upload, file, path)  # off the loop that carries the calls' audio
 
         def work(session: Session, now: datetime) -> int:
             added = import_internal_list(session, path, now=now, actor=principal.actor, reason=reason.strip())
@@ -148,7 +162,8 @@ async def dnc_import(
         try:
             count = await in_transaction(request, work)
         except RegistryFileError as exc:
-            renamed = RegistryFileError(message_of(exc).replace(str(path), name), path=name)
+            message = message_of(exc).replace(str(path), name)
+            renamed = RegistryFileError(message, path=name, line=exc.line, column=exc.column)
             return await _page(request, principal, error=renamed)
     finally:
         await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)

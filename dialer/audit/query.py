@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, or_, select
+from sqlalchemy import Row, Select, or_, select, text
 from sqlalchemy.orm import Session
 
 from dialer.models import AuditEvent, Lead
@@ -100,6 +100,22 @@ def page_events(
     return list(session.execute(statement))
 
 
+_KINDS = text(
+    """
+    WITH RECURSIVE kinds(kind) AS (
+        SELECT min(kind) FROM audit_events
+        UNION ALL
+        SELECT (SELECT min(kind) FROM audit_events WHERE kind > kinds.kind)
+        FROM kinds WHERE kinds.kind IS NOT NULL
+    )
+    SELECT kind FROM kinds WHERE kind IS NOT NULL
+    """
+)
+"""A loose index scan: one probe of ``ix_audit_events_kind`` per distinct kind, however long the log
+(``SELECT DISTINCT`` would read the whole index on every page view)."""
+
+
 def event_kinds(session: Session) -> list[str]:
-    """Every event kind in the log, sorted (the filter's choices; ``kind`` is indexed)."""
-    return list(session.scalars(select(AuditEvent.kind).distinct().order_by(AuditEvent.kind)))
+    """Every event kind in the log, sorted (the filter's choices)."""
+    session.flush()
+    return list(session.scalars(_KINDS))
