@@ -18,7 +18,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import FileResponse
 
 from bridge.api.access import Permission, Principal, allow, runtime_of
-from bridge.api.params import aware, phone_e164
+from bridge.api.params import aware, phone_e164, text_value
 from bridge.api.schemas import MAX_ID
 from dialer import audit as service
 from dialer.audit import AuditFilter
@@ -68,7 +68,7 @@ async def export_audit(
         lead_id=lead_id,
         campaign_id=campaign_id,
         attempt_id=attempt_id,
-        kind=kind or None,
+        kind=(text_value(kind, "kind") or None) if kind else None,
         since=aware(since, "since"),
         until=aware(until, "until"),
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
-from bridge.api.params import phone_e164
+from bridge.api.params import phone_e164, text_value
 from bridge.api.schemas import MAX_ID
 from dialer.audit import AuditFilter
 from dialer.errors import InvalidInputError
@@ -76,7 +76,7 @@ def parse_filters(params: Mapping[str, str]) -> FilterForm:
         "lead_id": lambda text: _id("lead", text),
         "campaign_id": lambda text: _id("campaign", text),
         "attempt_id": lambda text: _id("attempt", text),
-        "kind": lambda text: text[:64],
+        "kind": lambda text: text_value(text[:64], "event type"),
         "since": lambda text: _instant("from", text, end=False),
         "until": lambda text: _instant("to", text, end=True),
     }

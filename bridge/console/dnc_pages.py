@@ -25,7 +25,7 @@ from bridge.api._run import in_transaction
 from bridge.api.access import GRANTS, Permission, Principal, allow
 from bridge.api.audit import MEDIA
 from bridge.api.leads import upload_name
-from bridge.api.params import phone_e164
+from bridge.api.params import phone_e164, text_value
 from bridge.api.schemas import MAX_ID
 from bridge.console.dnc_export import export_lines
 from bridge.console.paths import CONSOLE
@@ -126,13 +126,13 @@ async def dnc_add(
 ) -> Response:
     """Put a number on the list (audited ``dnc.added`` with the user): every campaign stops calling it."""
     try:
-        e164 = phone_e164(phone, "phone")
+        e164, why = phone_e164(phone, "phone"), text_value(reason, "reason")
     except InvalidInputError as exc:
         return await _page(request, principal, error=exc)
 
     def work(session: Session, now: datetime) -> DncEntry:
         return add_internal_dnc(
-            session, phone_e164=e164, source="console", now=now, actor=principal.actor, reason=reason.strip()
+            session, phone_e164=e164, source="console", now=now, actor=principal.actor, reason=why
         )
 
     entry = await in_transaction(request, work)
@@ -150,13 +150,17 @@ async def dnc_import(
 ) -> HTMLResponse:
     """Add every number of an uploaded file, all or nothing (as ``dialer dnc import --list internal``)."""
     name = upload_name(file.filename)
+    try:
+        why = text_value(reason, "reason")
+    except InvalidInputError as exc:
+        return await _page(request, principal, error=exc)
     folder = FilePath(await asyncio.to_thread(tempfile.mkdtemp, prefix="dialer-dnc-upload-"))
     path = folder / name
     try:
         await asyncio.to_thread(_save_upload, file, path)  # off the loop that carries the calls' audio
 
         def work(session: Session, now: datetime) -> int:
-            added = import_internal_list(session, path, now=now, actor=principal.actor, reason=reason.strip())
+            added = import_internal_list(session, path, now=now, actor=principal.actor, reason=why)
             return len(added)
 
         try:
@@ -180,9 +184,13 @@ async def dnc_remove(
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Withdraw an entry made in error (admin; audited ``dnc.removed``); the row is kept."""
+    try:
+        why = text_value(reason, "reason")
+    except InvalidInputError as exc:
+        return await _page(request, principal, error=exc)
 
     def work(session: Session, now: datetime) -> DncEntry:
-        return remove_internal_dnc(session, entry_id=entry_id, now=now, actor=principal.actor, reason=reason)
+        return remove_internal_dnc(session, entry_id=entry_id, now=now, actor=principal.actor, reason=why)
 
     try:
         entry = await in_transaction(request, work)

@@ -67,6 +67,8 @@ def test_a_bad_filter_is_named_and_nothing_is_listed(logged_in):
     assert "phone &#39;12&#39; is not a valid phone number" in page.text
     assert "lead: &#39;abc&#39; is not an id" in page.text
     assert "from: &#39;soon&#39; is not a date" in page.text
+    nul = logged_in["compliance"].get("/console/audit", params={"kind": "dnc.\x00"})
+    assert nul.status_code == 422 and "event type: a NUL character cannot be stored" in nul.text
 
 
 def test_pages_are_keyset_pages_newest_first_without_overlap(runtime, logged_in):

@@ -50,6 +50,8 @@ def test_a_bad_number_is_named_and_nothing_is_added(runtime, logged_in):
     page = _add(client, "555-01")
     assert page.status_code == 422 and "phone &#39;555-01&#39; is not a valid phone number" in page.text
     assert client.get("/console/dnc", params={"phone": "nope"}).status_code == 422
+    nul = _add(client, "+13125550177", "a\x00b")
+    assert nul.status_code == 422 and "reason: a NUL character cannot be stored" in nul.text
     with runtime.sessions() as s:
         assert s.scalars(select(DncEntry)).all() == []
 
