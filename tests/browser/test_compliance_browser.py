@@ -2,13 +2,12 @@
 
 The data is made by the product's own services (the gate dials, the carrier's callbacks, the
 bridge's recorder, the agent's ``honor_dnc`` tool: :mod:`tests.console.compliance_data`), on the
-served app's database, in a worker thread (Playwright's sync API owns this thread's event loop).
+served app's database.
 """
 
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 from playwright.sync_api import Page, expect
 
@@ -20,24 +19,20 @@ from tests.factories import dial_one_lead
 
 
 def _data(app: LiveApp) -> DncCall:
+    """Two other calls, an opt-out by email, and the call on which the prospect opted out."""
     runtime = app.runtime
-
-    def make() -> DncCall:
-        for phone in ("+13125550102", "+13125550103"):
-            dial_one_lead(runtime, phone, name=f"Winter follow-up {phone[-2:]}")  # other calls in the log
-        with transaction(runtime.sessions) as s:
-            add_internal_dnc(
-                s,
-                phone_e164="+13125550160",
-                source="cli",
-                now=runtime.clock.now(),
-                actor="user:rhea",
-                reason="asked by email on 2026-11-02",
-            )
-        return make_dnc_call(runtime, name="Spring outreach")
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(make).result()
+    for phone in ("+13125550102", "+13125550103"):
+        dial_one_lead(runtime, phone, name=f"Winter follow-up {phone[-2:]}")
+    with transaction(runtime.sessions) as s:
+        add_internal_dnc(
+            s,
+            phone_e164="+13125550160",
+            source="cli",
+            now=runtime.clock.now(),
+            actor="user:rhea",
+            reason="asked by email on 2026-11-02",
+        )
+    return make_dnc_call(runtime, name="Spring outreach")
 
 
 def _national(e164: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bridge.agent import ToolCall
@@ -69,7 +70,9 @@ def make_dnc_call(runtime: Runtime, phone: str = "+13125550101", **campaign: obj
     call = ToolCall(
         "resp_1", "call_1", "honor_dnc", json.dumps({"reason": "caller asked to be taken off the list"})
     )
-    assert json.loads(asyncio.run(dispatcher.run(call)).output)["ok"]
+    with ThreadPoolExecutor(1) as pool:  # a thread of its own: a session's Playwright owns this one's loop
+        result = pool.submit(asyncio.run, dispatcher.run(call)).result()
+    assert json.loads(result.output)["ok"]
     with transaction(runtime.sessions) as s:
         record_transcript(
             s,
