@@ -93,10 +93,10 @@ def create_consent(session: Session, lead: Lead, **overrides: object) -> Consent
     return record
 
 
-def dial_one_lead(runtime, **campaign_overrides: object) -> CallAttempt:
+def dial_one_lead(runtime, phone: str = "+13125550101", **campaign_overrides: object) -> CallAttempt:
     """Create a consented lead in a running campaign, claim it and dial it; return its attempt."""
     with transaction(runtime.sessions) as session:
-        lead_id = create_lead(session, create_campaign(session, **campaign_overrides)).id
+        lead_id = create_lead(session, create_campaign(session, **campaign_overrides), phone).id
     with transaction(runtime.sessions) as session:
         claim_dialable_leads(session, now=runtime.clock.now(), requeue_after=timedelta(minutes=2))
     dial_lead(runtime, lead_id=lead_id)

@@ -50,6 +50,7 @@ class Permission(StrEnum):
     DISPOSITIONS_READ = "dispositions:read"
     DNC_READ = "dnc:read"
     DNC_WRITE = "dnc:write"
+    DNC_REMOVE = "dnc:remove"
     AUDIT_EXPORT = "audit:export"
     USERS_MANAGE = "users:manage"
     CRM_READ = "crm:read"
@@ -71,6 +72,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     # Only compliance and admin see the audit and DNC screens (issue 10).
     Permission.DNC_READ: frozenset({Role.ADMIN, Role.COMPLIANCE}),
     Permission.DNC_WRITE: frozenset({Role.ADMIN, Role.COMPLIANCE}),
+    # Withdrawing a DNC entry made in error: admin only, audited (issue 10).
+    Permission.DNC_REMOVE: frozenset({Role.ADMIN}),
     Permission.AUDIT_EXPORT: frozenset({Role.ADMIN, Role.COMPLIANCE}),
     # Accounts are the admin's alone (the console's users screen; `dialer users` on the server).
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),

@@ -10,10 +10,9 @@ from sqlalchemy.orm import Session
 
 from bridge.api._run import in_transaction
 from bridge.api.access import Permission, Principal, allow
+from bridge.api.params import phone_e164
 from bridge.api.schemas import AfterId, DncCreate, DncPublic, Limit
-from compliance import PhoneNumberError, normalize_phone
 from dialer.consent import add_internal_dnc
-from dialer.errors import InvalidInputError
 from dialer.listings import list_internal_dnc
 
 router = APIRouter(prefix="/api/dnc", tags=["dnc"])
@@ -42,10 +41,7 @@ async def add_dnc(
     body: DncCreate, request: Request, principal: Annotated[Principal, Depends(allow(Permission.DNC_WRITE))]
 ) -> DncPublic:
     """Put a number on the internal DNC list: every campaign stops calling it at once (CP-8)."""
-    try:
-        e164 = normalize_phone(body.phone).e164
-    except PhoneNumberError as exc:
-        raise InvalidInputError(f"phone {body.phone!r} is not a valid phone number: {exc}") from None
+    e164 = phone_e164(body.phone, "phone")
 
     def work(session: Session, now: datetime) -> DncPublic:
         entry = add_internal_dnc(

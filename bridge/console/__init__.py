@@ -10,12 +10,15 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from bridge.console import (
+    audit_pages,
     auth_pages,
     campaign_forms,
     campaign_live,
     campaign_pages,
     campaign_upload,
     crm_pages,
+    dnc_pages,
+    evidence,
     home,
     meeting_pages,
     users_pages,
@@ -30,8 +33,9 @@ def install_console(app: FastAPI) -> None:
     """Add the console's pages and its static files to ``app`` (kept out of ``/openapi.json``)."""
     router = APIRouter(include_in_schema=False)
     # campaign_forms before campaign_pages: /campaigns/new must match before /campaigns/{id}.
-    modules = (auth_pages, home, campaign_forms, campaign_pages, campaign_upload, campaign_live)
-    for module in (*modules, meeting_pages, crm_pages, users_pages):
+    campaigns = (campaign_forms, campaign_pages, campaign_upload, campaign_live)
+    compliance = (audit_pages, dnc_pages, evidence)
+    for module in (auth_pages, home, *campaigns, meeting_pages, crm_pages, *compliance, users_pages):
         router.include_router(module.router)
     app.include_router(router)
     app.mount(STATIC, StaticFiles(packages=[("bridge.console", "static")]), name="console-static")

@@ -10,7 +10,7 @@ inclusion proofs that :func:`verify_export` checks offline.
 
 Modules: :mod:`~dialer.audit.events` (append, content hash), :mod:`~dialer.audit.merkle` (pure
 RFC 9162 hashing), :mod:`~dialer.audit.sealing`, :mod:`~dialer.audit.verify`,
-:mod:`~dialer.audit.export`.
+:mod:`~dialer.audit.export`, :mod:`~dialer.audit.query` (the auditor's filters, pages newest first).
 """
 
 from dialer.audit.events import (
@@ -30,21 +30,25 @@ from dialer.audit.export import (
     sealed_range,
     verify_export,
 )
+from dialer.audit.query import AuditFilter, event_kinds, page_events
 from dialer.audit.sealing import SealReport, seal_pending
 from dialer.audit.verify import VerifyResult, verify_chain
 
 __all__ = [
     "GENESIS_HASH",
     "AuditExportError",
+    "AuditFilter",
     "ExportVerifyResult",
     "SealReport",
     "VerifyResult",
     "append_events",
     "content_hash",
     "event_as_dict",
+    "event_kinds",
     "event_values",
     "export_events",
     "iter_events",
+    "page_events",
     "record_attempt_event",
     "record_event",
     "seal_pending",

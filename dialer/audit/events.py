@@ -18,6 +18,7 @@ from typing import Any, Protocol, cast
 from sqlalchemy import Row, Table, insert, select
 from sqlalchemy.orm import Session
 
+from dialer.audit.query import AuditFilter, event_columns
 from dialer.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -204,18 +205,23 @@ def iter_events(
     campaign_id: int | None = None,
     from_id: int | None = None,
     to_id: int | None = None,
+    matching: AuditFilter | None = None,
 ) -> Iterator[Row[Any]]:
     """Stored events in id order, streamed 1,000 at a time, optionally one campaign's or an id range.
+
+    Args:
+        matching: only the events this filter matches (the console's audit log filters).
 
     Yields plain rows (not ORM objects: verification reads millions) whose attributes are the
     ``audit_events`` columns; :func:`event_as_dict` and :func:`event_content_hash` take them.
     """
-    columns = [getattr(AuditEvent, column.key) for column in AuditEvent.__table__.columns]
-    statement = select(*columns).order_by(AuditEvent.id)  # ORM columns: pending events are flushed
+    statement = select(*event_columns()).order_by(AuditEvent.id)  # ORM columns: pending events are flushed
     if campaign_id is not None:
         statement = statement.where(AuditEvent.campaign_id == campaign_id)
     if from_id is not None:
         statement = statement.where(AuditEvent.id >= from_id)
     if to_id is not None:
         statement = statement.where(AuditEvent.id <= to_id)
+    if matching is not None:
+        statement = matching.apply(statement)
     yield from session.execute(statement.execution_options(yield_per=1000))

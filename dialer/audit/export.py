@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from dialer.audit.events import HASHED_FIELDS, content_hash, event_as_dict, iter_events
 from dialer.audit.merkle import inclusion_path, tree_levels, verify_inclusion
+from dialer.audit.query import AuditFilter
 from dialer.audit.sealing import event_leaf, seal_fields, seal_hash, sealed_ids
 from dialer.csv_cells import safe_cell
 from dialer.errors import AuditExportError, InvalidInputError
@@ -70,6 +71,7 @@ def export_events(
     from_id: int | None = None,
     to_id: int | None = None,
     proof: Path | None = None,
+    matching: AuditFilter | None = None,
 ) -> int:
     """Write audit events to ``destination`` in id order; return how many were written.
 
@@ -85,20 +87,27 @@ def export_events(
         from_id, to_id: only ids in this range (inclusive).
         proof: also write the proof document (see the module docstring) here; then only sealed
             events are exported and ``fmt`` must be ``jsonl``.
+        matching: only the events this filter matches (not with ``proof``: a proof covers a
+            range or a campaign).
 
     Raises:
-        AuditExportError: a proof was asked for CSV, or ``from_id..to_id`` reaches past the
-            last seal (seal first: ``dialer audit seal``). Nothing is written then.
+        AuditExportError: a proof was asked for CSV or with a filter, or ``from_id..to_id``
+            reaches past the last seal (seal first: ``dialer audit seal``). Nothing is written then.
     """
     if proof is not None:
         if fmt != "jsonl":
             raise AuditExportError("an export with a proof is written as jsonl")
+        if matching is not None and not matching.is_empty():
+            raise AuditExportError("an export with a proof covers a range or a campaign, not a filter")
         return _export_with_proof(session, destination, proof, campaign_id, from_id, to_id)
     destination.parent.mkdir(parents=True, exist_ok=True)
     count = 0
     with destination.open("w", encoding="utf-8", newline="") as out:
         writer: csv.DictWriter[str] | None = None
-        for event in iter_events(session, campaign_id=campaign_id, from_id=from_id, to_id=to_id):
+        events = iter_events(
+            session, campaign_id=campaign_id, from_id=from_id, to_id=to_id, matching=matching
+        )
+        for event in events:
             row = event_as_dict(event)
             if fmt == "jsonl":
                 out.write(json.dumps(row, sort_keys=True) + "\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialer.errors import NotFoundError
@@ -49,3 +50,12 @@ def record_heard_text(session: Session, *, attempt_id: int, turn_id: int, heard_
         raise NotFoundError(f"transcript turn {turn_id} of attempt {attempt_id} does not exist")
     turn.interrupted = True
     turn.heard_text = heard_text
+
+
+def transcript_of(session: Session, *, attempt_id: int) -> list[TranscriptTurn]:
+    """Every turn of one call, in the order spoken (``id``: the order the bridge wrote them)."""
+    return list(
+        session.scalars(
+            select(TranscriptTurn).where(TranscriptTurn.attempt_id == attempt_id).order_by(TranscriptTurn.id)
+        )
+    )

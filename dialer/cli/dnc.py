@@ -49,13 +49,23 @@ def add(
 
 @app.command("list")
 def list_entries() -> None:
-    """List internal DNC entries."""
+    """List internal DNC entries (an entry an admin withdrew in the console says when and by whom)."""
     rt = runtime()
-    table = Table("id", "phone", "source", "requested at (UTC)", "reason")
+    table = Table("id", "phone", "source", "requested at (UTC)", "reason", "removed (admin)")
     with rt.sessions() as session:
         for e in list_internal_dnc(session, limit=None):
+            removed = (
+                ""
+                if e.removed_at is None
+                else f"{e.removed_at.isoformat(timespec='seconds')} by {e.removed_by}"
+            )
             table.add_row(
-                str(e.id), e.phone_e164, e.source, e.requested_at.isoformat(timespec="seconds"), e.reason
+                str(e.id),
+                e.phone_e164,
+                e.source,
+                e.requested_at.isoformat(timespec="seconds"),
+                e.reason,
+                removed,
             )
     console.print(table)
 

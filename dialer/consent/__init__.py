@@ -10,7 +10,12 @@ files with :mod:`.csv_files`); and the checks every writer shares (:mod:`.checks
 It imports the registry room (RND answers, number files), never the other way round.
 """
 
-from dialer.consent.dnc import add_internal_dnc, import_internal_list, internal_dnc_entries
+from dialer.consent.dnc import (
+    add_internal_dnc,
+    import_internal_list,
+    internal_dnc_entries,
+    remove_internal_dnc,
+)
 from dialer.consent.imports import import_contact_history_csv, import_ebr_csv, import_revocations_csv
 from dialer.consent.ledger import consent_ledger, effective_revocation, record_revocation, revoke_consent
 from dialer.consent.records import (
@@ -35,6 +40,7 @@ __all__ = [
     "internal_dnc_entries",
     "record_contact_attempt",
     "record_revocation",
+    "remove_internal_dnc",
     "revoke_consent",
     "set_compliance_flag",
 ]

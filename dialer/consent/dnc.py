@@ -6,6 +6,7 @@ task, which re-reads the lead under a row lock); cancels the number's pending ca
 the consent revocation the request also is (CP-8: only a PEWC dated after it restores calling);
 and audits all of it. 47 CFR 64.1200(d)(3) allows up to 10 business days; the product does it before
 the agent says goodbye. A file of numbers is added all or nothing by :func:`import_internal_list`.
+An entry made in error is withdrawn, never deleted, by :func:`remove_internal_dnc` (admins).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from dialer.audit import record_event
 from dialer.consent.ledger import record_revocation
+from dialer.errors import InvalidInputError, InvalidStateError, NotFoundError
 from dialer.models import Callback, CallbackStatus, DncEntry, Lead, LeadStatus
 from dialer.outbox import publish_dnc_added
 from dialer.registry import read_number_file
@@ -29,6 +31,7 @@ REVOCATION_CHANNEL_BY_SOURCE: dict[str, str] = {
     "cli": "cli",
     "import": "import",
     "api": "api",
+    "console": "console",
 }
 """DNC entry source -> the channel of the consent revocation written with it."""
 
@@ -53,7 +56,7 @@ def add_internal_dnc(
 
     Args:
         source: ``honor_dnc`` (agent tool), ``phrase_check`` (bridge safety net), ``dtmf``
-            (key-press opt-out), ``cli``, ``import`` or ``api``.
+            (key-press opt-out), ``cli``, ``import``, ``api`` or ``console``.
         now: the product's clock (aware): when the request is honoured.
         actor: who asked, for the audit log (``agent``, ``system``, ``user:<name>``).
 
@@ -123,6 +126,62 @@ def add_internal_dnc(
         reason=reason,
     )
     publish_dnc_added(session, entry=entry, now=now)
+    return entry
+
+
+def remove_internal_dnc(
+    session: Session, *, entry_id: int, now: datetime, actor: str, reason: str
+) -> DncEntry:
+    """Withdraw an internal DNC entry made in error (admins only: the caller checks the role).
+
+    The entry is kept (CP-8: evidence is never deleted) with ``removed_at``, ``removed_by`` and
+    ``removal_reason``, and the gate stops blocking on it (``DNC_INTERNAL``). What the request
+    did stays done: the consent revocation written with it still stands (only a PEWC obtained
+    later restores calling, 47 CFR 64.1200(a)(10)), the leads it suppressed stay ``dnc`` and its
+    canceled callbacks stay canceled; other entries for the number still block.
+
+    Args:
+        entry_id: the entry.
+        now: the product's clock (aware).
+        actor: who withdrew it (``user:<name>``).
+        reason: why (required: the audit log must say).
+
+    Returns:
+        The entry, withdrawn. Audit: ``dnc.removed`` (entry, number, its source and reason, why).
+
+    Raises:
+        NotFoundError: there is no such entry.
+        InvalidStateError: it was withdrawn already.
+        InvalidInputError: ``reason`` is blank.
+    """
+    if not reason.strip():
+        raise InvalidInputError("removing a DNC entry needs a reason (it is audited)")
+    entry = session.get(DncEntry, entry_id, with_for_update=True)
+    if entry is None:
+        raise NotFoundError(f"there is no DNC entry {entry_id}")
+    if entry.removed_at is not None:
+        raise InvalidStateError(
+            f"DNC entry {entry_id} was removed already ({entry.removed_at.isoformat()} by {entry.removed_by})"
+        )
+    entry.removed_at, entry.removed_by, entry.removal_reason = now, actor, reason.strip()
+    record_event(
+        session,
+        kind="dnc.removed",
+        occurred_at=now,
+        actor=actor,
+        lead_id=entry.lead_id,
+        attempt_id=entry.attempt_id,
+        payload={
+            "dnc_entry_id": entry.id,
+            "phone_e164": entry.phone_e164,
+            "list": entry.list_name,
+            "source": entry.source,
+            "requested_at": entry.requested_at.isoformat(),
+            "entry_reason": entry.reason,
+            "reason": entry.removal_reason,
+        },
+    )
+    session.flush()
     return entry
 
 

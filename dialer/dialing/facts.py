@@ -94,7 +94,11 @@ _EBR = (
 )
 _INTERNAL_DNC = (
     select(DncEntry.phone_e164, func.max(DncEntry.requested_at))
-    .where(DncEntry.phone_e164.in_(_ids("phones")), DncEntry.list_name == "internal")
+    .where(
+        DncEntry.phone_e164.in_(_ids("phones")),
+        DncEntry.list_name == "internal",
+        DncEntry.removed_at.is_(None),  # withdrawn by an admin (dialer.consent.remove_internal_dnc)
+    )
     .group_by(DncEntry.phone_e164)
 )
 _RND = select(

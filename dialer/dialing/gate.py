@@ -101,7 +101,11 @@ _LATEST_RND = (
 )
 _SCALAR_FACTS = select(
     select(func.max(DncEntry.requested_at))
-    .where(DncEntry.phone_e164 == bindparam("phone"), DncEntry.list_name == "internal")
+    .where(
+        DncEntry.phone_e164 == bindparam("phone"),
+        DncEntry.list_name == "internal",
+        DncEntry.removed_at.is_(None),  # withdrawn by an admin (dialer.consent.remove_internal_dnc)
+    )
     .scalar_subquery(),
     select(func.aggregate_strings(ComplianceFlag.name, ","))  # flag names have no commas
     .where(ComplianceFlag.active.is_(True), ComplianceFlag.name.in_(EMERGENCY_FLAGS))

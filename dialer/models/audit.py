@@ -38,7 +38,7 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(String(200))
     campaign_id: Mapped[int | None] = mapped_column(index=True)
     lead_id: Mapped[int | None] = mapped_column(index=True)
-    attempt_id: Mapped[int | None]
+    attempt_id: Mapped[int | None] = mapped_column(index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     hash: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime | None] = mapped_column(server_default=FetchedValue())

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from dialer.db import Base
 from dialer.models._columns import utcnow
 
-REVOCATION_CHANNELS = ("honor_dnc", "transcript", "dtmf", "api", "import", "cli")
+REVOCATION_CHANNELS = ("honor_dnc", "transcript", "dtmf", "api", "import", "cli", "console")
 """Where a revocation can come from: the agent's tool, the transcript phrase check, the key press,
-the API, a file import, an operator at the command line."""
+the API, a file import, an operator at the command line or in the web console."""
 
 
 class ConsentRevocation(Base):

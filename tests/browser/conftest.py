@@ -39,9 +39,14 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the run."""
+    """One headless Chromium per test module.
+
+    Not per session: Playwright's sync API keeps an event loop running in the main thread while
+    it is open, and every later test that runs its own loop (``asyncio.run``, pytest-asyncio:
+    tests/sandbox, tests/e2e) would fail with "cannot be called from a running event loop".
+    """
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium_path(), headless=True)
         yield launched
