@@ -76,33 +76,41 @@ async def show_campaign(campaign_id: RowId, request: Request, _: Reader) -> Camp
     return await in_transaction(request, work)
 
 
+def campaign_fields(body: CampaignCreate) -> service.CampaignFields:
+    """A create body's settings as the service takes them (the script checked; none: the default).
+
+    Raises:
+        InvalidInputError: the script cannot be used (the message starts with ``script:``).
+    """
+    script = service.check_script(body.script, where="script") if body.script else service.DEFAULT_SCRIPT
+    return service.CampaignFields(
+        name=body.name,
+        seller_name=body.seller_name,
+        caller_id=body.caller_id,
+        product=body.product,
+        agent_name=body.agent_name,
+        callback_number=body.callback_number,
+        script=script,
+        max_concurrent_calls=body.max_concurrent_calls,
+        max_attempts=body.max_attempts,
+        retry_delay_seconds=body.retry_delay_seconds,
+        record_calls=body.record_calls,
+        subject=body.subject,
+        call_settings=service.CallSettings(
+            body.voice_agent, body.max_call_seconds, body.silence_timeout_seconds
+        ),
+    )
+
+
 @router.post("", response_model=CampaignPublic, status_code=201, responses={**ERRORS, 409: {}, 422: {}})
 async def create_campaign(body: CampaignCreate, request: Request, principal: Writer) -> CampaignPublic:
     """Create a campaign in ``draft`` (audited as ``campaign.created``)."""
-    script = service.check_script(body.script, where="script") if body.script else service.DEFAULT_SCRIPT
+    fields = campaign_fields(body)
     rule = _rule(body.assignment) if body.assignment is not None else RuleSpec()
 
     def work(session: Session, now: datetime) -> CampaignPublic:
-        campaign = service.create_campaign(
-            session,
-            name=body.name,
-            seller_name=body.seller_name,
-            caller_id=body.caller_id,
-            now=now,
-            actor=principal.actor,
-            product=body.product,
-            agent_name=body.agent_name,
-            callback_number=body.callback_number,
-            script=script,
-            max_concurrent_calls=body.max_concurrent_calls,
-            max_attempts=body.max_attempts,
-            retry_delay_seconds=body.retry_delay_seconds,
-            record_calls=body.record_calls,
-            subject=body.subject,
-            call_settings=service.CallSettings(
-                body.voice_agent, body.max_call_seconds, body.silence_timeout_seconds
-            ),
-        )
+        values = {f.name: getattr(fields, f.name) for f in dataclasses.fields(fields)}
+        campaign = service.create_campaign(session, now=now, actor=principal.actor, **values)
         set_rule(session, campaign=campaign, rule=rule, now=now, actor=principal.actor)
         return _public(session, campaign)
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bridge.api._run import in_transaction
 from bridge.api.access import Permission, Principal, allow
+from bridge.api.campaigns import campaign_fields
 from bridge.api.schemas import CampaignCreate, RowId
 from bridge.console.campaign_pages import ACTIONS, CAMPAIGNS, actions_for
 from bridge.console.templating import render
@@ -78,26 +79,9 @@ def checked_fields(form: dict[str, Any]) -> service.CampaignFields:
             errors.setdefault(field, error["msg"].removeprefix("Value error, "))
         raise FormErrors(errors) from None
     try:
-        script = service.check_script(body.script, where="script") if body.script else service.DEFAULT_SCRIPT
+        return campaign_fields(body)
     except InvalidInputError as exc:
         raise FormErrors({"script": exc.message.removeprefix("script: ")}) from None
-    return service.CampaignFields(
-        name=body.name,
-        seller_name=body.seller_name,
-        caller_id=body.caller_id,
-        product=body.product,
-        agent_name=body.agent_name,
-        callback_number=body.callback_number,
-        script=script,
-        max_concurrent_calls=body.max_concurrent_calls,
-        max_attempts=body.max_attempts,
-        retry_delay_seconds=body.retry_delay_seconds,
-        record_calls=body.record_calls,
-        subject=body.subject,
-        call_settings=service.CallSettings(
-            body.voice_agent, body.max_call_seconds, body.silence_timeout_seconds
-        ),
-    )
 
 
 def checked_rule(form: dict[str, Any]) -> RuleSpec:
